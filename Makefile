@@ -1,0 +1,26 @@
+# Quick start: `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+TOOLS_BIN := $(CURDIR)/.cache/tools/bin
+export PATH := $(TOOLS_BIN):$(PATH)
+PYTHON ?= python3
+
+.PHONY: install test lint unit demo bench
+
+install:
+	@bash scripts/install-tools.sh
+
+lint: install
+	$(PYTHON) -m ruff check gate tests bench entrypoint.py
+	$(PYTHON) -m mypy
+
+test: install lint
+	$(PYTHON) -m pytest -q -p no:cacheprovider
+
+unit: install
+	$(PYTHON) -m pytest -q -p no:cacheprovider -m "not registry"
+
+demo: install
+	@bash scripts/demo.sh
+
+bench: install
+	$(PYTHON) bench/discover.py

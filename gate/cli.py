@@ -1,0 +1,91 @@
+"""``python -m gate``: the command line. The only place (with entrypoint.py) that prints or exits.
+
+Exit codes: 0 ok/pass, 1 policy failed, 2 usage or input error, 3 runtime failure.
+Human text goes to stderr, the ``--json`` document to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from gate import __version__
+from gate.actions import RunnerIO
+from gate.commands import Command, Context, available, load
+from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError
+from gate.outcome import Annotation, Outcome
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as we want
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m gate", description="image-gate: a supply-chain gate for container images")
+    parser.add_argument("--version", action="version", version=f"image-gate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in available():
+        module = load(name)
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command_parser)
+        command_parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    return parser
+
+
+def config_secrets(config: Any) -> tuple[str, ...]:
+    """Credentials a config carries, to mask before anything is printed."""
+    method = getattr(config, "secrets", None)
+    return tuple(method()) if callable(method) else ()
+
+
+def emit(outcome: Outcome, io: RunnerIO, as_json: bool) -> int:
+    """Write an outcome where the user and the runner read it; return the exit code."""
+    for line in outcome.messages:
+        io.log(line)
+    for annotation in outcome.annotations:
+        io.annotate(annotation)
+    io.set_outputs(outcome.outputs)
+    io.append_summary(outcome.summary)
+    if as_json:
+        sys.stdout.write(io.redact(json.dumps(outcome.document, indent=2, sort_keys=False)) + "\n")
+        sys.stdout.flush()
+    return outcome.exit_code
+
+
+def execute(module: Command, make_config: Any, io: RunnerIO, as_json: bool) -> int:
+    """Build the config, run the command, emit the outcome; errors become exit codes."""
+    try:
+        config = make_config()
+        for secret in config_secrets(config):
+            io.mask(secret)
+        context = Context(log=io.log, mask=io.mask, environ=dict(os.environ))
+        outcome = module.run(config, context)
+    except GateError as exc:
+        io.annotate(Annotation("error", exc.diagnostics(), title=f"image-gate {module.NAME}"))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        io.log("interrupted")
+        return 130
+    except Exception:  # a bug: say so, with the traceback, never a credential
+        io.log(f"internal error in image-gate {module.NAME} (please report it):\n{traceback.format_exc()}")
+        return EXIT_RUNTIME
+    return emit(outcome, io, as_json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    io = RunnerIO()
+    try:
+        parser = build_parser()
+    except GateError as exc:
+        io.log(f"error: {exc.diagnostics()}")
+        return exc.exit_code
+    namespace = parser.parse_args(argv)
+    module = load(namespace.command)
+    return execute(module, lambda: module.config_from_args(namespace), io, bool(namespace.json))

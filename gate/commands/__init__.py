@@ -1,0 +1,78 @@
+"""The commands. Each module here exposes the same small interface (``Command``):
+
+- ``NAME`` and ``HELP``;
+- ``add_arguments(parser)``: its argparse options (the CLI adds ``--json``);
+- ``config_from_args(namespace)`` and ``config_from_inputs(inputs)``: both build the
+  same frozen, schema-validated config (see ``gate.config.build_config``);
+- ``run(config, context) -> Outcome``: the work, with no printing and no exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gate.config import ActionInputs
+from gate.errors import InputError
+from gate.outcome import Outcome
+
+COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline")
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a running command may use of its surroundings.
+
+    ``log`` writes a human progress line (stderr); ``mask`` registers a secret found
+    at run time (a token, a password from a Docker config) before it can be printed.
+    """
+
+    log: Callable[[str], None] = _ignore
+    mask: Callable[[str], None] = _ignore
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+class Command(Protocol):
+    NAME: str
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def config_from_args(self, namespace: argparse.Namespace) -> Any: ...
+
+    def config_from_inputs(self, inputs: ActionInputs) -> Any: ...
+
+    def run(self, config: Any, context: Context) -> Outcome: ...
+
+
+def available() -> list[str]:
+    """The commands whose module is present, in the documented order."""
+    names = []
+    for name in COMMANDS:
+        try:
+            importlib.import_module(f"gate.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gate.commands.{name}":
+                raise
+            continue
+        names.append(name)
+    return names
+
+
+def load(name: str) -> Command:
+    if name not in COMMANDS:
+        raise InputError(f"unknown command {name!r}; expected one of: {', '.join(COMMANDS)}")
+    try:
+        module: Command = importlib.import_module(f"gate.commands.{name}")  # type: ignore[assignment]
+    except ModuleNotFoundError as exc:
+        if exc.name == f"gate.commands.{name}":
+            raise InputError(f"command {name!r} is not available in this version") from None
+        raise
+    return module

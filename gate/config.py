@@ -1,0 +1,165 @@
+"""Config building shared by the CLI and the action entrypoint.
+
+Each command declares a frozen dataclass and a JSON Schema for it. The CLI turns
+its argparse namespace into a plain dict, the entrypoint turns ``INPUT_*``
+variables into the same dict; ``build_config`` validates that dict against the
+schema and freezes it. So both edges produce the same, validated config.
+
+``action.yml`` is the one source of truth for input defaults: ``ActionInputs``
+reads them from there when the runner did not set a variable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jsonschema
+import yaml
+
+from gate.errors import InputError
+
+T = TypeVar("T")
+
+ACTION_YML = Path(__file__).resolve().parent.parent / "action.yml"
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0", ""}
+
+
+def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, Any], source: str) -> T:
+    """Validate ``values`` against ``schema`` and build the frozen ``cls``.
+
+    ``source`` names where the values came from ("command line", "action inputs")
+    so an error tells the user where to look.
+    """
+    assert is_dataclass(cls)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.path) or "(options)"
+        raise InputError(f"invalid {source}: {where}: {first.message}")
+    names = {f.name for f in fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise InputError(f"invalid {source}: unknown option(s) {', '.join(sorted(unknown))}")
+    return cls(**{k: _freeze(v) for k, v in values.items()})
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    return value
+
+
+def parse_bool(text: str, name: str) -> bool:
+    """An action boolean input: true/false (yes/no, on/off, 1/0), case-insensitive."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InputError(f"input {name}: expected true or false, got {text!r}")
+
+
+def parse_list(text: str) -> list[str]:
+    """A list input: one item per line or comma-separated; blanks and ``#`` comments skipped."""
+    items: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        items += [part.strip() for part in line.split(",") if part.strip()]
+    return items
+
+
+def parse_assignments(items: list[str] | str, name: str) -> dict[str, str]:
+    """``NAME=VALUE`` pairs (lines of an input, or repeated CLI flags) into a dict."""
+    lines = items.splitlines() if isinstance(items, str) else items
+    result: dict[str, str] = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
+            raise InputError(f"{name}: expected NAME=VALUE, got {line!r}")
+        result[key.strip()] = value
+    return result
+
+
+def parse_int(text: str, name: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InputError(f"input {name}: expected a whole number, got {text!r}") from None
+
+
+def parse_structured(text: str, name: str) -> Any:
+    """A JSON or YAML document given as an input value."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"input {name}: not valid JSON or YAML ({exc.__class__.__name__})") from None
+
+
+def input_env_name(name: str) -> str:
+    """The variable the runner sets for an input: upper-cased, spaces to ``_``, hyphens kept."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+class ActionInputs:
+    """The action's inputs: ``INPUT_*`` variables, defaults from ``action.yml``."""
+
+    def __init__(self, environ: Mapping[str, str], action_yml: Path = ACTION_YML) -> None:
+        self.environ = environ
+        self.declared = load_action_inputs(action_yml)
+
+    def get(self, name: str) -> str:
+        if name not in self.declared:
+            raise InputError(f"input {name!r} is not declared in action.yml")
+        value = self.environ.get(input_env_name(name))
+        if value is None:
+            value = self.declared[name]
+        return value
+
+    def bool(self, name: str) -> bool:
+        return parse_bool(self.get(name), name)
+
+    def list(self, name: str) -> list[str]:
+        return parse_list(self.get(name))
+
+    def int(self, name: str) -> int:
+        return parse_int(self.get(name), name)
+
+
+def load_action_inputs(action_yml: Path = ACTION_YML) -> dict[str, str]:
+    """Every input declared in ``action.yml`` with its default as a string."""
+    try:
+        document = yaml.safe_load(action_yml.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{action_yml}: cannot read the action definition: {exc}") from None
+    inputs = document.get("inputs") or {}
+    result: dict[str, str] = {}
+    for name, spec in inputs.items():
+        default = (spec or {}).get("default", "")
+        if isinstance(default, bool):
+            default = "true" if default else "false"
+        text = "" if default is None else str(default)
+        # An expression default (``${{ github.token }}``) only means something on a runner,
+        # which always sets the variable; elsewhere it is empty.
+        result[name] = "" if "${{" in text else text
+    return result

@@ -1,0 +1,38 @@
+"""What a command produces: a pure value the edges (cli.py, entrypoint.py) turn into I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AnnotationLevel = Literal["error", "warning", "notice"]
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A workflow annotation (``::error file=...,line=...,title=...::message``)."""
+
+    level: AnnotationLevel
+    message: str
+    file: str | None = None
+    line: int | None = None
+    end_line: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one command.
+
+    ``document`` is the ``--json`` document, ``outputs`` the job outputs (strings),
+    ``summary`` the step-summary markdown (already escaped), ``messages`` the human
+    lines for stderr, ``annotations`` the workflow annotations.
+    """
+
+    exit_code: int
+    document: Mapping[str, Any]
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    summary: str = ""
+    messages: tuple[str, ...] = ()
+    annotations: tuple[Annotation, ...] = ()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything the tests, the demo and the benchmarks need, idempotently:
+#   Debian: docker-registry (CNCF distribution 2.8), skopeo, apache2-utils (htpasswd)
+#   Python: the package with its test extras (editable)
+#   Go:     regctl, crane, osv-scanner, and our referrers-API test registry,
+#           built into .cache/tools/bin (ignored by git)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tools="$root/.cache/tools"
+mkdir -p "$tools/bin"
+
+log() { printf 'install-tools: %s\n' "$*" >&2; }
+
+apt_packages=(docker-registry skopeo apache2-utils)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+stamp="$tools/python.stamp"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! python3 -c "import gate, pytest, hypothesis" 2>/dev/null; then
+  log "pip install -e .[test]"
+  python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+  touch "$stamp"
+fi
+
+go_tool() {  # name module@version
+  local name=$1 module=$2
+  local want="$tools/bin/.$name.$(echo "$module" | tr '/@' '__')"
+  if [ -x "$tools/bin/$name" ] && [ -f "$want" ]; then return; fi
+  log "go install $module"
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$module"
+  rm -f "$tools/bin/.$name."*
+  touch "$want"
+}
+go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
+go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
+
+src="$root/tests/support/referrers-registry"
+if [ ! -x "$tools/bin/referrers-registry" ] || [ -n "$(find "$src" -newer "$tools/bin/referrers-registry" -type f)" ]; then
+  log "go build referrers-registry"
+  (cd "$src" && go build -o "$tools/bin/referrers-registry" .)
+fi
+log "tools ready in $tools/bin"
