@@ -115,9 +115,7 @@ def _from_dsse(envelope: Mapping[str, Any], source: str, kind: EnvelopeKind) -> 
     if not isinstance(payload_type, str) or not isinstance(payload, str):
         raise InputError(f"attestation {source}: DSSE envelope needs string payloadType and payload")
     if payload_type != DSSE_INTOTO_PAYLOAD:
-        raise InputError(
-            f"attestation {source}: DSSE payloadType {payload_type[:100]!r} is not {DSSE_INTOTO_PAYLOAD}"
-        )
+        raise InputError(f"attestation {source}: DSSE payloadType {payload_type[:100]!r} is not {DSSE_INTOTO_PAYLOAD}")
     if signatures is not None and not isinstance(signatures, list):
         raise InputError(f"attestation {source}: DSSE signatures must be a list")
     if len(payload) > MAX_ATTESTATION_BYTES * 4 // 3 + 4:

@@ -1,0 +1,210 @@
+"""The ``trivy`` scanner backend: ``trivy sbom --format sarif`` on an extracted BOM.
+
+Runs Trivy as a subprocess with an argument list (never a shell) and a timeout; its
+stderr becomes the error message when it fails. Options the user passes through
+(VEX files, DB repositories, offline flags, cache directory) live in ``TrivyOptions``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gate.errors import InputError, RuntimeFailure
+from gate.scan.base import ScanRequest, ScanResult
+
+MAX_SARIF_BYTES = 512 * 1024 * 1024
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
+INSTALL_HINT = (
+    "install Trivy (https://github.com/aquasecurity/trivy/releases) and put it on PATH, "
+    "or point the trivy executable option at it; the action's image ships a pinned Trivy"
+)
+
+
+@dataclass(frozen=True)
+class TrivyOptions:
+    """Passthrough options for ``trivy sbom``."""
+
+    executable: str = "trivy"
+    timeout_seconds: float = 900.0
+    vex: tuple[Path, ...] = ()
+    """VEX documents applied to every scan (``--vex``), before the request's own."""
+    db_repositories: tuple[str, ...] = ()
+    java_db_repositories: tuple[str, ...] = ()
+    skip_db_update: bool = False
+    skip_java_db_update: bool = False
+    offline_scan: bool = False
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> TrivyOptions:
+        """Build from a plain mapping (config values); unknown or ill-typed keys are an ``InputError``."""
+        known: dict[str, type | tuple[type, ...]] = {
+            "executable": str,
+            "timeout_seconds": (int, float),
+            "vex": (list, tuple),
+            "db_repositories": (list, tuple),
+            "java_db_repositories": (list, tuple),
+            "skip_db_update": bool,
+            "skip_java_db_update": bool,
+            "offline_scan": bool,
+            "cache_dir": (str, Path),
+        }
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise InputError(f"unknown trivy option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        values: dict[str, Any] = {}
+        for key, value in options.items():
+            if value is None:
+                continue
+            if not isinstance(value, known[key]) or (key == "timeout_seconds" and isinstance(value, bool)):
+                raise InputError(f"trivy option {key}: unexpected value {value!r}")
+            if key == "timeout_seconds" and not value > 0:
+                raise InputError(f"trivy option timeout_seconds must be positive, got {value!r}")
+            if key == "vex":
+                value = tuple(Path(v) for v in value)
+            elif key in ("db_repositories", "java_db_repositories"):
+                if not all(isinstance(v, str) and v.strip() for v in value):
+                    raise InputError(f"trivy option {key}: every entry must be a non-empty string")
+                value = tuple(v.strip() for v in value)
+            elif key == "cache_dir":
+                value = Path(value)
+            values[key] = value
+        return cls(**values)
+
+
+class TrivyScanner:
+    """``gate.scan.base.Scanner`` over the Trivy CLI."""
+
+    name = "trivy"
+
+    def __init__(self, options: TrivyOptions | None = None) -> None:
+        self.options = options or TrivyOptions()
+        self._version: str | None = None
+
+    def command(self, request: ScanRequest) -> list[str]:
+        """The exact argument list ``scan`` runs (for logs and tests)."""
+        o = self.options
+        args = [o.executable, "sbom", "--format", "sarif", "--quiet"]
+        for vex in (*o.vex, *request.vex_paths):
+            args += ["--vex", str(vex)]
+        for repo in o.db_repositories:
+            args += ["--db-repository", repo]
+        for repo in o.java_db_repositories:
+            args += ["--java-db-repository", repo]
+        if o.skip_db_update:
+            args.append("--skip-db-update")
+        if o.skip_java_db_update:
+            args.append("--skip-java-db-update")
+        if o.offline_scan:
+            args.append("--offline-scan")
+        if o.cache_dir is not None:
+            args += ["--cache-dir", str(o.cache_dir)]
+        args += ["--", str(request.bom_path)]
+        return args
+
+    def version(self) -> str:
+        """Trivy's version, from ``trivy --version`` (cached)."""
+        if self._version is None:
+            out = self._run([self.options.executable, "--version"], "trivy --version", timeout=60)
+            text = _ANSI.sub("", out.decode("utf-8", "replace"))
+            match = _VERSION.search(text)
+            if not match:
+                raise RuntimeFailure(f"trivy --version printed no 'Version:' line: {_tail(text)!r}")
+            self._version = match.group(1)
+        return self._version
+
+    def scan(self, request: ScanRequest) -> ScanResult:
+        """Run ``trivy sbom`` on ``request.bom_path`` and return its single SARIF run."""
+        if not request.bom_path.is_file():
+            raise InputError(f"SBOM file {request.bom_path} does not exist")
+        for vex in (*self.options.vex, *request.vex_paths):
+            if not vex.is_file():
+                raise InputError(f"VEX file {vex} does not exist")
+        version = self.version()
+        what = f"trivy sbom on {request.bom_path} ({request.image} {request.platform})"
+        out = self._run(self.command(request), what, timeout=self.options.timeout_seconds)
+        run = parse_sarif_run(out, what)
+        return ScanResult(run=run, scanner=self.name, scanner_version=version)
+
+    def _run(self, args: list[str], what: str, *, timeout: float) -> bytes:
+        try:
+            # A session of its own, so a timeout kills Trivy and anything it started.
+            process = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            )
+        except FileNotFoundError:
+            raise RuntimeFailure(f"{what}: trivy executable {args[0]!r} not found", hint=INSTALL_HINT) from None
+        except PermissionError:
+            raise RuntimeFailure(f"{what}: trivy executable {args[0]!r} is not executable", hint=INSTALL_HINT) from None
+        except OSError as exc:
+            raise RuntimeFailure(f"{what}: cannot run {args[0]!r}: {exc.strerror or exc}", hint=INSTALL_HINT) from None
+        with process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                try:
+                    _, stderr = process.communicate(timeout=5)
+                except subprocess.TimeoutExpired:
+                    stderr = b""
+                raise RuntimeFailure(
+                    f"{what}: timed out after {timeout:g} s{_stderr_note(stderr)}",
+                    hint="raise the trivy timeout, or pre-populate the DB cache and use skip_db_update/offline_scan",
+                ) from None
+        if process.returncode != 0:
+            raise RuntimeFailure(f"{what}: exit status {process.returncode}{_stderr_note(stderr)}")
+        if len(stdout) > MAX_SARIF_BYTES:
+            raise RuntimeFailure(f"{what}: output exceeds {MAX_SARIF_BYTES} bytes")
+        return stdout
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        process.kill()
+
+
+def parse_sarif_run(data: bytes, what: str) -> Mapping[str, Any]:
+    """Trivy's stdout -> its one SARIF run; anything else is a ``RuntimeFailure``."""
+    try:
+        log = json.loads(data)
+    except (ValueError, RecursionError):
+        raise RuntimeFailure(f"{what}: output is not JSON: {_tail(data.decode('utf-8', 'replace'))!r}") from None
+    if not isinstance(log, dict) or not isinstance(log.get("runs"), list):
+        raise RuntimeFailure(f"{what}: output is not a SARIF log (no runs list)")
+    runs = log["runs"]
+    if len(runs) != 1 or not isinstance(runs[0], dict):
+        raise RuntimeFailure(f"{what}: expected exactly one SARIF run, got {len(runs)}")
+    run = runs[0]
+    tool = run.get("tool")
+    driver = tool.get("driver") if isinstance(tool, dict) else None
+    if not isinstance(driver, dict) or not isinstance(driver.get("name"), str):
+        raise RuntimeFailure(f"{what}: SARIF run has no tool.driver.name")
+    if not isinstance(run.get("results", []), list):
+        raise RuntimeFailure(f"{what}: SARIF run results is not a list")
+    return run
+
+
+def _stderr_note(stderr: bytes | None) -> str:
+    text = _tail(_ANSI.sub("", (stderr or b"").decode("utf-8", "replace")))
+    return f": {text}" if text else ""
+
+
+def _tail(text: str, limit: int = 2000) -> str:
+    text = "".join(c if c.isprintable() or c == "\n" else " " for c in text).strip()
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def from_options(options: Mapping[str, Any]) -> TrivyScanner:
+    """The registry's factory: ``gate.scan.get_scanner("trivy", options)``."""
+    return TrivyScanner(TrivyOptions.from_mapping(options))
