@@ -1,0 +1,1 @@
+"""Real-component test infrastructure: loopback registries, a token issuer, a fault proxy, image builders."""
