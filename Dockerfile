@@ -10,4 +10,4 @@ COPY gate /opt/image-gate/gate
 COPY action.yml entrypoint.py /opt/image-gate/
 RUN pip install /opt/image-gate
 
-ENTRYPOINT ["python", "/opt/image-gate/entrypoint.py"]
+ENTRYPOINT ["/usr/local/bin/python", "/opt/image-gate/entrypoint.py"]

@@ -6,10 +6,13 @@ Credentials are masked before anything else is printed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -19,35 +22,58 @@ from gate.commands import load
 from gate.config import ActionInputs, parse_structured
 from gate.errors import GateError
 
-_SECRET_INPUT = re.compile(r"(password|token|secret|registry_auth)", re.IGNORECASE)
+ACTION_YML = Path(__file__).resolve().parent / "action.yml"
+
+# Inputs whose whole value is a credential (or holds credentials).
+SECRET_INPUT = re.compile(r"(password|passwd|token|secret|credential|private_key|registry_auth|docker_config)", re.I)
+# Keys of a Docker config / registry_auth document whose values are credentials.
+SECRET_KEYS = frozenset({"password", "token", "auth", "identitytoken", "registrytoken", "secret", "access_token"})
+
+
+def _document_secrets(document: Any) -> list[str]:
+    """Credential strings inside a JSON/YAML credential document, at any depth."""
+    found: list[str] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if isinstance(value, str) and str(key).lower() in SECRET_KEYS:
+                found.append(value)
+                if str(key).lower() == "auth":  # base64("user:password"): the password alone too
+                    try:
+                        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+                    except (binascii.Error, UnicodeDecodeError):
+                        continue
+                    found.append(decoded.partition(":")[2])
+            else:
+                found += _document_secrets(value)
+    elif isinstance(document, list):
+        for item in document:
+            found += _document_secrets(item)
+    return found
 
 
 def mask_credentials(inputs: ActionInputs, io: RunnerIO) -> None:
-    """Mask every credential-looking input, and each password inside ``registry_auth``."""
+    """Mask every credential input, and each credential inside a structured one, before any output."""
     for name in inputs.declared:
-        if not _SECRET_INPUT.search(name):
+        if not SECRET_INPUT.search(name):
             continue
         value = inputs.get(name)
         io.mask(value)
-        if name == "registry_auth" and value.strip():
+        if value.strip() and ("auth" in name or "config" in name):
             try:
                 document = parse_structured(value, name)
             except GateError:
                 continue
-            if isinstance(document, dict):
-                for entry in document.values():
-                    if isinstance(entry, dict):
-                        for key in ("password", "token", "auth", "identitytoken"):
-                            if isinstance(entry.get(key), str):
-                                io.mask(entry[key])
+            for secret in _document_secrets(document):
+                io.mask(secret)
 
 
-def main() -> int:
-    io = RunnerIO()
+def main(environ: dict[str, str] | None = None, action_yml: Path = ACTION_YML) -> int:
+    io = RunnerIO(environ)
     try:
-        inputs = ActionInputs(os.environ, Path(__file__).resolve().parent / "action.yml")
+        inputs = ActionInputs(os.environ if environ is None else environ, action_yml)
         mask_credentials(inputs, io)
-        module = load(inputs.get("command").strip())
+        name = inputs.get("command").strip()
+        module = load(name)
     except GateError as exc:
         io.log(f"error: {exc.diagnostics()}")
         return exc.exit_code

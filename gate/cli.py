@@ -11,11 +11,11 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gate import __version__
-from gate.actions import RunnerIO
+from gate.actions import RunnerIO, redact_document
 from gate.commands import Command, Context, available, load
 from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError
 from gate.outcome import Annotation, Outcome
@@ -54,38 +54,54 @@ def emit(outcome: Outcome, io: RunnerIO, as_json: bool) -> int:
     io.set_outputs(outcome.outputs)
     io.append_summary(outcome.summary)
     if as_json:
-        sys.stdout.write(io.redact(json.dumps(outcome.document, indent=2, sort_keys=False)) + "\n")
-        sys.stdout.flush()
+        write_json(outcome.document, io)
     return outcome.exit_code
 
 
-def execute(module: Command, make_config: Any, io: RunnerIO, as_json: bool) -> int:
+def write_json(document: Any, io: RunnerIO) -> None:
+    """The one ``--json`` document on stdout, secrets redacted."""
+    sys.stdout.write(json.dumps(redact_document(document, io.redact), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(io: RunnerIO, name: str, message: str, exit_code: int, as_json: bool) -> int:
+    """Report a failure that produced no outcome: an error annotation, and with ``--json`` an error document."""
+    io.annotate(Annotation("error", message, title=f"image-gate {name}"))
+    if as_json:
+        write_json({"error": {"command": name, "exit_code": exit_code, "message": message}}, io)
+    return exit_code
+
+
+def execute(module: Command, make_config: Callable[[], Any], io: RunnerIO, as_json: bool) -> int:
     """Build the config, run the command, emit the outcome; errors become exit codes."""
+    name = getattr(module, "NAME", "?")
     try:
         config = make_config()
         for secret in config_secrets(config):
             io.mask(secret)
         context = Context(log=io.log, mask=io.mask, environ=dict(os.environ))
         outcome = module.run(config, context)
+        return emit(outcome, io, as_json)
     except GateError as exc:
-        io.annotate(Annotation("error", exc.diagnostics(), title=f"image-gate {module.NAME}"))
-        return exc.exit_code
+        return fail(io, name, exc.diagnostics(), exc.exit_code, as_json)
     except KeyboardInterrupt:
         io.log("interrupted")
         return 130
-    except Exception:  # a bug: say so, with the traceback, never a credential
-        io.log(f"internal error in image-gate {module.NAME} (please report it):\n{traceback.format_exc()}")
-        return EXIT_RUNTIME
-    return emit(outcome, io, as_json)
+    except Exception:  # a bug: say so, with the traceback (redacted by io.log), never a credential
+        io.log(f"internal error in image-gate {name} (please report it):\n{traceback.format_exc()}")
+        return fail(io, name, f"internal error in image-gate {name}", EXIT_RUNTIME, as_json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     io = RunnerIO()
     try:
         parser = build_parser()
+        namespace = parser.parse_args(argv)
+        module = load(namespace.command)
     except GateError as exc:
         io.log(f"error: {exc.diagnostics()}")
         return exc.exit_code
-    namespace = parser.parse_args(argv)
-    module = load(namespace.command)
+    except Exception:  # a command module that fails to import is a bug, reported as one
+        io.log(f"internal error in image-gate (please report it):\n{traceback.format_exc()}")
+        return EXIT_RUNTIME
     return execute(module, lambda: module.config_from_args(namespace), io, bool(namespace.json))

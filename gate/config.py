@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +28,8 @@ T = TypeVar("T")
 ACTION_YML = Path(__file__).resolve().parent.parent / "action.yml"
 
 _TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0", ""}
+_FALSE = {"false", "no", "off", "0"}
+_INT = re.compile(r"[+-]?[0-9]+")
 
 
 def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, Any], source: str) -> T:
@@ -37,7 +38,8 @@ def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, A
     ``source`` names where the values came from ("command line", "action inputs")
     so an error tells the user where to look.
     """
-    assert is_dataclass(cls)
+    if not is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.path))
     if errors:
@@ -48,6 +50,13 @@ def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, A
     unknown = set(values) - names
     if unknown:
         raise InputError(f"invalid {source}: unknown option(s) {', '.join(sorted(unknown))}")
+    missing = sorted(
+        f.name
+        for f in fields(cls)
+        if f.name not in values and f.default is MISSING and f.default_factory is MISSING and f.init
+    )
+    if missing:
+        raise InputError(f"invalid {source}: missing option(s) {', '.join(missing)}")
     return cls(**{k: _freeze(v) for k, v in values.items()})
 
 
@@ -96,10 +105,10 @@ def parse_assignments(items: list[str] | str, name: str) -> dict[str, str]:
 
 
 def parse_int(text: str, name: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise InputError(f"input {name}: expected a whole number, got {text!r}") from None
+    """A whole number in ASCII digits (no ``1_000``, no other scripts' digits)."""
+    if not _INT.fullmatch(text.strip()):
+        raise InputError(f"input {name}: expected a whole number, got {text!r}")
+    return int(text.strip())
 
 
 def parse_structured(text: str, name: str) -> Any:
@@ -113,7 +122,10 @@ def parse_structured(text: str, name: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"input {name}: not valid JSON or YAML ({exc.__class__.__name__})") from None
+        # The value may be a credential: name the position, never quote the text.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"input {name}: not valid JSON or YAML{where}") from None
 
 
 def input_env_name(name: str) -> str:
@@ -129,6 +141,7 @@ class ActionInputs:
         self.declared = load_action_inputs(action_yml)
 
     def get(self, name: str) -> str:
+        """The raw value: ``INPUT_<NAME>`` when the runner set it, else the default from action.yml."""
         if name not in self.declared:
             raise InputError(f"input {name!r} is not declared in action.yml")
         value = self.environ.get(input_env_name(name))
@@ -136,14 +149,30 @@ class ActionInputs:
             value = self.declared[name]
         return value
 
+    def _typed(self, name: str) -> str:
+        # An empty boolean or number (``flag: ${{ inputs.unset }}``) means "not given":
+        # fall back to the declared default rather than guess false or zero.
+        value = self.get(name)
+        return value if value.strip() else self.declared[name]
+
     def bool(self, name: str) -> bool:
-        return parse_bool(self.get(name), name)
+        """A boolean input; empty means the action.yml default (false when that is empty too)."""
+        value = self._typed(name)
+        return parse_bool(value, name) if value.strip() else False
 
     def list(self, name: str) -> list[str]:
         return parse_list(self.get(name))
 
     def int(self, name: str) -> int:
-        return parse_int(self.get(name), name)
+        return parse_int(self._typed(name), name)
+
+    def assignments(self, name: str) -> dict[str, str]:
+        """``NAME=VALUE`` lines (like ``build_args``)."""
+        return parse_assignments(self.get(name), f"input {name}")
+
+    def structured(self, name: str) -> Any:
+        """A JSON or YAML document; None when empty."""
+        return parse_structured(self.get(name), name)
 
 
 def load_action_inputs(action_yml: Path = ACTION_YML) -> dict[str, str]:
@@ -152,10 +181,12 @@ def load_action_inputs(action_yml: Path = ACTION_YML) -> dict[str, str]:
         document = yaml.safe_load(action_yml.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{action_yml}: cannot read the action definition: {exc}") from None
-    inputs = document.get("inputs") or {}
+    inputs = document.get("inputs") if isinstance(document, dict) else None
+    if not isinstance(inputs, dict):
+        raise InputError(f"{action_yml}: no 'inputs' mapping in the action definition")
     result: dict[str, str] = {}
     for name, spec in inputs.items():
-        default = (spec or {}).get("default", "")
+        default = spec.get("default", "") if isinstance(spec, dict) else ""
         if isinstance(default, bool):
             default = "true" if default else "false"
         text = "" if default is None else str(default)

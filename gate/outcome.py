@@ -11,7 +11,10 @@ AnnotationLevel = Literal["error", "warning", "notice"]
 
 @dataclass(frozen=True)
 class Annotation:
-    """A workflow annotation (``::error file=...,line=...,title=...::message``)."""
+    """A workflow annotation (``::error file=...,line=...,title=...::message``).
+
+    ``file`` is relative to the workspace (POSIX), lines and columns are 1-based.
+    """
 
     level: AnnotationLevel
     message: str
@@ -19,6 +22,8 @@ class Annotation:
     line: int | None = None
     end_line: int | None = None
     title: str | None = None
+    col: int | None = None
+    end_column: int | None = None
 
 
 @dataclass(frozen=True)

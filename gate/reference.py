@@ -18,20 +18,21 @@ from gate.errors import InputError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
-_LEGACY_HUB = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+LEGACY_DOCKER_HUB = "index.docker.io"
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$")
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_VALID_DIGEST = re.compile(r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+# All patterns are ASCII-only and used with fullmatch (``$`` would accept a trailing newline).
+_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_VALID_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+_HEX64 = re.compile(r"[a-f0-9]{64}")
 MAX_NAME_LENGTH = 255
 
 
 def is_valid_digest(digest: str) -> bool:
     """True for ``sha256:`` + 64 lowercase hex or ``sha512:`` + 128 lowercase hex."""
-    return bool(_VALID_DIGEST.match(digest))
+    return bool(_VALID_DIGEST.fullmatch(digest))
 
 
 @dataclass(frozen=True)
@@ -90,37 +91,40 @@ def parse_reference(text: str, *, strict_digest: bool = True, default_tag: str |
         raise InputError("empty image reference")
     if any(ch.isspace() for ch in text):
         raise InputError(f"invalid image reference {original!r}: it contains white space")
+    # As ParseNormalizedNamed: only a reference that is 64 hex digits as a whole is refused.
+    if _HEX64.fullmatch(text):
+        raise InputError(f"invalid image reference {original!r}: a 64-hex name looks like an image id")
 
     digest: str | None = None
     if "@" in text:
         text, _, digest = text.partition("@")
         if "@" in digest:
             raise InputError(f"invalid image reference {original!r}: more than one '@'")
+        if not digest:
+            raise InputError(f"invalid image reference {original!r}: empty digest after '@'")
         if strict_digest and not is_valid_digest(digest):
             raise InputError(
                 f"invalid digest {digest!r} in {original!r}: expected sha256: and 64 lowercase hex digits (or sha512: and 128)"
             )
 
     name, tag = _split_tag(text)
-    if tag is not None and not _TAG.match(tag):
+    if tag is not None and not _TAG.fullmatch(tag):
         raise InputError(f"invalid tag {tag!r} in image reference {original!r}")
 
     registry, remainder = _split_registry(name)
-    if not _DOMAIN.match(registry):
+    if not _DOMAIN.fullmatch(registry):
         raise InputError(f"invalid registry {registry!r} in image reference {original!r}")
-    if registry in _LEGACY_HUB:
+    if registry == LEGACY_DOCKER_HUB:
         registry = DOCKER_HUB
-    if registry == DOCKER_HUB and "/" not in remainder:
-        remainder = f"library/{remainder}"
     if not remainder:
         raise InputError(f"invalid image reference {original!r}: no repository name")
+    if registry == DOCKER_HUB and "/" not in remainder:
+        remainder = f"library/{remainder}"
     if remainder != remainder.lower():
         raise InputError(f"invalid image reference {original!r}: repository name must be lowercase")
     for component in remainder.split("/"):
-        if not _PATH_COMPONENT.match(component):
+        if not _PATH_COMPONENT.fullmatch(component):
             raise InputError(f"invalid image reference {original!r}: bad repository path component {component!r}")
-    if registry == DOCKER_HUB and _HEX64.match(remainder.removeprefix("library/")) and "/" not in text:
-        raise InputError(f"invalid image reference {original!r}: a 64-hex repository name looks like an image id")
     if len(f"{registry}/{remainder}") > MAX_NAME_LENGTH:
         raise InputError(f"invalid image reference {original!r}: name longer than {MAX_NAME_LENGTH} characters")
 
