@@ -129,7 +129,7 @@ def _from_dsse(envelope: Mapping[str, Any], source: str, kind: EnvelopeKind) -> 
 
 def _from_statement(statement: Mapping[str, Any], source: str, kind: EnvelopeKind) -> Attestation:
     statement_type = statement.get("_type")
-    if statement_type not in STATEMENT_TYPES:
+    if not isinstance(statement_type, str) or statement_type not in STATEMENT_TYPES:
         raise InputError(
             f"attestation {source}: in-toto _type {str(statement_type)[:100]!r} is not "
             f"{STATEMENT_V01} or {STATEMENT_V1}"
@@ -141,7 +141,7 @@ def _from_statement(statement: Mapping[str, Any], source: str, kind: EnvelopeKin
     if "predicate" not in statement:
         raise InputError(f"attestation {source}: in-toto statement has no predicate")
     predicate, legacy = _unwrap_cosign(statement["predicate"], source)
-    return Attestation(predicate_type, subjects, predicate, kind, str(statement_type), legacy, source)
+    return Attestation(predicate_type, subjects, predicate, kind, statement_type, legacy, source)
 
 
 def _subjects(value: Any, source: str) -> tuple[Subject, ...]:

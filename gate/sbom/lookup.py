@@ -92,7 +92,8 @@ def find_platform_sboms(
 ) -> tuple[PlatformSbom, ...]:
     """For the image whose root manifest is ``root`` (with bytes ``root_data``), one entry per platform."""
     document = _json_object(root_data, f"manifest {root.digest}", MAX_MANIFEST_BYTES)
-    media_type = document.get("mediaType") or root.media_type
+    media_type = document.get("mediaType")
+    media_type = media_type if isinstance(media_type, str) and media_type else root.media_type
     if media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document):
         platforms, attestations = split_index(document, root.digest)
         results = []
@@ -183,7 +184,7 @@ def _attestations(
     where = f"attestation manifest {manifest_descriptor.digest} (for {platform.digest})"
     document = _json_object(fetcher.manifest(manifest_descriptor), where, MAX_MANIFEST_BYTES)
     annotations = _string_map(document.get("annotations"))
-    artifact_type = document.get("artifactType") or _config_type(document) or manifest_descriptor.artifact_type
+    artifact_type = _string(document.get("artifactType")) or _config_type(document) or manifest_descriptor.artifact_type
     if artifact_type in _NOT_ATTESTATIONS:
         return
     hint = _annotated_type(annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(artifact_type))
@@ -299,6 +300,10 @@ def _bare(media_type: str | None) -> str:
 def _json_like(media_type: str) -> bool:
     bare = _bare(media_type)
     return bare.endswith(("+json", "/json")) or "in-toto" in bare
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _string_map(value: Any) -> dict[str, str]:

@@ -62,14 +62,17 @@ class TrivyOptions:
         if unknown:
             raise InputError(f"unknown trivy option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         values: dict[str, Any] = {}
-        for key, value in options.items():
+        for key, given in options.items():
+            value: Any = given
             if value is None:
                 continue
-            if not isinstance(value, known[key]) or (key == "timeout_seconds" and isinstance(value, bool)):
+            if not _is_instance(value, known[key]) or (key == "timeout_seconds" and isinstance(value, bool)):
                 raise InputError(f"trivy option {key}: unexpected value {value!r}")
             if key == "timeout_seconds" and not value > 0:
                 raise InputError(f"trivy option timeout_seconds must be positive, got {value!r}")
             if key == "vex":
+                if not all(isinstance(v, str | Path) and str(v) for v in value):
+                    raise InputError("trivy option vex: every entry must be a file path")
                 value = tuple(Path(v) for v in value)
             elif key in ("db_repositories", "java_db_repositories"):
                 if not all(isinstance(v, str) and v.strip() for v in value):
@@ -165,6 +168,10 @@ class TrivyScanner:
         if len(stdout) > MAX_SARIF_BYTES:
             raise RuntimeFailure(f"{what}: output exceeds {MAX_SARIF_BYTES} bytes")
         return stdout
+
+
+def _is_instance(value: Any, types: type | tuple[type, ...]) -> bool:
+    return isinstance(value, types)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
