@@ -1,0 +1,89 @@
+"""Finding Dockerfiles and Containerfiles under a directory.
+
+In a git work tree the candidates are the tracked files plus the untracked files
+that are not ignored (one ``git ls-files`` call, so ``.gitignore`` is respected);
+elsewhere the tree is walked, skipping ``.git``. Names are filtered before any
+file is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gate.errors import InputError
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """``Dockerfile``, ``Dockerfile.*``, ``*.Dockerfile``, ``*.dockerfile``, ``Containerfile``, ``Containerfile.*``."""
+    return (
+        name in ("Dockerfile", "Containerfile")
+        or name.startswith(("Dockerfile.", "Containerfile."))
+        or (name.endswith((".Dockerfile", ".dockerfile")) and len(name) > len(".dockerfile"))
+    )
+
+
+def _git_candidates(root: Path) -> list[str] | None:
+    """Paths relative to ``root`` from git, or None when ``root`` is not in a git work tree."""
+    # A container action runs as root on a workspace another user owns; git would refuse it as
+    # "dubious ownership". Listing files runs no hooks, so trusting the directory here is safe.
+    try:
+        result = subprocess.run(
+            [
+                "git",
+                "-c",
+                "safe.directory=*",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    if result.returncode != 0:
+        return None
+    return [os.fsdecode(raw) for raw in result.stdout.split(b"\0") if raw]
+
+
+def _walk_candidates(root: Path) -> list[str]:
+    found: list[str] = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [d for d in subdirs if d != ".git"]
+        relative = os.path.relpath(directory, root)
+        for name in names:
+            if is_dockerfile_name(name):
+                found.append(name if relative == "." else f"{relative}/{name}".replace(os.sep, "/"))
+    return found
+
+
+def find_dockerfiles(root: Path) -> list[str]:
+    """Dockerfile paths relative to ``root`` (POSIX, sorted); only regular files that exist."""
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory; discover needs the directory to search for Dockerfiles")
+    candidates = _git_candidates(root)
+    if candidates is None:
+        candidates = _walk_candidates(root)
+    paths = {path for path in candidates if is_dockerfile_name(path.rpartition("/")[2])}
+    return sorted(path for path in paths if (root / path).is_file())
+
+
+def read_dockerfile(root: Path, path: str) -> str:
+    """The text of one Dockerfile; ``InputError`` naming the file when it cannot be read or decoded."""
+    try:
+        data = (root / path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the Dockerfile: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid UTF-8 text (byte {exc.start}); a Dockerfile must be UTF-8",
+            hint="convert the file to UTF-8 or move it out of the scanned tree",
+        ) from None
