@@ -1,0 +1,360 @@
+"""HTTP for registries: scheme choice, timeouts, retries, manual redirects, capped reads, errors.
+
+- Loopback hosts (127.0.0.0/8, ::1, localhost) speak plain HTTP; every other host HTTPS
+  unless it is listed as an insecure registry.
+- Retries (tenacity): 408, 429, 5xx and connection errors, plus 404 when the caller says a
+  404 is transient (a blob that was just listed); exponential backoff with jitter, a
+  ``Retry-After`` honoured up to a cap, a bounded number of attempts. A request whose body
+  is a stream is never retried here (the caller re-opens its source).
+- Redirects are followed by hand for GET and HEAD only, and ``Authorization`` is only
+  ever sent to the host that was asked first (blob GETs redirect to storage elsewhere).
+- Registry answers become one-line errors: the distribution error JSON
+  (``errors[].code/message``) is read, 404 -> ``NotFound``, 401/403 -> ``Denied``, other 4xx
+  -> ``BadRequest`` (all ``InputError``); 5xx and unreachable hosts -> ``RuntimeFailure``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import NoReturn
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import tenacity
+from requests.adapters import HTTPAdapter
+
+from gate.errors import InputError, RuntimeFailure
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_ERROR_BODY = 64 * 1024
+USER_AGENT = "image-gate/0.1 (+https://github.com/)"
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+class NotFound(InputError):
+    """The registry says the repository, manifest, blob or tag does not exist."""
+
+
+class Denied(InputError):
+    """The registry refused our credentials or our access (401/403)."""
+
+
+class BadRequest(InputError):
+    """The registry rejected what we asked (another 4xx): a bad reference, an invalid manifest."""
+
+
+class RegistryFailure(RuntimeFailure):
+    """The registry failed (5xx after retries, a protocol violation)."""
+
+
+class Unreachable(RegistryFailure):
+    """No answer at all: DNS, connection refused or reset, timeout (after retries)."""
+
+
+class ResponseTooLarge(RegistryFailure):
+    """An answer larger than the cap for its kind (manifest, token, error body)."""
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` (without port) is 127.0.0.0/8, ::1 or localhost."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def split_host(netloc: str) -> str:
+    """``host[:port]`` or ``[v6]:port`` -> the host part."""
+    if netloc.startswith("["):
+        return netloc[1 : netloc.find("]")] if "]" in netloc else netloc
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+def scheme_for(registry: str, insecure_registries: Iterable[str] = ()) -> str:
+    """``http`` for loopback and listed insecure registries (``host`` or ``host:port``), else ``https``."""
+    insecure = {entry.strip().lower() for entry in insecure_registries if entry.strip()}
+    netloc = registry.lower()
+    if is_loopback(split_host(netloc)) or netloc in insecure or split_host(netloc) in insecure:
+        return "http"
+    return "https"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. ``attempts`` counts the first try."""
+
+    attempts: int = 5
+    initial_wait: float = 0.25
+    max_wait: float = 8.0
+    jitter: float = 0.25
+    retry_after_cap: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        """Wait before try ``attempt + 1`` (``attempt`` >= 1): exponential with jitter, capped."""
+        wait: float = min(self.max_wait, self.initial_wait * 2.0 ** (attempt - 1))
+        return wait + random.uniform(0, self.jitter)
+
+
+def retry_after_seconds(response: requests.Response, cap: float) -> float | None:
+    """The ``Retry-After`` of an answer (seconds or HTTP date), capped; None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, min(cap, seconds))
+
+
+def describe_answer(response: requests.Response) -> str:
+    """``404 MANIFEST_UNKNOWN: manifest unknown`` from the distribution error JSON, or the status line.
+
+    Reads at most ``MAX_ERROR_BODY`` bytes of a body nobody else needs (an error answer).
+    """
+    status = f"{response.status_code}"
+    body = _error_body(response)
+    details: list[str] = []
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("errors"), list):
+        for error in document["errors"][:3]:
+            if isinstance(error, dict):
+                code = str(error.get("code") or "").strip()
+                message = str(error.get("message") or "").strip()
+                details.append(": ".join(part for part in (code, message) if part))
+    elif isinstance(document, dict) and isinstance(document.get("details") or document.get("error"), str):
+        details.append(str(document.get("details") or document.get("error")))
+    elif body and response.headers.get("Content-Type", "").startswith("text/"):
+        details.append(body.decode("utf-8", "replace").strip())
+    text = "; ".join(detail for detail in details if detail) or (response.reason or "").strip()
+    text = " ".join(text.split())[:300]
+    return f"{status} {text}".strip()
+
+
+def _error_body(response: requests.Response) -> bytes:
+    if getattr(response, "_content_consumed", False):
+        return (response.content or b"")[:MAX_ERROR_BODY]
+    try:
+        return response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
+    except Exception:
+        return b""
+
+
+def raise_for_answer(response: requests.Response, what: str, registry: str) -> NoReturn:
+    """Raise the error that fits ``response``: ``cannot <what>: <registry> answered <status> <code>: <message>``."""
+    answer = describe_answer(response)
+    response.close()
+    message = f"cannot {what}: {registry} answered {answer}"
+    status = response.status_code
+    if status == 404:
+        raise NotFound(message)
+    if status in (401, 403):
+        raise Denied(message, hint="check the credentials for this registry and their access to the repository")
+    if 400 <= status < 500 and status not in RETRY_STATUSES:
+        raise BadRequest(message)
+    raise RegistryFailure(message)
+
+
+def read_capped(response: requests.Response, limit: int, what: str) -> bytes:
+    """The whole body, refusing anything over ``limit`` bytes (checked as it arrives)."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise ResponseTooLarge(f"{what}: the answer is {declared} bytes, over the {limit}-byte limit")
+    buffer = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            buffer += chunk
+            if len(buffer) > limit:
+                raise ResponseTooLarge(f"{what}: the answer is over the {limit}-byte limit")
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout) as exc:
+        raise Unreachable(f"{what}: the connection broke while reading the answer ({type(exc).__name__})") from exc
+    finally:
+        response.close()
+    return bytes(buffer)
+
+
+class _RetryableAnswer(Exception):
+    def __init__(self, response: requests.Response, wait: float | None) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+        self.wait = wait
+
+
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+class HttpClient:
+    """A ``requests.Session`` with the registry rules above. Thread-safe for concurrent requests."""
+
+    def __init__(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        max_redirects: int = 5,
+        pool_size: int = 16,
+        log: Callable[[str], None] = _ignore,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.max_redirects = max_redirects
+        self.log = log
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy or .netrc surprises; credentials are ours alone
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str | list[str]] | None = None,
+        data: bytes | Iterable[bytes] | None = None,
+        stream: bool = False,
+        authorization: str | None = None,
+        transient_not_found: bool = False,
+        what: str = "reach the registry",
+    ) -> requests.Response:
+        """Send with retries and manual redirects; returns the final answer (any status).
+
+        A retryable status still present after the last attempt is returned, so the caller
+        reports the registry's own words; a network failure after the last attempt raises
+        ``Unreachable``. ``what`` names the operation in that message.
+        """
+        replayable = data is None or isinstance(data, bytes)
+        attempts = self.retry.attempts if replayable else 1
+        statuses = RETRY_STATUSES | ({404} if transient_not_found else frozenset())
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            outcome = state.outcome
+            exc = outcome.exception() if outcome is not None else None
+            if isinstance(exc, _RetryableAnswer) and exc.wait is not None:
+                return exc.wait
+            return self.retry.backoff(state.attempt_number)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            outcome = state.outcome
+            exc = outcome.exception() if outcome is not None else None
+            reason = f"answer {exc.response.status_code}" if isinstance(exc, _RetryableAnswer) else type(exc).__name__
+            if isinstance(exc, _RetryableAnswer):
+                exc.response.close()
+            self.log(f"{method} {_redact_url(url)}: {reason}; retry {state.attempt_number}/{attempts - 1}")
+
+        def once() -> requests.Response:
+            response = self._follow(method, url, headers, params, data, stream, authorization)
+            if response.status_code in statuses:
+                retry_after = retry_after_seconds(response, self.retry.retry_after_cap)
+                raise _RetryableAnswer(response, retry_after)
+            return response
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=wait,
+            sleep=self.sleep,
+            retry=tenacity.retry_if_exception_type((_RetryableAnswer, *_NETWORK_ERRORS)),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = once()
+            return response
+        except _RetryableAnswer as exc:
+            return exc.response
+        except _NETWORK_ERRORS as exc:
+            host = urlsplit(url).netloc
+            raise Unreachable(
+                f"cannot {what}: {host} is unreachable after {attempts} attempt(s) ({_network_reason(exc)})"
+            ) from exc
+
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str | list[str]] | None,
+        data: bytes | Iterable[bytes] | None,
+        stream: bool,
+        authorization: str | None,
+    ) -> requests.Response:
+        origin = urlsplit(url)
+        current = url
+        current_params = params
+        for _ in range(self.max_redirects + 1):
+            target = urlsplit(current)
+            send_headers = dict(headers or {})
+            # Credentials only to the host we were asked to talk to, and never in clear text
+            # to a host reached by a redirect.
+            if authorization and target.netloc == origin.netloc and target.scheme == origin.scheme:
+                send_headers["Authorization"] = authorization
+            response = self.session.request(
+                method,
+                current,
+                headers=send_headers,
+                params=current_params,
+                data=data,
+                stream=stream,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            if response.status_code not in REDIRECT_STATUSES or method not in ("GET", "HEAD"):
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                return response
+            response.close()
+            next_url = urljoin(response.url, location)
+            if urlsplit(next_url).scheme not in ("http", "https"):
+                raise RegistryFailure(f"{origin.netloc} redirected to an unsupported URL scheme")
+            if target.scheme == "https" and urlsplit(next_url).scheme == "http":
+                raise RegistryFailure(f"{origin.netloc} redirected from HTTPS to plain HTTP; refusing to follow")
+            current = next_url
+            current_params = None
+        raise RegistryFailure(f"{origin.netloc}: more than {self.max_redirects} redirects for {method} {origin.path}")
+
+
+def _network_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "reset by peer", "Read timed out"):
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return type(exc).__name__
+
+
+def _redact_url(url: str) -> str:
+    """Drop the query (upload state, signed storage URLs) from a URL for logs."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
