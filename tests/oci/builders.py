@@ -64,7 +64,13 @@ def with_platform(manifest: Manifest, platform: Platform) -> Descriptor:
 
 def attestation_for(target: Target, image: Manifest) -> tuple[Manifest, Descriptor]:
     """A BuildKit in-index attestation manifest and its index descriptor."""
-    statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://spdx.dev/Document"})
+    statement = json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://spdx.dev/Document",
+            "subject": [{"digest": {"sha256": image.descriptor.digest.split(":")[1]}}],
+        }
+    )
     layer = push_blob(target, statement.encode(), INTOTO)
     layer = Descriptor(
         layer.media_type,

@@ -1,0 +1,584 @@
+"""The graph copy: an image, every child manifest, its blobs and (optionally) every referrer.
+
+Works over any two ``Target`` s (registry repository, OCI layout). The order keeps a
+destination consistent at every instant a reader could look:
+
+1. discover: the root, every child manifest (platform filter applied), and with
+   ``copy_referrers`` the referrers of the root, of each child and of each referrer
+   (recursively, each digest once), BuildKit in-index attestations (children of the
+   index), and cosign-style tags ``sha256-<hex>.sig|.att|.sbom`` of every digest found;
+2. blobs of every manifest the destination lacks, in parallel (bounded pool), mounted
+   when source and destination share a registry, skipped when already present;
+3. manifests bottom-up (children before their index, siblings by digest);
+4. referrers (subject first), each pushed then linked with ``add_referrer``;
+5. cosign tags, then the destination tag, last.
+
+A manifest the destination holds is skipped with its subtree of blobs (a registry
+only accepts a manifest whose content is present), but referrers are always
+enumerated: they change without the image digest changing. A digest mismatch fails
+the subtree that needs the bad content (nothing of it is pushed); the copy then
+fails and the tag is not pushed. Any other error stops the copy at once, also
+before the tag.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gate.errors import GateError, InputError
+from gate.oci.manifest import (
+    ParsedManifest as Parsed,
+)
+from gate.oci.manifest import (
+    attestation_subject,
+    compute_digest,
+    descriptor_to_json,
+    is_attestation_child,
+    parse,
+    parse_manifest,
+    platform_matches,
+    split_digest,
+)
+from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Target
+
+COSIGN_SUFFIXES = ("sig", "att", "sbom")
+MAX_CONFIG_BYTES = 1024 * 1024
+DEFAULT_CONCURRENCY = 4
+
+Role = Literal["image", "referrer", "cosign"]
+ReferrerKind = Literal["referrer", "attestation", "cosign"]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """How to copy. ``mount_from`` is the source repository (``repo/name``, no host) when
+    the source and the destination are on the same registry; ``referrers_mount_from``
+    likewise for ``referrers_source``."""
+
+    copy_referrers: bool = False
+    referrers_source: Target | None = None
+    platforms: tuple[Platform, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    mount_from: str | None = None
+    referrers_mount_from: str | None = None
+    cosign_tags: bool = True
+
+
+@dataclass(frozen=True)
+class ReferrerInfo:
+    """One referrer in the copied graph (an OCI referrer, a BuildKit attestation child, or a cosign tag)."""
+
+    digest: str
+    subject: str
+    media_type: str
+    artifact_type: str | None
+    predicate_types: tuple[str, ...]
+    kind: ReferrerKind
+    copied: bool
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformEntry:
+    """One platform's image in the copied graph, with the referrers that reach it."""
+
+    platform: str
+    digest: str
+    media_type: str
+    layers: int
+    size: int
+    referrers: tuple[ReferrerInfo, ...]
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What a copy did. ``to_json()`` is the ``mirror --json`` document (minus nothing)."""
+
+    source: str
+    destination: str
+    digest: str
+    media_type: str
+    platforms: tuple[str, ...]
+    manifests_copied: int
+    manifests_skipped: int
+    blobs_copied: int
+    blobs_mounted: int
+    blobs_skipped: int
+    bytes_copied: int
+    referrers_copied: int
+    referrers_total: int
+    up_to_date: bool
+    seconds: float
+    tag: str | None = None
+    graph: tuple[PlatformEntry, ...] = ()
+    root_referrers: tuple[ReferrerInfo, ...] = ()
+    filtered: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "digest": self.digest,
+            "media_type": self.media_type,
+            "platforms": list(self.platforms),
+            "manifests_copied": self.manifests_copied,
+            "manifests_skipped": self.manifests_skipped,
+            "blobs_copied": self.blobs_copied,
+            "blobs_mounted": self.blobs_mounted,
+            "blobs_skipped": self.blobs_skipped,
+            "bytes_copied": self.bytes_copied,
+            "referrers_copied": self.referrers_copied,
+            "referrers_total": self.referrers_total,
+            "up_to_date": self.up_to_date,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Node:
+    manifest: Manifest
+    parsed: Parsed
+    origin: Target
+    mount_from: str | None
+    role: Role
+    subject: Descriptor | None = None
+    tag: str | None = None
+    children: list[str] = field(default_factory=list)
+    present: bool = False
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.descriptor.digest
+
+
+@dataclass
+class _Counts:
+    manifests_copied: int = 0
+    manifests_skipped: int = 0
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+    bytes_copied: int = 0
+    referrers_copied: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def copy_image(
+    source: Target,
+    reference: str,
+    destination: Target,
+    tag: str | None,
+    options: CopyOptions | None = None,
+    *,
+    log: Callable[[str], None] = _ignore,
+) -> CopyReport:
+    """Copy the image ``reference`` (tag or digest) of ``source`` into ``destination``,
+    tagged ``tag`` at the very end (``None``: by digest only). Raises ``InputError`` for a
+    missing source or a platform filter that matches nothing, ``DigestMismatch`` for
+    bad content, other ``GateError`` s for the stores' failures; the tag is pushed only
+    when everything else is complete."""
+    return _Copy(source, destination, options or CopyOptions(), log).run(reference, tag)
+
+
+class _Copy:
+    def __init__(self, source: Target, destination: Target, options: CopyOptions, log: Callable[[str], None]) -> None:
+        if options.concurrency < 1:
+            raise InputError(f"concurrency must be at least 1, got {options.concurrency}")
+        self.source = source
+        self.destination = destination
+        self.options = options
+        self.log = log
+        self.nodes: dict[str, _Node] = {}
+        self.image_order: list[str] = []
+        self.referrer_order: list[str] = []
+        self.cosign_order: list[str] = []
+        self.counts = _Counts()
+        self.failed: dict[str, str] = {}
+        self.copied_referrers: set[str] = set()
+
+    # discovery
+
+    def run(self, reference: str, tag: str | None) -> CopyReport:
+        started = time.monotonic()
+        root_manifest = self.source.fetch_manifest(reference)
+        root_manifest, filtered = self._apply_platform_filter(root_manifest)
+        root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
+        self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
+        if self.options.copy_referrers:
+            self._discover_referrers(list(self.image_order))
+            if self.options.cosign_tags:
+                self._discover_cosign_tags()
+        with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gate-copy") as pool:
+            self._check_present(pool)
+            self._copy_blobs(pool)
+        self._push_manifests(self.image_order)
+        self._push_referrers()
+        self._push_cosign_tags()
+        if self.failed:
+            first = next(iter(self.failed.values()))
+            raise DigestMismatch(
+                f"copy to {self.destination.display_name} failed: {len(self.failed)} manifest(s) not copied because "
+                f"their content did not verify; the tag was not pushed. First: {first}"
+            )
+        tag_current = self._push_tag(root, tag)
+        seconds = time.monotonic() - started
+        counts = self.counts
+        graph = self._graph(root)
+        return CopyReport(
+            source=f"{self.source.display_name}{'@' if ':' in reference else ':'}{reference}",
+            destination=self.destination.display_name + (f":{tag}" if tag else f"@{root.digest}"),
+            digest=root.digest,
+            media_type=root.manifest.descriptor.media_type,
+            platforms=tuple(entry.platform for entry in graph),
+            manifests_copied=counts.manifests_copied,
+            manifests_skipped=counts.manifests_skipped,
+            blobs_copied=counts.blobs_copied,
+            blobs_mounted=counts.blobs_mounted,
+            blobs_skipped=counts.blobs_skipped,
+            bytes_copied=counts.bytes_copied,
+            referrers_copied=counts.referrers_copied,
+            referrers_total=len(self.referrer_order) + len(self.cosign_order),
+            up_to_date=tag_current
+            and counts.manifests_copied == 0
+            and counts.blobs_copied == 0
+            and counts.blobs_mounted == 0
+            and counts.referrers_copied == 0,
+            seconds=seconds,
+            tag=tag,
+            graph=graph,
+            root_referrers=self._referrers_reaching(root.digest),
+            filtered=filtered,
+        )
+
+    def _apply_platform_filter(self, manifest: Manifest) -> tuple[Manifest, bool]:
+        wanted = self.options.platforms
+        parsed = parse(manifest, f"{self.source.display_name}@{manifest.descriptor.digest}")
+        if not wanted or not parsed.is_index:
+            return manifest, False
+        kept = {c.digest for c in parsed.manifests if any(platform_matches(w, c.platform) for w in wanted)}
+        if not kept:
+            available = ", ".join(
+                str(c.platform) for c in parsed.manifests if c.platform and not is_attestation_child(c)
+            )
+            raise InputError(
+                f"{self.source.display_name}@{manifest.descriptor.digest}: no platform "
+                f"{', '.join(str(w) for w in wanted)} in the image (it has: {available or 'none'})"
+            )
+        kept |= {c.digest for c in parsed.manifests if attestation_subject(c) in kept}
+        if kept == {c.digest for c in parsed.manifests}:
+            return manifest, False
+        document = json.loads(manifest.data)
+        document["manifests"] = [m for m in document["manifests"] if m.get("digest") in kept]
+        data = json.dumps(document, indent=2).encode()
+        descriptor = Descriptor(parsed.media_type, compute_digest(data), len(data))
+        self.log(
+            f"platform filter: {len(kept)} of {len(parsed.manifests)} manifests kept; new index {descriptor.digest}"
+        )
+        return Manifest(descriptor, data), True
+
+    def _fetch_child(self, origin: Target, descriptor: Descriptor, parent: str) -> Manifest:
+        manifest = origin.fetch_manifest(descriptor.digest)
+        if manifest.descriptor.digest != descriptor.digest or len(manifest.data) != descriptor.size:
+            raise DigestMismatch(
+                f"{origin.display_name}: {parent} lists {descriptor.digest} ({descriptor.size} bytes) but the store "
+                f"returned {manifest.descriptor.digest} ({len(manifest.data)} bytes)"
+            )
+        return manifest
+
+    def _add_image_graph(
+        self,
+        manifest: Manifest,
+        origin: Target,
+        mount_from: str | None,
+        role: Role = "image",
+        order: list[str] | None = None,
+    ) -> _Node:
+        """Add a manifest and its children (post-order, siblings by digest) once each."""
+        order = self.image_order if order is None else order
+        digest = manifest.descriptor.digest
+        if digest in self.nodes:
+            return self.nodes[digest]
+        parsed = parse(manifest, f"{origin.display_name}@{digest}")
+        node = _Node(manifest, parsed, origin, mount_from, role)
+        self.nodes[digest] = node
+        for child in sorted(parsed.manifests, key=lambda d: d.digest):
+            child_manifest = self._fetch_child(origin, child, digest)
+            self._add_image_graph(child_manifest, origin, mount_from, role, order)
+            node.children.append(child.digest)
+        order.append(digest)
+        return node
+
+    def _referrer_sources(self) -> list[tuple[Target, str | None]]:
+        sources: list[tuple[Target, str | None]] = [(self.source, self.options.mount_from)]
+        if self.options.referrers_source is not None:
+            sources.append((self.options.referrers_source, self.options.referrers_mount_from))
+        return sources
+
+    def _discover_referrers(self, subjects: list[str]) -> None:
+        queue = list(subjects)
+        while queue:
+            subject_digest = queue.pop(0)
+            subject = self.nodes[subject_digest].manifest.descriptor
+            for origin, mount_from in self._referrer_sources():
+                for descriptor in sorted(origin.referrers(subject_digest), key=lambda d: d.digest):
+                    if descriptor.digest in self.nodes:
+                        continue
+                    manifest = self._fetch_child(origin, descriptor, f"the referrers of {subject_digest}")
+                    parsed = parse(manifest, f"{origin.display_name}@{descriptor.digest}")
+                    if parsed.subject is None or parsed.subject.digest != subject_digest:
+                        self.log(
+                            f"warning: {origin.display_name}: {descriptor.digest} is listed as a referrer of "
+                            f"{subject_digest} but does not name it as its subject; skipped"
+                        )
+                        continue
+                    before = len(self.referrer_order)
+                    node = self._add_image_graph(manifest, origin, mount_from, "referrer", self.referrer_order)
+                    node.subject = Descriptor(subject.media_type, subject.digest, subject.size)
+                    queue += self.referrer_order[before:]
+
+    def _discover_cosign_tags(self) -> None:
+        for origin, mount_from in self._referrer_sources():
+            try:
+                tags = set(origin.list_tags())
+            except GateError as exc:
+                self.log(f"warning: {origin.display_name}: cannot list tags for cosign signatures: {exc.message}")
+                continue
+            for digest in list(self.nodes):
+                algorithm, hexpart = split_digest(digest)
+                for suffix in COSIGN_SUFFIXES:
+                    cosign_tag = f"{algorithm}-{hexpart}.{suffix}"
+                    if cosign_tag not in tags or any(self.nodes[d].tag == cosign_tag for d in self.cosign_order):
+                        continue
+                    manifest = origin.fetch_manifest(cosign_tag)
+                    node = self._add_image_graph(manifest, origin, mount_from, "cosign", self.cosign_order)
+                    if node.tag is None:
+                        node.tag = cosign_tag
+                        node.subject = Descriptor(
+                            self.nodes[digest].manifest.descriptor.media_type,
+                            digest,
+                            self.nodes[digest].manifest.descriptor.size,
+                        )
+
+    # copying
+
+    def _check_present(self, pool: ThreadPoolExecutor) -> None:
+        nodes = list(self.nodes.values())
+        for node, present in zip(
+            nodes, pool.map(lambda n: self.destination.has_manifest(n.digest), nodes), strict=True
+        ):
+            node.present = present
+
+    def _copy_blobs(self, pool: ThreadPoolExecutor) -> None:
+        blobs: dict[str, tuple[Descriptor, _Node]] = {}
+        for node in self.nodes.values():
+            if node.present:
+                continue
+            for blob in node.parsed.blobs:
+                blobs.setdefault(blob.digest, (blob, node))
+        if not blobs:
+            return
+        futures: dict[Future[None], str] = {
+            pool.submit(self._copy_blob, descriptor, node): digest for digest, (descriptor, node) in blobs.items()
+        }
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is None:
+                    continue
+                if isinstance(error, DigestMismatch):
+                    self.failed[futures[future]] = error.message
+                    continue
+                for other in pending:
+                    other.cancel()
+                wait(pending)
+                raise error
+
+    def _copy_blob(self, descriptor: Descriptor, node: _Node) -> None:
+        counts = self.counts
+        if self.destination.has_blob(descriptor.digest):
+            with counts.lock:
+                counts.blobs_skipped += 1
+            return
+        if node.mount_from and self.destination.mount_blob(descriptor, node.mount_from):
+            with counts.lock:
+                counts.blobs_mounted += 1
+            return
+        origin = node.origin
+        self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
+        with counts.lock:
+            counts.blobs_copied += 1
+            counts.bytes_copied += descriptor.size
+
+    def _blocked(self, node: _Node) -> str | None:
+        """Why ``node`` cannot be pushed (content of its subtree failed to verify), or None."""
+        for digest in (*(b.digest for b in node.parsed.blobs), *node.children):
+            if digest in self.failed:
+                return self.failed[digest]
+        if node.subject is not None and node.subject.digest in self.failed:
+            return self.failed[node.subject.digest]
+        return None
+
+    def _push_manifests(self, order: Iterable[str]) -> list[str]:
+        """Push the manifests of ``order`` the destination lacks; return those now in place."""
+        placed = []
+        for digest in order:
+            node = self.nodes[digest]
+            reason = self._blocked(node)
+            if reason is not None:
+                self.failed[digest] = reason
+                continue
+            if node.present:
+                self.counts.manifests_skipped += 1
+            else:
+                self.destination.push_manifest(node.manifest)
+                node.present = True
+                self.counts.manifests_copied += 1
+                if node.role != "image":
+                    self.copied_referrers.add(digest)
+            placed.append(digest)
+        return placed
+
+    def _push_referrers(self) -> None:
+        listed: dict[str, set[str]] = {}
+        for digest in self._push_manifests(self.referrer_order):
+            node = self.nodes[digest]
+            if node.subject is None:  # a child of a referrer index: pushed, not linked
+                continue
+            subject = node.subject.digest
+            if subject not in listed:
+                listed[subject] = {d.digest for d in self.destination.referrers(subject)}
+            if digest not in listed[subject]:
+                self.destination.add_referrer(node.subject, node.manifest)
+                listed[subject].add(digest)
+                self.copied_referrers.add(digest)
+            if digest in self.copied_referrers:
+                self.counts.referrers_copied += 1
+
+    def _push_cosign_tags(self) -> None:
+        self._push_manifests(self.cosign_order)
+        for digest in self.cosign_order:
+            node = self.nodes[digest]
+            if node.tag is None or digest in self.failed:
+                continue
+            if self._tag_points_to(node.tag, digest):
+                continue
+            self.destination.push_manifest(node.manifest, node.tag)
+            self.copied_referrers.add(digest)
+            self.counts.referrers_copied += 1
+
+    def _tag_points_to(self, tag: str, digest: str) -> bool:
+        try:
+            return self.destination.resolve(tag).digest == digest
+        except InputError:
+            return False
+
+    def _push_tag(self, root: _Node, tag: str | None) -> bool:
+        """Tag the root (last of all); True when the tag already pointed at it."""
+        if tag is None:
+            return True
+        if self._tag_points_to(tag, root.digest):
+            return True
+        self.destination.push_manifest(root.manifest, tag)
+        self.log(f"{self.destination.display_name}: tagged {tag} -> {root.digest}")
+        return False
+
+    # the report
+
+    def _referrer_info(self, node: _Node, subject: str, kind: ReferrerKind) -> ReferrerInfo:
+        return ReferrerInfo(
+            digest=node.digest,
+            subject=subject,
+            media_type=node.manifest.descriptor.media_type,
+            artifact_type=node.parsed.effective_artifact_type,
+            predicate_types=node.parsed.predicate_types,
+            kind=kind,
+            copied=node.digest in self.copied_referrers,
+            tag=node.tag,
+        )
+
+    def _referrers_reaching(self, digest: str) -> tuple[ReferrerInfo, ...]:
+        """Referrers and cosign artifacts whose subject chain leads to ``digest``."""
+        result: list[ReferrerInfo] = []
+        frontier = [digest]
+        seen = {digest}
+        while frontier:
+            current = frontier.pop(0)
+            for other in (*self.referrer_order, *self.cosign_order):
+                node = self.nodes[other]
+                if node.subject is None or node.subject.digest != current or other in seen:
+                    continue
+                seen.add(other)
+                result.append(self._referrer_info(node, current, "cosign" if node.role == "cosign" else "referrer"))
+                frontier.append(other)
+        return tuple(result)
+
+    def _graph(self, root: _Node) -> tuple[PlatformEntry, ...]:
+        if not root.parsed.is_index:
+            return (self._platform_entry(root, None, ()),)
+        attestations: dict[str, list[ReferrerInfo]] = {}
+        for child in root.parsed.manifests:
+            subject = attestation_subject(child)
+            if subject and child.digest in self.nodes:
+                node = self.nodes[child.digest]
+                attestations.setdefault(subject, []).append(self._referrer_info(node, subject, "attestation"))
+        entries = []
+        for child in root.parsed.manifests:
+            if is_attestation_child(child) or child.digest not in self.nodes:
+                continue
+            entries.append(
+                self._platform_entry(self.nodes[child.digest], child.platform, attestations.get(child.digest, ()))
+            )
+        return tuple(entries)
+
+    def _platform_entry(self, node: _Node, platform: Platform | None, extra: Iterable[ReferrerInfo]) -> PlatformEntry:
+        name = str(platform) if platform else self._config_platform(node)
+        size = sum(layer.size for layer in node.parsed.layers)
+        return PlatformEntry(
+            platform=name,
+            digest=node.digest,
+            media_type=node.manifest.descriptor.media_type,
+            layers=len(node.parsed.layers),
+            size=size,
+            referrers=(*extra, *self._referrers_reaching(node.digest)),
+        )
+
+    def _config_platform(self, node: _Node) -> str:
+        config = node.parsed.config
+        if config is None or config.size > MAX_CONFIG_BYTES:
+            return "unknown"
+        try:
+            with node.origin.open_blob(config) as chunks:
+                document = json.loads(b"".join(chunks))
+        except (GateError, ValueError):
+            return "unknown"
+        if not isinstance(document, dict) or not isinstance(document.get("os"), str):
+            return "unknown"
+        text = f"{document['os']}/{document.get('architecture', 'unknown')}"
+        variant = document.get("variant")
+        return f"{text}/{variant}" if isinstance(variant, str) and variant else text
+
+
+def build_index(children: Iterable[Descriptor], annotations: dict[str, str] | None = None) -> Manifest:
+    """An OCI image index over ``children`` (for tests and the promote stage)."""
+    document: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [descriptor_to_json(c) for c in children],
+    }
+    if annotations:
+        document["annotations"] = annotations
+    data = json.dumps(document, indent=2).encode()
+    parsed = parse_manifest(data)
+    return Manifest(Descriptor(parsed.media_type, compute_digest(data), len(data)), data)
