@@ -4,6 +4,7 @@ from tests.support.fixtures import (  # noqa: F401
     any_registry,
     basic_auth_registry,
     distribution_registry,
+    fault_proxy,
     pytest_collection_modifyitems,
     pytest_runtest_makereport,
     referrers_registry,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.faults import FaultProxy
 from tests.support.registries import (
     DISTRIBUTION,
     REFERRERS,
@@ -127,6 +128,24 @@ def registry_factory(tmp_path: Path, token_issuer: TokenIssuer) -> Iterator[Regi
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[Registry], FaultProxy]]:
+    """``fault_proxy(registry)`` -> a started ``FaultProxy`` in front of it, stopped at the test's end.
+    Give ``proxy.registry`` to the code under test; script faults with ``proxy.inject(...)``."""
+    proxies: list[FaultProxy] = []
+
+    def make(registry: Registry) -> FaultProxy:
+        proxy = FaultProxy(registry).start()
+        proxies.append(proxy)
+        return proxy
+
+    try:
+        yield make
+    finally:
+        for proxy in proxies:
+            proxy.stop()
 
 
 @pytest.fixture

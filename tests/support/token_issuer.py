@@ -214,6 +214,7 @@ def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
 def decode_token(token: str) -> tuple[dict[str, object], dict[str, object]]:
     """Header and claims of a JWT (no verification: the registry does that)."""
     header, claims, _signature = token.split(".")
+
     def part(text: str) -> dict[str, object]:
         value: dict[str, object] = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         return value
