@@ -96,6 +96,8 @@ def find_platform_sboms(
     media_type = media_type if isinstance(media_type, str) and media_type else root.media_type
     if media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document):
         platforms, attestations = split_index(document, root.digest)
+        if not platforms:
+            raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
         results = []
         for child in platforms:
             if child.media_type in INDEX_TYPES:
