@@ -158,6 +158,8 @@ class _Word:
             raise ExpansionError("syntax error: bad substitution")
         name = self.name()
         ch = self.next()
+        if not ch:
+            raise ExpansionError("syntax error: missing '}'")
         if ch == "}":
             value, found = self.lookup(name)
             if not found:
