@@ -19,7 +19,7 @@ ScannerFactory = Callable[[Mapping[str, Any]], Scanner]
 
 _BACKENDS: dict[str, str | ScannerFactory] = {
     "trivy": "gate.scan.trivy:from_options",
-    # Hook for the offline matcher: "osv": "gate.scan.osv:from_options",
+    "osv": "gate.scan.osv:from_options",
 }
 
 
