@@ -54,7 +54,7 @@ _MD_ENTITIES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'":
 _MD_TRANSLATION = str.maketrans(_MD_ENTITIES)
 # Block markup that only matters at the start of a line: a list item, a setext/thematic
 # rule, an ordered list ("1." / "1)").
-_MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
+_MD_LEADING = re.compile(r"([-+=]|\d+(?=[.)]))")
 
 
 def to_command_value(value: object) -> str:
@@ -164,21 +164,27 @@ def _md_escape(text: str) -> str:
     return text.translate(_MD_TRANSLATION)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _one_line(text: object) -> str:
-    return _LINE_BREAK.sub(" ", str(text)).replace("\u2028", " ").replace("\u2029", " ")
+    """Line breaks and control characters (tab kept) become spaces."""
+    return _CONTROL.sub(" ", _LINE_BREAK.sub(" ", str(text)))
 
 
 def md_text(text: object) -> str:
-    """Untrusted text for markdown: no HTML, no table break, no line break, no link, image or list syntax."""
+    """Untrusted text for markdown: no HTML, no table break, no line break, no link, image, list or code block."""
     value = _one_line(text)
-    leading = _MD_LEADING.match(value)
-    if leading:
-        start, mark = leading.group(1), leading.group(2)
-        rest = value[leading.end() :]
-        if mark.isdigit():  # "1. x" -> the dot or parenthesis is what makes a list
-            return _md_escape(start + mark) + f"&#{ord(rest[0])};" + _md_escape(rest[1:])
-        return _md_escape(start) + f"&#{ord(mark)};" + _md_escape(rest)
-    return _md_escape(value)
+    body = value.lstrip()
+    # Leading white space as entities: it cannot indent a code block yet still shows.
+    lead = "".join(f"&#{ord(ch)};" for ch in value[: len(value) - len(body)])
+    leading = _MD_LEADING.match(body)
+    if not leading:
+        return lead + _md_escape(body)
+    mark, rest = leading.group(1), body[leading.end() :]
+    if mark.isdigit():  # "1. x" -> the dot or parenthesis is what makes a list
+        return lead + mark + f"&#{ord(rest[0])};" + _md_escape(rest[1:])
+    return lead + f"&#{ord(mark)};" + _md_escape(rest)
 
 
 def md_code(text: object) -> str:
@@ -328,7 +334,7 @@ class RunnerIO:
         if self.in_actions:
             self._write(format_command("group", self.redact(title)))
         else:
-            self._write(f"== {neutralize(self.redact(title))}")
+            self._write(neutralize(f"== {self.redact(title)}"))
         try:
             yield
         finally:
