@@ -117,13 +117,13 @@ def _annotation_file(root: Path, path: str) -> str:
 
 
 def _annotation(root: Path, violation: Violation) -> Annotation:
-    image = violation.image or "(none)"
+    message = f"{violation.image}: {violation.reason}" if violation.image else violation.reason
     return Annotation(
         "error",
-        f"{image}: {violation.reason}",
+        message,
         file=_annotation_file(root, violation.path),
         line=violation.line,
-        title=f"image-gate: {violation.reason.split(':', 1)[0]}",
+        title="image-gate discover",
     )
 
 

@@ -1,0 +1,2 @@
+# Not a production image: a lint container for CI.
+FROM hadolint/hadolint:latest
