@@ -237,6 +237,7 @@ class RegistryTarget:
         self.log = log
         self.force_chunked_upload = force_chunked_upload
         self.retry = host.http.retry
+        self.tag_page_size = 1000
 
     # --- identity ---------------------------------------------------------------------------
 
@@ -741,21 +742,23 @@ class RegistryTarget:
     # --- tags -------------------------------------------------------------------------------
 
     def list_tags(self) -> list[str]:
+        """Every tag, following ``Link`` pages; a full page without ``Link`` continues with ``last=``
+        (registries that honour ``n`` but send no ``Link``). An absent repository has no tags."""
         what = f"list tags of {self.display_name}"
         url: str | None = self._url("tags", "list")
-        params: dict[str, str | list[str]] | None = {"n": "1000"}
+        params: dict[str, str | list[str]] | None = {"n": str(self.tag_page_size)}
         tags: list[str] = []
+        known: set[str] = set()
         seen: set[str] = set()
         while url is not None:
-            if len(seen) >= MAX_PAGES or url in seen:
-                raise RegistryFailure(f"cannot {what}: the registry's Link pagination does not end")
-            seen.add(url)
+            key = f"{url}?{params}"
+            if len(seen) >= MAX_PAGES or key in seen:
+                raise RegistryFailure(f"cannot {what}: the registry's pagination does not end")
+            seen.add(key)
             response = self._send("GET", url, params=params, stream=True, what=what)
             if response.status_code == 404 and not tags:
-                answer = describe_answer(response)
                 response.close()
-                if "NAME_UNKNOWN" in answer or "404" in answer:
-                    return []
+                return []
             if response.status_code != 200:
                 raise_for_answer(response, what, self.ref.registry)
             next_url = _next_link(response, url)
@@ -763,8 +766,15 @@ class RegistryTarget:
             page = document.get("tags") or []
             if not isinstance(page, list):
                 raise RegistryFailure(f"cannot {what}: the registry's answer has no tag list")
-            tags.extend(t for t in page if isinstance(t, str))
-            url, params = next_url, None
+            fresh = [t for t in page if isinstance(t, str) and t not in known]
+            tags.extend(fresh)
+            known.update(fresh)
+            if next_url is not None:
+                url, params = next_url, None
+            elif fresh and len(page) >= self.tag_page_size:
+                url, params = self._url("tags", "list"), {"n": str(self.tag_page_size), "last": fresh[-1]}
+            else:
+                url = None
         return tags
 
     def delete_tag(self, tag: str) -> None:
