@@ -26,16 +26,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gate.errors import GateError, InputError
 from gate.oci.manifest import (
-    ParsedManifest as Parsed,
-)
-from gate.oci.manifest import (
+    ParsedManifest,
     attestation_subject,
     compute_digest,
     descriptor_to_json,
@@ -147,7 +146,7 @@ class CopyReport:
 @dataclass
 class _Node:
     manifest: Manifest
-    parsed: Parsed
+    parsed: ParsedManifest
     origin: Target
     mount_from: str | None
     role: Role
@@ -372,7 +371,10 @@ class _Copy:
     # copying
 
     def _check_present(self, pool: ThreadPoolExecutor) -> None:
-        nodes = list(self.nodes.values())
+        # The root first, alone: an unreachable or refusing destination fails once, not per manifest.
+        root = self.nodes[self.image_order[-1]]
+        root.present = self.destination.has_manifest(root.digest)
+        nodes = [node for node in self.nodes.values() if node is not root]
         for node, present in zip(
             nodes, pool.map(lambda n: self.destination.has_manifest(n.digest), nodes), strict=True
         ):
@@ -416,7 +418,8 @@ class _Copy:
                 counts.blobs_mounted += 1
             return
         origin = node.origin
-        self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
+        with _transfer_slots(origin, self.destination):
+            self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
         with counts.lock:
             counts.blobs_copied += 1
             counts.bytes_copied += descriptor.size
@@ -568,6 +571,17 @@ class _Copy:
         text = f"{document['os']}/{document.get('architecture', 'unknown')}"
         variant = document.get("variant")
         return f"{text}/{variant}" if isinstance(variant, str) and variant else text
+
+
+@contextmanager
+def _transfer_slots(*targets: Target) -> Iterator[None]:
+    """Hold the per-host transfer slot of each target that has one (a registry pool bounds
+    parallel transfers per host); one slot per distinct host, taken in a fixed order."""
+    semaphores = {id(s): s for s in (getattr(t, "semaphore", None) for t in targets) if s is not None}
+    with ExitStack() as stack:
+        for key in sorted(semaphores):
+            stack.enter_context(semaphores[key])
+        yield
 
 
 def build_index(children: Iterable[Descriptor], annotations: dict[str, str] | None = None) -> Manifest:
