@@ -1,0 +1,192 @@
+"""The exceptions file: vulnerability ids the gate does not block on, with a reason and an expiry.
+
+Two formats, told apart by content:
+
+- YAML (or JSON), validated by ``gate/schemas/exceptions.schema.json``::
+
+      exceptions:
+        - id: CVE-2023-12345          # a CVE, GHSA or any id/alias the scanner reports
+          reason: not reachable in our build
+          expires: 2025-12-31         # optional; applies through that day (UTC)
+          images: ["ghcr.io/acme/*"]  # optional globs on the image reference
+          packages: ["openssl"]       # optional globs on the package name
+
+- plain text, ``.trivyignore`` style: one id per line, ``#`` comments, optional ``exp:YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from gate.errors import InputError
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "exceptions.schema.json"
+MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$")
+_EXP = re.compile(r"^exp:(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class ExceptionEntry:
+    """One exception. ``where`` names it in reports (``file:line`` or ``file: exceptions[2]``)."""
+
+    id: str
+    reason: str
+    expires: dt.date | None
+    images: tuple[str, ...]
+    packages: tuple[str, ...]
+    where: str
+
+    def expired(self, today: dt.date) -> bool:
+        """True from the day after ``expires``."""
+        return self.expires is not None and today > self.expires
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reason": self.reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "images": list(self.images),
+            "packages": list(self.packages),
+            "where": self.where,
+        }
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text, so the schema sees what the user wrote."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def load_exceptions(path: str | Path) -> tuple[ExceptionEntry, ...]:
+    """Read an exceptions file (YAML or plain text); bad content raises ``InputError``."""
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_EXCEPTIONS_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read the exceptions file: {exc.strerror or exc}") from None
+    if len(data) > MAX_EXCEPTIONS_BYTES:
+        raise InputError(f"{source}: larger than {MAX_EXCEPTIONS_BYTES // (1024 * 1024)} MiB; refusing to read it")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    return parse_exceptions(text, source)
+
+
+def parse_exceptions(text: str, source: str) -> tuple[ExceptionEntry, ...]:
+    """Exceptions from the text of a file; ``source`` names it in errors."""
+    if _looks_structured(text):
+        try:
+            document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else "somewhere"
+            problem = getattr(exc, "problem", None) or exc.__class__.__name__
+            raise InputError(f"{source}: {where}: not valid YAML: {problem}") from None
+        except RecursionError:
+            raise InputError(f"{source}: YAML nested too deeply") from None
+        return _from_document(document, source)
+    return _from_text(text, source)
+
+
+def _looks_structured(text: str) -> bool:
+    """YAML/JSON when the first meaningful line opens a mapping (``exceptions:`` or ``{``)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped == "---":
+            continue
+        return stripped.startswith("{") or bool(re.match(r"^[\"']?exceptions[\"']?\s*:", stripped))
+    return False
+
+
+def _from_document(document: Any, source: str) -> tuple[ExceptionEntry, ...]:
+    if document is None:
+        return ()
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+        raise InputError(f"{source}: {where.lstrip('.') or '(top level)'}: {_message(first)}")
+    entries: list[ExceptionEntry] = []
+    for i, item in enumerate(document.get("exceptions") or []):
+        where = f"{source}: exceptions[{i}]"
+        expires = _date(item.get("expires"), f"{where}.expires") if "expires" in item else None
+        entries.append(
+            ExceptionEntry(
+                id=item["id"],
+                reason=item["reason"].strip(),
+                expires=expires,
+                images=tuple(item.get("images") or ()),
+                packages=tuple(item.get("packages") or ()),
+                where=where,
+            )
+        )
+    return tuple(entries)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return f"{error.message} (allowed: id, reason, expires, images, packages)"
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "expires":
+        return f"{json.dumps(error.instance)} is not a date (YYYY-MM-DD)"
+    text = error.message
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _date(value: Any, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _from_text(text: str, source: str) -> tuple[ExceptionEntry, ...]:
+    entries: list[ExceptionEntry] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        comment = ""
+        line = raw
+        if "#" in line:
+            line, _, comment = line.partition("#")
+        parts = line.split()
+        if not parts:
+            continue
+        where = f"{source}:{number}"
+        identifier, expires = parts[0], None
+        if not _ID.match(identifier) or len(identifier) > 200:
+            raise InputError(f"{where}: {identifier[:80]!r} is not a vulnerability id")
+        for token in parts[1:]:
+            match = _EXP.match(token)
+            if not match:
+                raise InputError(f"{where}: unexpected {token[:80]!r} after the id (only exp:YYYY-MM-DD is allowed)")
+            expires = _date(match.group(1), where)
+        entries.append(
+            ExceptionEntry(
+                id=identifier,
+                reason=comment.strip() or "listed in the exceptions file",
+                expires=expires,
+                images=(),
+                packages=(),
+                where=where,
+            )
+        )
+    return tuple(entries)
