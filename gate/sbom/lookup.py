@@ -160,7 +160,8 @@ def select_sbom(
     if not candidates:
         reason = "no referrers and no in-index attestation manifest"
     elif seen:
-        reason = f"no attestation with predicate type {selector} (found: {', '.join(sorted(set(seen)))})"
+        found = ", ".join(s[:200] for s in sorted(set(seen))[:10])
+        reason = f"no attestation with predicate type {selector} (found: {found})"
     else:
         reason = f"no attestation with predicate type {selector} among {len(candidates)} attached manifest(s)"
     if notes:
