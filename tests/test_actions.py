@@ -551,9 +551,9 @@ def test_cap_summary_without_newlines_does_not_split_an_entity() -> None:
 
 @settings(max_examples=200)
 @given(
-    st.lists(st.sampled_from(["a", "é", "✓", "𝄞", "\n", "<details>", "</details>", "```", "&lt;", "x" * 200]), max_size=400).map(
-        "".join
-    ),
+    st.lists(
+        st.sampled_from(["a", "é", "✓", "𝄞", "\n", "<details>", "</details>", "```", "&lt;", "x" * 200]), max_size=400
+    ).map("".join),
     st.integers(min_value=len(TRUNCATION_NOTE.encode()) + 64, max_value=4000),
 )
 def test_cap_summary_never_exceeds_the_limit_nor_splits_a_character(markdown: str, limit: int) -> None:
@@ -613,7 +613,7 @@ def test_mask_outside_actions_prints_nothing_but_still_redacts() -> None:
     runner = RunnerIO({}, stream)
     runner.mask('quo"te\\secret')
     runner.log('value quo"te\\secret')
-    runner.annotate(Annotation("error", "bad quo\"te\\secret", title='quo"te\\secret'))
+    runner.annotate(Annotation("error", 'bad quo"te\\secret', title='quo"te\\secret'))
     assert 'quo"te' not in stream.getvalue()
     assert stream.getvalue() == "value ***\nerror: ***: bad ***\n"
 
@@ -622,7 +622,7 @@ def test_redact_catches_the_json_escaped_form() -> None:
     runner, _ = actions_io()
     runner.mask('a"b\\c')
     assert runner.redact('{"password": "a\\"b\\\\c"}') == '{"password": "***"}'
-    assert redact_document({"k": ['a"b\\c', 1, {"a\"b\\c": None}]}, runner.redact) == {"k": ["***", 1, {"***": None}]}
+    assert redact_document({"k": ['a"b\\c', 1, {'a"b\\c': None}]}, runner.redact) == {"k": ["***", 1, {"***": None}]}
 
 
 def test_log_neutralizes_and_redacts() -> None:
@@ -642,7 +642,10 @@ def test_annotate_in_actions_is_a_workflow_command() -> None:
 @pytest.mark.parametrize(
     ("annotation", "expected"),
     [
-        (Annotation("error", "unpinned", file="a/Dockerfile", line=4, title="pin"), "error: a/Dockerfile:4: pin: unpinned"),
+        (
+            Annotation("error", "unpinned", file="a/Dockerfile", line=4, title="pin"),
+            "error: a/Dockerfile:4: pin: unpinned",
+        ),
         (Annotation("warning", "w", file="f", line=2, col=7), "warning: f:2:7: w"),
         (Annotation("notice", "n", file="f"), "notice: f: n"),
         (Annotation("error", "plain"), "error: plain"),
