@@ -3,7 +3,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -419,3 +420,30 @@ def test_fuzz_root_manifest_only_gate_errors(data: bytes) -> None:
     except GateError:
         return
     assert results and all(r.sbom is None and r.reason_missing for r in results)
+
+
+def test_lookup_through_a_real_oci_layout_target(tmp_path: Path) -> None:
+    from gate.oci.layout import LayoutTarget
+
+    store = Store()
+    amd, _ = store.image("linux", "amd64")
+    arm, _ = store.image("linux", "arm64")
+    in_index = buildkit_attestation(store, arm, (CDX_PREDICATE, {**BOM, "serialNumber": "arm"}))
+    root, root_data = store.index([desc_json(amd), desc_json(arm), in_index])
+    referrer = store.attestation_manifest(
+        [(encode(dsse(statement({**BOM, "serialNumber": "amd"}, subject_digest=amd.digest))), INTOTO, {})],
+        artifact_type=INTOTO,
+        subject=amd,
+    )
+    target = LayoutTarget(tmp_path / "layout", create=True)
+    for digest, data in store.content.items():
+        descriptor = Descriptor("application/octet-stream", digest, len(data))
+        target.push_blob(descriptor, lambda data=data: nullcontext(iter([data])))  # type: ignore[misc]
+    target.push_manifest(Manifest(root, root_data), tag="v1")
+    target.add_referrer(amd, Manifest(referrer, store.content[referrer.digest]))
+
+    reopened = LayoutTarget(tmp_path / "layout")
+    top = reopened.fetch_manifest("v1")
+    results = find_platform_sboms(top.descriptor, top.data, TargetFetcher(reopened), parse_predicate_type("cyclonedx"))
+    found = {r.platform: (r.source, r.sbom.predicate["serialNumber"] if r.sbom else None) for r in results}
+    assert found == {"linux/amd64": ("referrer", "amd"), "linux/arm64": ("in-index", "arm")}
