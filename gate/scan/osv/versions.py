@@ -80,7 +80,7 @@ def is_affected(family: str, version: str, affected: Mapping[str, Any]) -> bool:
         mine = parse(family, version)
         for other in listed:
             try:
-                if parse(family, str(other)) == mine:
+                if compare(parse(family, str(other)), mine) == 0:
                     return True
             except UnparseableVersion:
                 continue
@@ -104,6 +104,17 @@ def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def compare(left: uv.Version, right: uv.Version) -> int:
+    """-1, 0 or 1, from ``<`` alone: some univers classes (the Gentoo-derived Alpine ordering)
+    define ``<``/``>``/``==`` by the ecosystem's rules but inherit attrs' ``>=``/``<=``, which
+    compare the raw strings ("1.37.0-r9" >= "1.37.0-r10")."""
+    if left < right:
+        return -1
+    if right < left:
+        return 1
+    return 0
+
+
 _EVENT_ORDER = {"introduced": 0, "fixed": 1, "last_affected": 2, "limit": 3}
 
 
@@ -122,19 +133,19 @@ def _in_range(ordering: str, version: str, events: Sequence[Mapping[str, Any]]) 
                     limits.append(parse(ordering, value))
             else:
                 keyed.append((_EVENT_ORDER[kind], kind, parse(ordering, value)))
-    if any(mine >= limit for limit in limits):
+    if any(compare(mine, limit) >= 0 for limit in limits):
         return False
     # Sort by version ("introduced: 0" first); at one version, introduced before fixed.
     keyed.sort(key=_SortKey)
     affected = False
     for _, kind, bound in keyed:
         if kind == "introduced":
-            if bound is None or mine >= bound:
+            if bound is None or compare(mine, bound) >= 0:
                 affected = True
         elif kind == "fixed":
-            if mine >= bound:
+            if compare(mine, bound) >= 0:
                 affected = False
-        elif kind == "last_affected" and mine > bound:
+        elif kind == "last_affected" and compare(mine, bound) > 0:
             affected = False
     return affected
 
@@ -149,6 +160,5 @@ class _SortKey:
         a, b = self.item, other.item
         if a[2] is None or b[2] is None:
             return a[2] is None and b[2] is not None
-        if a[2] == b[2]:
-            return a[0] < b[0]
-        return bool(a[2] < b[2])
+        order = compare(a[2], b[2])
+        return a[0] < b[0] if order == 0 else order < 0
