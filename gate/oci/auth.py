@@ -124,7 +124,9 @@ def load_docker_config(path: Path, log: Callable[[str], None] = _ignore) -> dict
         raise InputError(f"{path}: not valid JSON (line {getattr(exc, 'lineno', '?')})") from None
     if not isinstance(document, dict):
         raise InputError(f"{path}: expected a JSON object")
-    auths = document.get("auths") or {}
+    auths = document.get("auths")
+    if auths is None:
+        auths = {}
     if not isinstance(auths, dict):
         raise InputError(f"{path}: 'auths' must be an object")
     if document.get("credsStore") or document.get("credHelpers"):

@@ -368,9 +368,11 @@ class RegistryTarget:
     def has_blob(self, digest: str) -> bool:
         return self._exists("blobs", digest, None)
 
-    def _exists(self, kind: str, digest: str, headers: Mapping[str, str] | None) -> bool:
+    def _exists(
+        self, kind: str, digest: str, headers: Mapping[str, str] | None, scopes: list[str] | None = None
+    ) -> bool:
         what = f"check {kind[:-1]} {self._where(digest)}"
-        response = self._send("HEAD", self._url(kind, digest), headers=headers, what=what)
+        response = self._send("HEAD", self._url(kind, digest), headers=headers, scopes=scopes, what=what)
         response.close()
         if response.status_code == 200:
             return True
@@ -490,7 +492,8 @@ class RegistryTarget:
 
     def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
         _hasher(descriptor.digest)
-        if self.has_blob(descriptor.digest):
+        # The HEAD asks for the push scope already: one token serves the whole upload.
+        if self._exists("blobs", descriptor.digest, None, self._push_scopes()):
             return
         attempts = self.retry.attempts
         for attempt in range(1, attempts + 1):
