@@ -199,9 +199,8 @@ def _array(value: Any, path: Path_) -> list[Any]:
 
 
 def _unique(items: list[Any], path: Path_) -> None:
-    if all(type(item) is str for item in items):
-        if len(set(items)) == len(items):
-            return
+    if all(type(item) is str for item in items) and len(set(items)) == len(items):
+        return
     # Objects with distinct string ids are distinct: compare whole items only within an id.
     groups: dict[tuple[str, str], list[Any]] = {}
     for item in items:

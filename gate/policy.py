@@ -1,0 +1,455 @@
+"""The gate's policy: severity threshold, severity source, exceptions, and the verdict.
+
+``evaluate(runs, options, missing_sbom=...)`` judges the findings of every SARIF run (all
+platforms, all files) and returns a frozen ``GateResult``; ``GateResult.to_json()`` is the
+``--json`` document of ``evaluate`` (and of the gate part of ``scan``/``pipeline``).
+
+The shared gate options (``--severity-threshold``, ``--severity-source``, ``--exceptions``,
+``--ignore-unfixed``, ``--allow-missing-sbom``) are declared here once: ``add_gate_arguments``,
+``gate_values_from_args``, ``gate_values_from_inputs`` and ``GATE_SCHEMA`` let every command
+that gates build the same validated options from the CLI and from action inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gate.config import ActionInputs
+from gate.errors import InputError
+from gate.exceptions import ExceptionEntry, load_exceptions
+from gate.sarif import Finding, SarifRun, Severity
+
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "none")
+RANK: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+SeveritySource = Literal["cvss", "label"]
+
+THRESHOLD_PATTERN = r"^(critical|high|medium|low|10(\.0+)?|[0-9](\.[0-9]+)?)$"
+GATE_SCHEMA: Mapping[str, Any] = {
+    "properties": {
+        "severity_threshold": {"type": "string", "pattern": THRESHOLD_PATTERN},
+        "severity_source": {"enum": ["cvss", "label"]},
+        "exceptions_file": {"type": ["string", "null"]},
+        "ignore_unfixed": {"type": "boolean"},
+        "allow_missing_sbom": {"type": "boolean"},
+    },
+    "required": ["severity_threshold", "severity_source", "ignore_unfixed", "allow_missing_sbom"],
+}
+GATE_FIELDS: tuple[str, ...] = tuple(GATE_SCHEMA["properties"])
+# One annotation per blocking finding, up to this many (GitHub shows few per step anyway).
+MAX_ANNOTATIONS = 50
+
+
+def band(score: float) -> Severity:
+    """The CVSS v3 qualitative rating of a score (FIRST): 9.0 critical, 7.0 high, 4.0 medium, 0.1 low."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    if score >= 0.1:
+        return "low"
+    return "none"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``critical|high|medium|low`` or a CVSS score. ``text`` is the normalised form."""
+
+    text: str
+    severity: Severity
+    score: float | None
+
+    def admits(self, severity: Severity, score: float | None) -> bool:
+        """Whether a finding is at or above the threshold.
+
+        A numeric threshold compares the CVSS score when the finding was rated by it; a finding
+        rated by a label is compared by band (the threshold's band or above blocks).
+        """
+        if self.score is not None and score is not None:
+            return score >= self.score
+        return RANK[severity] >= RANK[self.severity]
+
+
+def parse_threshold(text: str, name: str = "--severity-threshold") -> Threshold:
+    value = str(text).strip().lower()
+    if value in RANK and value != "none":
+        return Threshold(value, value, None)  # type: ignore[arg-type]
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0.0 <= score <= 10.0 or not value or value[0] not in "0123456789":
+        raise InputError(f"{name}: expected critical, high, medium, low or a CVSS score 0-10, got {text!r}")
+    return Threshold(f"{score:g}", band(score) if score >= 0.1 else "low", score)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The gate's options, shared by ``evaluate``, ``scan`` and ``pipeline``."""
+
+    severity_threshold: str = "high"
+    severity_source: str = "cvss"
+    exceptions_file: str | None = None
+    ignore_unfixed: bool = False
+    allow_missing_sbom: bool = False
+
+    @classmethod
+    def from_config(cls, config: Any) -> GateOptions:
+        """The gate options of any command config that has the ``GATE_FIELDS`` attributes."""
+        return cls(**{name: getattr(config, name) for name in GATE_FIELDS})
+
+    @property
+    def threshold(self) -> Threshold:
+        return parse_threshold(self.severity_threshold)
+
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The gate options on a command's parser (defaults match action.yml)."""
+    group = parser.add_argument_group("gate options")
+    group.add_argument(
+        "--severity-threshold",
+        default="high",
+        metavar="LEVEL",
+        help="block findings at or above: critical, high, medium, low, or a CVSS score 0-10 (default: high)",
+    )
+    group.add_argument(
+        "--severity-source",
+        choices=("cvss", "label"),
+        default="cvss",
+        help="rate findings by CVSS security-severity (default) or by the scanner's label",
+    )
+    group.add_argument("--exceptions", metavar="FILE", help="exceptions file (YAML or .trivyignore-style text)")
+    group.add_argument("--ignore-unfixed", action="store_true", help="findings without a fixed version do not block")
+    group.add_argument(
+        "--allow-missing-sbom", action="store_true", help="a platform without an SBOM does not block the verdict"
+    )
+
+
+def gate_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
+    """The gate part of a command's config values, from the CLI."""
+    threshold = parse_threshold(namespace.severity_threshold, "--severity-threshold")
+    return {
+        "severity_threshold": threshold.text if threshold.score is not None else threshold.severity,
+        "severity_source": namespace.severity_source,
+        "exceptions_file": namespace.exceptions or None,
+        "ignore_unfixed": bool(namespace.ignore_unfixed),
+        "allow_missing_sbom": bool(namespace.allow_missing_sbom),
+    }
+
+
+def gate_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
+    """The gate part of a command's config values, from the action inputs."""
+    threshold = parse_threshold(inputs.get("severity_threshold"), "input severity_threshold")
+    source = inputs.get("severity_source").strip().lower()
+    if source not in ("cvss", "label"):
+        raise InputError(f"input severity_source: expected cvss or label, got {inputs.get('severity_source')!r}")
+    return {
+        "severity_threshold": threshold.text if threshold.score is not None else threshold.severity,
+        "severity_source": source,
+        "exceptions_file": inputs.get("exceptions_file").strip() or None,
+        "ignore_unfixed": inputs.bool("ignore_unfixed"),
+        "allow_missing_sbom": inputs.bool("allow_missing_sbom"),
+    }
+
+
+@dataclass(frozen=True)
+class MissingSbom:
+    """A platform the scan found no SBOM for (the scan stage reports these)."""
+
+    platform: str
+    digest: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A finding with the severity the gate gave it."""
+
+    finding: Finding
+    severity: Severity
+    rated_by: SeveritySource
+    exception: ExceptionEntry | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        f = self.finding
+        data: dict[str, Any] = {
+            "id": f.id,
+            "severity": self.severity,
+            "score": f.score,
+            "package": f.package,
+            "installed": f.installed,
+            "fixed": f.fixed,
+            "platform": f.platform,
+            "aliases": list(f.aliases),
+            "kind": f.kind,
+            "rated_by": self.rated_by,
+            "title": f.title,
+            "location": f.location,
+            "source": f.source,
+        }
+        if self.exception is not None:
+            data["exception"] = {
+                "id": self.exception.id,
+                "reason": self.exception.reason,
+                "where": self.exception.where,
+            }
+        return data
+
+
+@dataclass(frozen=True)
+class PlatformVerdict:
+    """One row of the per-platform table."""
+
+    platform: str | None
+    digest: str | None
+    sbom: bool | None
+    findings: int
+    blocking: int
+    blocking_ids: tuple[str, ...]
+    sources: tuple[str, ...]
+    reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.blocking == 0 and self.reason is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "digest": self.digest,
+            "sbom": self.sbom,
+            "findings": self.findings,
+            "blocking": self.blocking,
+            "blocking_ids": list(self.blocking_ids),
+            "verdict": "pass" if self.passed else "fail",
+            "reason": self.reason,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Everything the gate decided; ``to_json()`` is the documented JSON contract."""
+
+    verdict: Literal["pass", "fail"]
+    threshold: str
+    severity_source: SeveritySource
+    counts: Mapping[str, int]
+    blocking: tuple[Judged, ...]
+    excepted: tuple[Judged, ...]
+    suppressed: tuple[Judged, ...]
+    unfixed_ignored: tuple[Judged, ...]
+    expired_exceptions: tuple[ExceptionEntry, ...]
+    stale_exceptions: tuple[ExceptionEntry, ...]
+    platforms: tuple[PlatformVerdict, ...]
+    notes: tuple[str, ...]
+    ignore_unfixed: bool
+    allow_missing_sbom: bool
+
+    @property
+    def blocking_ids(self) -> tuple[str, ...]:
+        """The distinct ids of blocking findings, in order of appearance."""
+        return tuple(dict.fromkeys(j.finding.id for j in self.blocking))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "threshold": self.threshold,
+            "severity_source": self.severity_source,
+            "counts": dict(self.counts),
+            "blocking": [j.to_json() for j in self.blocking],
+            "excepted": [j.to_json() for j in self.excepted],
+            "expired_exceptions": [e.to_json() for e in self.expired_exceptions],
+            "stale_exceptions": [e.to_json() for e in self.stale_exceptions],
+            "platforms": [p.to_json() for p in self.platforms],
+            "suppressed": [j.to_json() for j in self.suppressed],
+            "unfixed_ignored": len(self.unfixed_ignored),
+            "ignore_unfixed": self.ignore_unfixed,
+            "allow_missing_sbom": self.allow_missing_sbom,
+            "notes": list(self.notes),
+        }
+
+
+def rate(finding: Finding, source: SeveritySource) -> tuple[Severity, SeveritySource]:
+    """The severity of a finding and the source that gave it (falling back when one is missing).
+
+    Secrets and misconfigurations are always rated by their label: their ``security-severity``
+    is the scanner's stand-in for the label, not a CVSS score.
+    """
+    if finding.kind in ("secret", "misconfiguration"):
+        return finding.label, "label"
+    if source == "cvss":
+        if finding.score is not None:
+            return band(finding.score), "cvss"
+        return finding.label, "label"
+    if finding.label_origin != "default" or finding.score is None:
+        return finding.label, "label"
+    return band(finding.score), "cvss"
+
+
+def _matches(entry: ExceptionEntry, finding: Finding) -> bool:
+    if entry.id.upper() not in finding.ids():
+        return False
+    if entry.images and not (finding.image and any(fnmatch.fnmatchcase(finding.image, g) for g in entry.images)):
+        return False
+    return not entry.packages or bool(
+        finding.package and any(fnmatch.fnmatchcase(finding.package, g) for g in entry.packages)
+    )
+
+
+def _exception_index(entries: Iterable[ExceptionEntry]) -> dict[str, list[ExceptionEntry]]:
+    index: dict[str, list[ExceptionEntry]] = {}
+    for entry in entries:
+        index.setdefault(entry.id.upper(), []).append(entry)
+    return index
+
+
+def evaluate(
+    runs: Sequence[SarifRun],
+    options: GateOptions,
+    *,
+    missing_sbom: Sequence[MissingSbom] = (),
+    exceptions: Sequence[ExceptionEntry] | None = None,
+    today: dt.date | None = None,
+) -> GateResult:
+    """Judge every finding of every run; the verdict fails on any blocking finding or missing SBOM.
+
+    ``exceptions`` defaults to the file named by ``options.exceptions_file`` (none when unset).
+    ``today`` (UTC) decides which exceptions have expired.
+    """
+    threshold = options.threshold
+    source: SeveritySource = "label" if options.severity_source == "label" else "cvss"
+    if exceptions is None:
+        exceptions = load_exceptions(options.exceptions_file) if options.exceptions_file else ()
+    today = today or dt.datetime.now(dt.UTC).date()
+    expired = tuple(e for e in exceptions if e.expired(today))
+    active = [e for e in exceptions if not e.expired(today)]
+    index = _exception_index(active)
+    used: set[int] = set()
+
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    blocking: list[Judged] = []
+    excepted: list[Judged] = []
+    suppressed: list[Judged] = []
+    unfixed: list[Judged] = []
+    fell_back = {"cvss": 0, "label": 0}
+    label_only_kinds = 0
+    rows: dict[str, dict[str, Any]] = {}
+    seen_blocking: set[tuple[Any, ...]] = set()
+
+    for run in runs:
+        key = f"platform:{run.platform}" if run.platform else f"run:{run.source}#{run.index}"
+        row = rows.setdefault(
+            key,
+            {"platform": run.platform, "digest": run.digest, "sbom": run.sbom, "findings": 0, "ids": [], "sources": []},
+        )
+        row["digest"] = row["digest"] or run.digest
+        row["sources"].append(f"{run.source}#{run.index}")
+        for finding in run.findings:
+            severity, rated_by = rate(finding, source)
+            counts[severity] += 1
+            if finding.kind in ("secret", "misconfiguration"):
+                label_only_kinds += 1
+            elif rated_by != source:
+                fell_back[source] += 1
+            if not threshold.admits(severity, finding.score if rated_by == "cvss" else None):
+                if index:  # an exception that matches a finding below the threshold is not stale
+                    for entry in _candidates(index, finding):
+                        if _matches(entry, finding):
+                            used.add(id(entry))
+                continue
+            row["findings"] += 1
+            judged = Judged(finding, severity, rated_by)
+            match = next((e for e in _candidates(index, finding) if _matches(e, finding)), None) if index else None
+            if match is not None:
+                for entry in _candidates(index, finding):
+                    if _matches(entry, finding):
+                        used.add(id(entry))
+                excepted.append(Judged(finding, severity, rated_by, match))
+                continue
+            if finding.suppressed:
+                suppressed.append(judged)
+                continue
+            if options.ignore_unfixed and finding.kind == "vulnerability" and not finding.fixed:
+                unfixed.append(judged)
+                continue
+            identity = (finding.id, finding.package, finding.installed, finding.platform, finding.location)
+            if identity in seen_blocking:
+                continue
+            seen_blocking.add(identity)
+            blocking.append(judged)
+            row["ids"].append(finding.id)
+
+    platforms = [
+        PlatformVerdict(
+            platform=row["platform"],
+            digest=row["digest"],
+            sbom=row["sbom"],
+            findings=row["findings"],
+            blocking=len(row["ids"]),
+            blocking_ids=tuple(dict.fromkeys(row["ids"])),
+            sources=tuple(row["sources"]),
+        )
+        for row in rows.values()
+    ]
+    for missing in missing_sbom:
+        platforms.append(
+            PlatformVerdict(
+                platform=missing.platform,
+                digest=missing.digest,
+                sbom=False,
+                findings=0,
+                blocking=0,
+                blocking_ids=(),
+                sources=(),
+                reason=None if options.allow_missing_sbom else f"no SBOM: {missing.reason}",
+            )
+        )
+
+    notes: list[str] = []
+    if fell_back["cvss"]:
+        notes.append(
+            f"{fell_back['cvss']} finding(s) had no CVSS security-severity; rated by the scanner's label instead."
+        )
+    if fell_back["label"]:
+        notes.append(f"{fell_back['label']} finding(s) had no severity label; rated by their CVSS score instead.")
+    if label_only_kinds:
+        notes.append(f"{label_only_kinds} secret/misconfiguration finding(s) rated by the scanner's label (no CVSS).")
+    if missing_sbom and options.allow_missing_sbom:
+        notes.append(f"{len(missing_sbom)} platform(s) without an SBOM were allowed (allow_missing_sbom).")
+    if unfixed:
+        notes.append(f"{len(unfixed)} finding(s) at or above the threshold have no fixed version and were ignored.")
+    if not runs and not missing_sbom:
+        notes.append("No SARIF runs were given: nothing was evaluated.")
+
+    stale = tuple(e for e in active if id(e) not in used)
+    failed = bool(blocking) or any(p.reason for p in platforms)
+    return GateResult(
+        verdict="fail" if failed else "pass",
+        threshold=threshold.text,
+        severity_source=source,
+        counts=counts,
+        blocking=tuple(blocking),
+        excepted=tuple(excepted),
+        suppressed=tuple(suppressed),
+        unfixed_ignored=tuple(unfixed),
+        expired_exceptions=expired,
+        stale_exceptions=stale,
+        platforms=tuple(platforms),
+        notes=tuple(notes),
+        ignore_unfixed=options.ignore_unfixed,
+        allow_missing_sbom=options.allow_missing_sbom,
+    )
+
+
+def _candidates(index: Mapping[str, list[ExceptionEntry]], finding: Finding) -> list[ExceptionEntry]:
+    found: list[ExceptionEntry] = []
+    for identifier in finding.ids():
+        found += index.get(identifier, ())
+    return found
