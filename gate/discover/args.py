@@ -189,6 +189,8 @@ class _Word:
 
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> Expansion:
     """Expand one word (quotes removed, variables substituted). Raises ``ExpansionError``."""
+    if not any(ch in word for ch in ("$", "'", '"', escape)):
+        return Expansion(word)
     lexer = _Word(word, env, escape)
     value = lexer.until("")
     return Expansion(value, tuple(dict.fromkeys(lexer.unset)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from gate.errors import InputError
@@ -49,7 +50,8 @@ def _git_candidates(root: Path) -> list[str] | None:
         return None
     if result.returncode != 0:
         return None
-    return [os.fsdecode(raw) for raw in result.stdout.split(b"\0") if raw]
+    text = result.stdout.decode(sys.getfilesystemencoding(), "surrogateescape")
+    return [path for path in text.split("\0") if path]
 
 
 def _walk_candidates(root: Path) -> list[str]:
@@ -70,7 +72,12 @@ def find_dockerfiles(root: Path) -> list[str]:
     candidates = _git_candidates(root)
     if candidates is None:
         candidates = _walk_candidates(root)
-    paths = {path for path in candidates if is_dockerfile_name(path.rpartition("/")[2])}
+    # A cheap substring test first: most of a large tree is not a Dockerfile.
+    paths = {
+        path
+        for path in candidates
+        if ("ockerfile" in path or "ontainerfile" in path) and is_dockerfile_name(path.rpartition("/")[2])
+    }
     return sorted(path for path in paths if (root / path).is_file())
 
 
