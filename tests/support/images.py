@@ -93,6 +93,26 @@ def regctl(registry: Registry, *args: str, input: bytes | None = None) -> str:
     return done.stdout.decode()
 
 
+def crane(registry: Registry, *args: str, input: bytes | None = None) -> str:
+    """Run ``crane --insecure`` with ``registry``'s credentials in a private Docker config; stdout.
+
+    crane 0.22 refuses a token realm on an IP literal in private/loopback ranges, so it cannot log in to
+    ``token_auth_registry`` (realm http://127.0.0.1:...); use ``regctl`` there.
+    """
+    tool = require_tool("crane")
+    config_dir = Path(tempfile.mkdtemp(prefix="crane-", dir=_HOME))
+    auths: dict[str, Any] = {}
+    if registry.username is not None:
+        token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+        auths[registry.host] = {"auth": token}
+    (config_dir / "config.json").write_text(json.dumps({"auths": auths}))
+    env = {"HOME": _HOME, "DOCKER_CONFIG": str(config_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run([tool, "--insecure", *args], input=input, capture_output=True, env=env, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"crane {' '.join(args)} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    return done.stdout.decode()
+
+
 # --------------------------------------------------------------------------------------------------
 # images
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from tests.support.images import (
     attach_sbom_with_regctl_artifact,
     build_attested_image,
     build_image,
+    crane,
     cyclonedx_sbom,
     read_graph,
     real_world_sbom,
@@ -138,3 +139,9 @@ def test_sbom_documents_have_purls() -> None:
 def test_real_world_sboms_load() -> None:
     assert real_world_sbom("cyclonedx")["bomFormat"] == "CycloneDX"
     assert real_world_sbom("spdx")["spdxVersion"].startswith("SPDX-")
+
+
+def test_crane_reads_with_credentials(basic_auth_registry: Registry, unique_repo: str) -> None:
+    image = build_image(basic_auth_registry, unique_repo, "v1")
+    assert crane(basic_auth_registry, "digest", image.ref).strip() == image.digest
+    assert json.loads(crane(basic_auth_registry, "manifest", image.ref))["mediaType"] == OCI_INDEX
