@@ -233,7 +233,7 @@ def _finding(
     primary = cves[0] if cves else record_ids[0]
     severity = max(
         (severity_of(record, entry) for record, entries in group for entry in entries),
-        key=lambda s: (s.score, s.source != "label"),
+        key=lambda s: (s.vector is not None, s.score),  # a CVSS score beats a label's fallback score
     )
     fixed: list[str] = []
     for _, entries in group:

@@ -1,0 +1,117 @@
+"""The offline OSV database: directories, all.zip exports, lazy indexing, withdrawn records, URL cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gate.errors import InputError
+from gate.scan.osv.db import OsvDatabase, cached_path, download
+from tests.scan.osv.conftest import RECORDS
+
+
+def _zip_tree(root: Path) -> Path:
+    """osv.dev's layout, <Ecosystem>/all.zip, built from the project's records."""
+    for family_dir in RECORDS.iterdir():
+        target = root / family_dir.name / "all.zip"
+        target.parent.mkdir(parents=True)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for record in family_dir.glob("*.json"):
+                archive.write(record, record.name)
+    return root
+
+
+def test_directory_of_records() -> None:
+    db = OsvDatabase.open(str(RECORDS))
+    ids = sorted(r["id"] for r in db.records_for("npm", "lodash"))
+    assert ids == ["GHSA-29mw-wpgm-hmr9", "GHSA-35jh-r3h4-6jhm"]
+    assert sorted(r["id"] for r in db.records_for("Alpine:v3.23", "openssl")) == [
+        "ALPINE-CVE-2025-15467",
+        "ALPINE-CVE-2025-9230",
+    ]
+    assert db.records_for("Alpine:v3.19", "openssl") == []  # another release
+    assert db.records_for("PyPI", "lodash") == []
+
+
+def test_per_ecosystem_zips_are_opened_only_when_needed(tmp_path: Path) -> None:
+    db = OsvDatabase.open(str(_zip_tree(tmp_path / "db")))
+    assert len(db.records_for("npm", "cross-spawn")) == 1
+    assert db.record_files == len(list((RECORDS / "npm").glob("*.json")))  # Alpine/all.zip untouched
+    assert len(db.records_for("Alpine:v3.23", "zlib")) == 2
+    db.close()
+
+
+def test_single_zip_and_single_file(tmp_path: Path) -> None:
+    tree = _zip_tree(tmp_path / "db")
+    assert len(OsvDatabase.open(str(tree / "npm" / "all.zip")).records_for("npm", "qs")) == 1
+    one = RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json"
+    assert len(OsvDatabase.open(str(one)).records_for("npm", "cross-spawn")) == 1
+
+
+def test_withdrawn_records_are_ignored(tmp_path: Path) -> None:
+    record = json.loads((RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_text())
+    record["withdrawn"] = "2026-03-01T00:00:00Z"
+    (tmp_path / "w.json").write_text(json.dumps(record))
+    assert OsvDatabase.open(str(tmp_path)).records_for("npm", "cross-spawn") == []
+
+
+def test_pypi_names_are_normalised(tmp_path: Path) -> None:
+    record = {"id": "PYSEC-0000-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "Foo_Bar"}}]}
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    assert len(OsvDatabase.open(str(tmp_path)).records_for("PyPI", "foo-bar")) == 1
+    assert OsvDatabase.open(str(tmp_path)).records_for("npm", "foo-bar") == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"name": "pkg", ', "not JSON"),
+        ('{"affected": []}', "no string 'id'"),
+        ('{"id": "X", "name": "pkg", "affected": {}}', "'affected' is not a list"),
+        ('{"id": "X", "affected": [{"package": {"name": "pkg"}, "ranges": {}}]}', "malformed 'ranges'"),
+        ('{"id": "X", "affected": [{"package": {"name": "pkg"}, "versions": "1"}]}', "'versions' is not a list"),
+    ],
+)
+def test_malformed_records_are_input_errors(tmp_path: Path, content: str, message: str) -> None:
+    # Records are indexed by the names in their raw bytes: each of these names "pkg".
+    text = content if content.startswith('{"name"') else content.replace("{", '{"x": {"name": "pkg"}, ', 1)
+    (tmp_path / "bad.json").write_text(text)
+    db = OsvDatabase.open(str(tmp_path))
+    with pytest.raises(InputError, match=message):
+        db.records_for("npm", "pkg")
+
+
+def test_bad_locations(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        OsvDatabase.open(str(tmp_path / "absent"))
+    with pytest.raises(InputError, match="needs a cache directory"):
+        OsvDatabase.open("https://example.test/npm/all.zip")
+    broken = tmp_path / "npm"
+    broken.mkdir()
+    (broken / "all.zip").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a readable zip"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "x")
+    with pytest.raises(InputError, match="only https"):
+        download("http://example.test/all.zip", tmp_path)
+
+
+def test_downloaded_database_is_reused_when_its_checksum_matches(tmp_path: Path) -> None:
+    url = "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip"
+    target = cached_path(url, tmp_path)
+    target.parent.mkdir(parents=True)
+    shutil.copy(_zip_tree(tmp_path / "src") / "npm" / "all.zip", target)
+    checksum = hashlib.sha256(target.read_bytes()).hexdigest()
+    sidecar = target.with_name("all.zip.sha256.json")
+    sidecar.write_text(json.dumps({"url": url, "sha256": checksum}))
+    lines: list[str] = []
+    db = OsvDatabase.open(url, tmp_path, lines.append)  # no network: the cache answers
+    assert db.info.sha256 == checksum and db.records_for("npm", "minimist")
+    assert "cached" in lines[0]
+    target.write_bytes(target.read_bytes() + b"tampered")
+    with pytest.raises(InputError, match="differs from the recorded"):
+        OsvDatabase.open(url, tmp_path)

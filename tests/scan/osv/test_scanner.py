@@ -1,0 +1,148 @@
+"""OsvScanner on the real node:20-alpine SBOM against the project's real-advisory records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gate.errors import InputError
+from gate.scan import get_scanner
+from gate.scan.base import ScanRequest
+from gate.scan.osv import OsvOptions, OsvScanner, build_osv_scanner
+from gate.scan.osv.db import OsvDatabase
+from gate.scan.osv.scanner import MatchReport
+from tests.scan.osv.conftest import RECORDS
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _scan(sbom: Path, records: Path = RECORDS) -> tuple[OsvScanner, dict]:  # type: ignore[type-arg]
+    scanner = build_osv_scanner(OsvOptions(db=str(records)), lambda _m: None)
+    result = scanner.scan(ScanRequest(sbom, "cyclonedx", "library/vulnerable-app", "linux/amd64", DIGEST))
+    assert result.scanner == "osv" and result.scanner_version
+    return scanner, {"run": result.run, "unchecked": result.unchecked}
+
+
+def test_findings_on_the_real_sbom(node_alpine_sbom: Path) -> None:
+    _, out = _scan(node_alpine_sbom)
+    run = out["run"]
+    pairs = {(r["ruleId"], r["properties"]["package"], r["properties"]["installed"]) for r in run["results"]}
+    assert ("CVE-2024-21538", "cross-spawn", "7.0.3") in pairs
+    assert ("CVE-2026-22184", "zlib", "1.3.1-r2") in pairs
+    assert ("CVE-2022-23539", "jsonwebtoken", "8.5.1") in pairs  # last_affected 8.5.1 is inclusive
+    packages = {p for _, p, _ in pairs}
+    assert "semver" not in packages  # 5.7.2 and 7.6.2 are the fixed versions or later
+    assert "libcrypto3" not in packages and "libssl3" not in packages  # openssl 3.5.5-r0 is fixed
+    assert len(run["results"]) == 20
+
+
+def test_sarif_is_shaped_like_trivys(node_alpine_sbom: Path) -> None:
+    _, out = _scan(node_alpine_sbom)
+    run = out["run"]
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    rule = rules["CVE-2024-21538"]
+    assert rule["properties"]["security-severity"] == "7.5"
+    assert rule["properties"]["tags"] == ["vulnerability", "security", "HIGH"]
+    assert rule["properties"]["cvssv3_vector"] == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"
+    assert rule["properties"]["aliases"] == ["GHSA-3xgq-45jj-v275"]
+    assert rule["help"]["markdown"].startswith("**Vulnerability CVE-2024-21538**")
+    result = next(r for r in run["results"] if r["ruleId"] == "CVE-2024-21538")
+    assert result["level"] == "error"
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "CVE-2024-21538"
+    assert result["message"]["text"] == (
+        "Package: cross-spawn\nInstalled Version: 7.0.3\nVulnerability CVE-2024-21538\nSeverity: HIGH\n"
+        "Fixed Version: 6.0.6, 7.0.5\n"
+        "Link: [CVE-2024-21538](https://osv.dev/vulnerability/GHSA-3xgq-45jj-v275)"
+    )
+    props = result["properties"]
+    assert props["purl"] == "pkg:npm/cross-spawn@7.0.3" and props["ecosystem"] == "npm"
+    assert props["fixed"] == "6.0.6, 7.0.5" and props["aliases"] == ["GHSA-3xgq-45jj-v275"]
+    zlib = next(r for r in run["results"] if r["ruleId"] == "CVE-2026-22184")
+    assert zlib["properties"]["ecosystem"] == "Alpine:v3.23" and zlib["properties"]["aliases"] == [
+        "ALPINE-CVE-2026-22184"
+    ]
+    assert zlib["level"] == "note"  # Alpine records carry no severity: UNKNOWN, like Trivy's fallback
+    cookie = rules["CVE-2024-47764"]
+    assert cookie["properties"]["security-severity"] == "2.0"  # label LOW only
+    assert run["properties"]["digest"] == DIGEST
+
+
+def test_unchecked_components_are_listed_not_passed(node_alpine_sbom: Path) -> None:
+    _, out = _scan(node_alpine_sbom)
+    (node,) = out["unchecked"]
+    assert (node.name, node.purl, node.reason) == (
+        "node",
+        "pkg:generic/node@20.20.1",
+        "ecosystem 'generic' is not supported",
+    )
+
+
+def _bom(tmp_path: Path, components: list[dict]) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "bom.cdx.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}))
+    return path
+
+
+def test_aliases_merge_a_ghsa_and_its_cve_record(tmp_path: Path) -> None:
+    records = tmp_path / "db"
+    records.mkdir()
+    ghsa = json.loads((RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_text())
+    (records / "ghsa.json").write_text(json.dumps(ghsa))
+    cve = dict(ghsa, id="CVE-2024-21538", aliases=["GHSA-3xgq-45jj-v275"], severity=[])
+    (records / "cve.json").write_text(json.dumps(cve))
+    bom = _bom(
+        tmp_path, [{"type": "library", "name": "cross-spawn", "version": "7.0.3", "purl": "pkg:npm/cross-spawn@7.0.3"}]
+    )
+    _, out = _scan(bom, records)
+    (result,) = out["run"]["results"]
+    assert result["ruleId"] == "CVE-2024-21538"
+    assert result["properties"]["osvIds"] == ["CVE-2024-21538", "GHSA-3xgq-45jj-v275"]
+    assert out["run"]["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "7.5"
+
+
+def test_unparseable_and_unknown_versions_are_unchecked(tmp_path: Path) -> None:
+    bom = _bom(
+        tmp_path,
+        [
+            {
+                "type": "library",
+                "name": "zlib",
+                "version": "x!y",
+                "purl": "pkg:apk/alpine/zlib@x!y?distro=alpine-3.23.3",
+            },
+            {"type": "library", "name": "nover", "purl": "pkg:npm/nover"},
+            {"type": "library", "name": "nopurl", "version": "1"},
+            {"type": "library", "name": "hexpkg", "version": "1.0.0", "purl": "pkg:swift/github.com/a/b@1.0.0"},
+        ],
+    )
+    _, out = _scan(bom)
+    reasons = {u.name: u.reason for u in out["unchecked"]}
+    assert reasons["zlib"].startswith("Alpine:v3.23: version 'x!y' is not a valid Alpine version")
+    assert reasons["nover"] == "no version" and reasons["nopurl"] == "no purl"
+    assert reasons["hexpkg"] == "ecosystem 'swift' is not supported"
+    assert out["run"]["results"] == []
+
+
+def test_match_is_usable_directly_and_duplicates_collapse(node_alpine_sbom: Path) -> None:
+    from gate.sbom.components import read_inventory
+
+    scanner = OsvScanner(OsvDatabase.open(str(RECORDS)), OsvOptions(db=str(RECORDS)))
+    inventory = read_inventory(node_alpine_sbom)
+    report = scanner.match(inventory)
+    assert isinstance(report, MatchReport)
+    doubled = type(inventory)(inventory.components * 2, inventory.operating_system)
+    assert scanner.match(doubled).findings == report.findings
+
+
+def test_registry_and_options(node_alpine_sbom: Path) -> None:
+    scanner = get_scanner("osv", {"db": str(RECORDS), "fail_on_unchecked": True})
+    assert scanner.name == "osv"
+    assert isinstance(scanner, OsvScanner) and scanner.options.fail_on_unchecked
+    with pytest.raises(InputError, match="needs a database"):
+        get_scanner("osv", {})
+    with pytest.raises(InputError, match="unknown osv option"):
+        get_scanner("osv", {"db": str(RECORDS), "colour": "red"})
+    with pytest.raises(InputError, match="unexpected value"):
+        get_scanner("osv", {"db": str(RECORDS), "fail_on_unchecked": "yes"})
