@@ -1,0 +1,262 @@
+"""The CLI edge: exit codes, --json on stdout only, human text on stderr, secrets never printed.
+
+A tiny fake command module is registered only inside these tests (``fake_command``), so
+the CLI is tested without depending on any real command's state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import gate.commands
+from gate import __version__, cli
+from gate.commands import Context, available, load
+from gate.config import ActionInputs, build_config
+from gate.errors import InputError, RuntimeFailure
+from gate.outcome import Annotation, Outcome
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "s3cr3t-Pa55"
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "mode": {"enum": ["ok", "policy", "input", "runtime", "bug", "log"]},
+        "password": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "string"}},
+        "flag": {"type": "boolean"},
+        "count": {"type": "integer", "minimum": 1},
+        "args": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["mode"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    mode: str
+    password: str = ""
+    items: tuple[str, ...] = ()
+    flag: bool = False
+    count: int = 1
+    args: dict[str, str] | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.password,) if self.password else ()
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("mode")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--item", dest="items", action="append", default=[])
+
+
+def _from_args(namespace: argparse.Namespace) -> FakeConfig:
+    values = {"mode": namespace.mode, "password": namespace.password, "items": namespace.items}
+    return build_config(FakeConfig, SCHEMA, values, "command line")
+
+
+def _from_inputs(inputs: ActionInputs) -> FakeConfig:
+    values = {
+        "mode": inputs.get("mode"),
+        "password": inputs.get("registry_password"),
+        "items": inputs.list("items"),
+        "flag": inputs.bool("flag"),
+        "count": inputs.int("count"),
+        "args": inputs.assignments("build_args"),
+    }
+    return build_config(FakeConfig, SCHEMA, values, "action inputs")
+
+
+def _run(config: FakeConfig, context: Context) -> Outcome:
+    context.log(f"running {config.mode}")
+    if config.mode == "input":
+        raise InputError(f"bad input file.txt:3 (password {config.password})")
+    if config.mode == "runtime":
+        raise RuntimeFailure("registry 127.0.0.1:1 unreachable", hint="is it running?")
+    if config.mode == "bug":
+        raise ZeroDivisionError(f"boom {config.password}")
+    if config.mode == "log":
+        context.mask("found-at-runtime")
+        context.log("token found-at-runtime and ::error::injected")
+    document = {"mode": config.mode, "items": list(config.items), "echo": config.password, "args": config.args}
+    return Outcome(
+        exit_code=1 if config.mode == "policy" else 0,
+        document=document,
+        outputs={"result": json.dumps(document, separators=(",", ":")), "secret_echo": config.password},
+        summary=f"### fake {config.mode}\n",
+        messages=("fake done", f"password was {config.password}"),
+        annotations=(Annotation("warning", "look here", file="a/Dockerfile", line=2, title="fake"),),
+    )
+
+
+def make_fake_module() -> types.ModuleType:
+    module = types.ModuleType("gate.commands.fake")
+    module.NAME = "fake"  # type: ignore[attr-defined]
+    module.HELP = "a fake command for the tests"  # type: ignore[attr-defined]
+    module.add_arguments = _add_arguments  # type: ignore[attr-defined]
+    module.config_from_args = _from_args  # type: ignore[attr-defined]
+    module.config_from_inputs = _from_inputs  # type: ignore[attr-defined]
+    module.run = _run  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def fake_command(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
+    """Only the fake command is known while the test runs."""
+    module = make_fake_module()
+    monkeypatch.setattr(gate.commands, "COMMANDS", ("fake",))
+    monkeypatch.setitem(sys.modules, "gate.commands.fake", module)
+    yield module
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No runner variables, whether or not the tests themselves run in Actions."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.usefixtures("fake_command", "clean_env")
+class TestExitCodes:
+    def test_ok_json_on_stdout_only(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "ok", "--item", "a", "--item", "b", "--json")
+        assert code == 0
+        assert json.loads(out) == {"mode": "ok", "items": ["a", "b"], "echo": "", "args": None}
+        assert "fake done" in err and "running ok" in err
+        assert "warning: a/Dockerfile:2: fake: look here" in err
+        assert '"mode"' not in err
+
+    def test_no_json_means_empty_stdout(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "ok")
+        assert (code, out) == (0, "")
+        assert "fake done" in err
+
+    def test_policy_failure_is_1(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run_cli(capsys, "fake", "policy", "--json")
+        assert code == 1
+        assert json.loads(out)["mode"] == "policy"
+
+    def test_input_error_is_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "input", "--json")
+        assert code == 2
+        assert "error: image-gate fake: bad input file.txt:3" in err
+        assert json.loads(out) == {
+            "error": {"command": "fake", "exit_code": 2, "message": "bad input file.txt:3 (password )"}
+        }
+
+    def test_schema_violation_is_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "nonsense")
+        assert code == 2 and out == ""
+        assert "invalid command line: mode:" in err
+
+    def test_runtime_failure_is_3_with_hint(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "runtime")
+        assert code == 3 and out == ""
+        assert "registry 127.0.0.1:1 unreachable" in err and "hint: is it running?" in err
+
+    def test_internal_error_is_3_and_never_prints_the_secret(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "bug", "--password", SECRET, "--json")
+        assert code == 3
+        assert "internal error in image-gate fake" in err
+        assert "ZeroDivisionError: boom ***" in err
+        assert SECRET not in err and SECRET not in out
+        assert json.loads(out)["error"]["exit_code"] == 3
+
+    def test_the_secret_is_redacted_everywhere(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run_cli(capsys, "fake", "ok", "--password", SECRET, "--json")
+        assert code == 0
+        assert SECRET not in out and SECRET not in err
+        assert json.loads(out)["echo"] == "***"
+        assert "password was ***" in err
+
+    def test_usage_errors_are_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        for argv in ([], ["nope"], ["fake"], ["fake", "ok", "--unknown"]):
+            with pytest.raises(SystemExit) as info:
+                cli.main(argv)
+            assert info.value.code == 2, argv
+        assert "usage:" in capsys.readouterr().err
+
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as info:
+            cli.main(["--version"])
+        assert info.value.code == 0
+        assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("fake_command")
+def test_in_actions_masks_first_and_writes_runner_files(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, err = run_cli(capsys, "fake", "log", "--password", SECRET)
+    assert code == 0 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"::add-mask::{SECRET}"
+    assert "::add-mask::found-at-runtime" in lines
+    assert "token *** and ::error::injected" in lines
+    assert "::warning title=fake,file=a/Dockerfile,line=2::look here" in lines
+    assert SECRET not in "\n".join(lines[1:])
+    written = output.read_text(encoding="utf-8")
+    assert "result<<ghadelimiter_" in written and SECRET not in written
+    assert summary.read_text(encoding="utf-8") == "### fake log\n\n"
+
+
+@pytest.mark.usefixtures("fake_command", "clean_env")
+def test_keyboard_interrupt(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(config: FakeConfig, context: Context) -> Outcome:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.modules["gate.commands.fake"], "run", interrupted)
+    code, _, err = run_cli(capsys, "fake", "ok")
+    assert code == 130 and "interrupted" in err
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_broken_command_module_is_an_internal_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = types.ModuleType("gate.commands.broken")  # no add_arguments: a bug in the module
+    broken.NAME = "broken"  # type: ignore[attr-defined]
+    broken.HELP = "broken"  # type: ignore[attr-defined]
+    monkeypatch.setattr(gate.commands, "COMMANDS", ("broken",))
+    monkeypatch.setitem(sys.modules, "gate.commands.broken", broken)
+    code, _, err = run_cli(capsys, "broken")
+    assert code == 3 and "internal error" in err
+
+
+def test_load_and_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gate.commands, "COMMANDS", ("fake", "absent"))
+    monkeypatch.setitem(sys.modules, "gate.commands.fake", make_fake_module())
+    assert available() == ["fake"]
+    assert load("fake").NAME == "fake"
+    with pytest.raises(InputError, match="not available"):
+        load("absent")
+    with pytest.raises(InputError, match="unknown command 'other'"):
+        load("other")
+
+
+def test_python_dash_m_gate_as_a_process() -> None:
+    version = subprocess.run([sys.executable, "-m", "gate", "--version"], cwd=ROOT, capture_output=True, text=True)
+    assert version.returncode == 0 and __version__ in version.stdout
+    usage = subprocess.run([sys.executable, "-m", "gate"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage:" in usage.stderr and usage.stdout == ""
