@@ -388,7 +388,7 @@ def _fixed_from_props(props: Mapping[str, Any]) -> tuple[bool, str | None]:
 
 
 def _label_from_tags(tags: Any) -> Severity | None:
-    if isinstance(tags, list):
+    if isinstance(tags, list | tuple):
         for tag in tags:
             if isinstance(tag, str) and tag.strip().lower() in LABELS and tag.strip().lower() != "none":
                 return LABELS[tag.strip().lower()]
