@@ -317,7 +317,7 @@ class RegistryTarget:
         response = self._send("HEAD", self._url("manifests", reference), headers={"Accept": MANIFEST_ACCEPT}, what=what)
         if response.status_code != 200:
             response.close()
-            if response.status_code in (404, 401, 403) or response.status_code >= 500:
+            if response.status_code in (404, 401, 403):
                 # HEAD answers have no body: ask again with GET for the registry's words.
                 return self.fetch_manifest(reference).descriptor
             raise_for_answer(response, what, self.ref.registry)

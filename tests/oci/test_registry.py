@@ -12,7 +12,7 @@ import pytest
 
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.auth import CredentialStore
-from gate.oci.http import Denied, NotFound, Unreachable
+from gate.oci.http import Denied, NotFound, ResponseTooLarge, Unreachable, read_capped
 from gate.oci.registry import RegistryPool, fallback_tag, open_registry_target
 from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, DigestMismatch, Manifest
 from gate.reference import parse_reference
@@ -33,6 +33,7 @@ from tests.oci.registry_helpers import (
     source_of,
     tool,
 )
+from tests.support.client import RegistryClient
 from tests.support.registries import Registry, free_port, require_tool, start_distribution, wait_until_up
 
 
@@ -347,3 +348,36 @@ def test_factory_serves_docker_hub_from_its_api_host() -> None:
     assert insecure.host.base_url == "http://registry.internal:5000"
     with pytest.raises(InputError):
         open_registry_target(parse_reference("a.b/c"), CredentialStore(), concurrency=0)
+
+
+def test_bad_digests_are_input_errors(distribution_registry: Registry, unique_repo: str) -> None:
+    target = open_target(make_pool(distribution_registry), distribution_registry, unique_repo)
+    for call in (
+        lambda: target.has_blob("sha256:XYZ"),
+        lambda: target.referrers("md5:abc"),
+        lambda: target.mount_blob(Descriptor("x", "sha256:1", 1), "other"),
+        lambda: target.push_blob(Descriptor("x", "nope", 1), source_of(b"x")),
+    ):
+        with pytest.raises(InputError):
+            call()
+    with pytest.raises(InputError, match="not a tag"):
+        target.delete_tag("sha256:" + "0" * 64)
+
+
+def test_oversized_and_unsupported_manifests(referrers_registry: Registry, unique_repo: str) -> None:
+    target = open_target(make_pool(referrers_registry), referrers_registry, unique_repo)
+    image = push_image(target, None)
+    document = json.loads(image.data)
+    document["annotations"] = {"padding": "x" * (4 * 1024 * 1024)}
+    big = json.dumps(document).encode()
+    with pytest.raises(InputError, match="4 MiB"):
+        target.push_manifest(Manifest(Descriptor(OCI_MANIFEST, digest(big), len(big)), big))
+    # Both test registries refuse manifests over 4 MiB themselves; the read cap is checked on a blob answer.
+    layer = blob(target, os.urandom(4 * 1024 * 1024 + 1))
+    answer = target.host.http.request("GET", target._url("blobs", layer.digest), stream=True)
+    with pytest.raises(ResponseTooLarge, match="limit"):
+        read_capped(answer, 4 * 1024 * 1024, "test")
+    odd = json.dumps({"schemaVersion": 2, "mediaType": "application/x-odd", "layers": []}).encode()
+    RegistryClient(referrers_registry).push_manifest(unique_repo, "odd", odd, "application/x-odd")
+    with pytest.raises(InputError, match="unsupported media type"):
+        target.fetch_manifest("odd")
