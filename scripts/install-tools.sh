@@ -43,6 +43,8 @@ go_tool() {  # name module@version
 }
 go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
 go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
+# osv-scanner 2.6.0 needs go >= 1.27: let the go command fetch that toolchain from the module proxy.
+GOTOOLCHAIN=auto go_tool osv-scanner github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0
 
 src="$root/tests/support/referrers-registry"
 if [ ! -x "$tools/bin/referrers-registry" ] || [ -n "$(find "$src" -newer "$tools/bin/referrers-registry" -type f)" ]; then
