@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.exceptions import ExceptionEntry, load_exceptions
 from gate.sarif import Finding, SarifRun, Severity
+from gate.vex import VexSet, VexStatement
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "none")
 RANK: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -80,11 +82,8 @@ def parse_threshold(text: str, name: str = "--severity-threshold") -> Threshold:
     value = str(text).strip().lower()
     if value in RANK and value != "none":
         return Threshold(value, value, None)  # type: ignore[arg-type]
-    try:
-        score = float(value)
-    except ValueError:
-        score = -1.0
-    if not 0.0 <= score <= 10.0 or not value or value[0] not in "0123456789":
+    score = float(value) if re.fullmatch(r"\d{1,2}(\.\d+)?", value) else -1.0
+    if not 0.0 <= score <= 10.0:
         raise InputError(f"{name}: expected critical, high, medium, low or a CVSS score 0-10, got {text!r}")
     return Threshold(f"{score:g}", band(score) if score >= 0.1 else "low", score)
 
@@ -175,6 +174,29 @@ class Judged:
     severity: Severity
     rated_by: SeveritySource
     exception: ExceptionEntry | None = None
+    vex: VexStatement | None = None
+    """The VEX statement that suppressed this finding (``evaluate(..., vex=...)``)."""
+
+    def suppressed_json(self) -> dict[str, Any]:
+        """An entry of ``suppressed``: the finding plus status, justification and source of its suppression.
+
+        ``source`` is the VEX document (file, or ``<image>@<referrer digest>``) for a VEX suppression,
+        the SARIF file for a suppression the scanner wrote; ``sarif_source`` is always the SARIF file.
+        """
+        data = self.to_json()
+        data["sarif_source"] = self.finding.source
+        if self.vex is not None:
+            data.update(
+                status=self.vex.status,
+                justification=self.vex.justification,
+                impact=self.vex.impact,
+                source=self.vex.source,
+                suppressed_by="vex",
+                vex_format=self.vex.format,
+            )
+        else:
+            data.update(status="accepted", justification=None, impact=None, suppressed_by="sarif")
+        return data
 
     def to_json(self) -> dict[str, Any]:
         f = self.finding
@@ -268,7 +290,7 @@ class GateResult:
             "expired_exceptions": [e.to_json() for e in self.expired_exceptions],
             "stale_exceptions": [e.to_json() for e in self.stale_exceptions],
             "platforms": [p.to_json() for p in self.platforms],
-            "suppressed": [j.to_json() for j in self.suppressed],
+            "suppressed": [j.suppressed_json() for j in self.suppressed],
             "unfixed_ignored": len(self.unfixed_ignored),
             "ignore_unfixed": self.ignore_unfixed,
             "allow_missing_sbom": self.allow_missing_sbom,
@@ -317,12 +339,17 @@ def evaluate(
     missing_sbom: Sequence[MissingSbom] = (),
     exceptions: Sequence[ExceptionEntry] | None = None,
     today: dt.date | None = None,
+    vex: VexSet | None = None,
 ) -> GateResult:
     """Judge every finding of every run; the verdict fails on any blocking finding or missing SBOM.
 
     ``exceptions`` defaults to the file named by ``options.exceptions_file`` (none when unset).
-    ``today`` (UTC) decides which exceptions have expired.
+    ``today`` (UTC) decides which exceptions have expired. ``vex``: a vulnerability with a
+    ``not_affected``/``fixed`` statement for its image or package is suppressed (listed under
+    ``suppressed`` whatever its severity, counted, never blocking).
     """
+    from gate.vex_match import statement_for  # here: gate.vex_match imports this module's neighbours
+
     threshold = options.threshold
     source: SeveritySource = "label" if options.severity_source == "label" else "cvss"
     if exceptions is None:
@@ -358,6 +385,14 @@ def evaluate(
                 label_only_kinds += 1
             elif rated_by != source:
                 fell_back[source] += 1
+            statement = statement_for(vex, finding, run.digest) if vex is not None else None
+            if statement is not None:
+                if index:  # an exception for a finding VEX already suppresses is not stale
+                    for entry in _candidates(index, finding):
+                        if _matches(entry, finding):
+                            used.add(id(entry))
+                suppressed.append(Judged(finding, severity, rated_by, vex=statement))
+                continue
             if not threshold.admits(severity, finding.score if rated_by == "cvss" else None):
                 if index:  # an exception that matches a finding below the threshold is not stale
                     for entry in _candidates(index, finding):
