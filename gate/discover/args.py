@@ -14,6 +14,7 @@ names those, so the caller can say which build argument was missing.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ PLATFORM_ARGS: Mapping[str, str] = {
     "TARGETVARIANT": "",
 }
 _SPECIAL = "@*#?-$!0"
+_SPACES = re.compile(f"[{re.escape(GO_SPACE)}]+")
 
 
 class ExpansionError(InputError):
@@ -198,6 +200,8 @@ def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> Expansion:
 
 def split_words(text: str, escape: str = "\\") -> list[str]:
     """BuildKit's parseWords: split on white space outside quotes, quotes and escapes kept."""
+    if not any(ch in text for ch in ("'", '"', escape)):
+        return _SPACES.split(text.strip(GO_SPACE)) if text.strip(GO_SPACE) else []
     words: list[str] = []
     word: list[str] = []
     quote = ""

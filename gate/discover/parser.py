@@ -22,6 +22,7 @@ from dataclasses import dataclass
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _COMMAND_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$", re.DOTALL)
+_PLAIN_WORD = re.compile(f"[^'\"{re.escape(GO_SPACE)}]+(?=[{re.escape(GO_SPACE)}]|$)")
 _HEREDOC = re.compile(r"^(\d*)<<(-?)\s*([^<]*)$", re.DOTALL)
 DIRECTIVES = ("syntax", "escape", "check")
 HEREDOC_INSTRUCTIONS = frozenset({"run", "copy", "add"})
@@ -140,6 +141,15 @@ def split_flags(text: str, escape: str) -> tuple[list[str], str]:
             return words, ""
         if not text.startswith("--", pos):
             return words, text[pos:]
+        plain = _PLAIN_WORD.match(text, pos)
+        if plain and escape not in plain.group(0):
+            # The common case, a flag without quotes or escapes: take it whole.
+            pos = plain.end()
+            if plain.group(0) == "--" and pos < length:
+                return words, text[pos:]
+            if plain.group(0) != "--":
+                words.append(plain.group(0))
+            continue
         word: list[str] = []
         blank_ok = False
         quote = ""
