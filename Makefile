@@ -4,7 +4,7 @@ TOOLS_BIN := $(CURDIR)/.cache/tools/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 PYTHON ?= python3
 
-.PHONY: install test lint unit demo bench
+.PHONY: install test lint unit demo bench readme
 
 install:
 	@bash scripts/install-tools.sh
@@ -24,3 +24,7 @@ demo: install
 
 bench: install
 	$(PYTHON) bench/discover.py
+
+# Regenerate the README's input/output tables from action.yml (tests/test_readme.py checks them).
+readme:
+	$(PYTHON) scripts/readme_tables.py
