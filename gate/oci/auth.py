@@ -320,7 +320,6 @@ class Authenticator:
         self.service: str | None = None
         self._tokens: list[_Token] = []
         self._lock = threading.Lock()
-        self.token_requests: list[list[str]] = []  # the scope sets asked for, for diagnostics and tests
         if credential is not None:
             _mask_credential(credential, mask)
 
@@ -391,7 +390,6 @@ class Authenticator:
             params["service"] = self.service
         if self.credential is not None:
             params["account"] = self.credential.username
-        self.token_requests.append(scope_list)
         authorization = self.credential.basic_header() if self.credential else None
         what = f"get a token for {self.registry} ({' '.join(scope_list) or 'no scope'})"
         response = self.http.request("GET", self.realm, params=params, authorization=authorization, what=what)
