@@ -25,6 +25,7 @@ from gate.errors import InputError
 from gate.exceptions import ExceptionEntry, load_exceptions
 from gate.sarif import Finding, SarifRun, Severity
 from gate.vex import VexSet, VexStatement
+from gate.vex_match import statement_for
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "none")
 RANK: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -348,7 +349,6 @@ def evaluate(
     ``not_affected``/``fixed`` statement for its image or package is suppressed (listed under
     ``suppressed`` whatever its severity, counted, never blocking).
     """
-    from gate.vex_match import statement_for  # here: gate.vex_match imports this module's neighbours
 
     threshold = options.threshold
     source: SeveritySource = "label" if options.severity_source == "label" else "cvss"

@@ -99,6 +99,8 @@ class Finding:
     suppressed: bool
     source: str
     path: str
+    purl: str | None = None
+    """The package's purl, when the result's properties carry one (``purl``)."""
 
     def ids(self) -> frozenset[str]:
         """Every id this finding answers to, upper-cased (for exception matching)."""
@@ -559,6 +561,7 @@ def _finding(
         suppressed=suppressed,
         source=source,
         path=path,
+        purl=_str(result_props.get("purl")) if result_props else None,
     )
 
 

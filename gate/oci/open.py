@@ -1,0 +1,110 @@
+"""Open the targets a command names: registry repositories (one pool, one credential store) or OCI layouts.
+
+Shared by the commands that read or write images (``scan``, ``pipeline``, ``promote``): credentials
+from explicit username/password pairs, a ``registry_auth`` document (or the file holding one) and
+Docker's config, all masked as soon as they are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gate.errors import InputError
+from gate.oci.auth import Credential, CredentialStore
+from gate.oci.layout import LayoutTarget
+from gate.oci.refs import LayoutReference, TargetReference
+from gate.oci.registry import RegistryPool
+from gate.oci.target import Target
+from gate.reference import ImageReference
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def credential_pair(username: str, password: str, side: str) -> Credential | None:
+    """A credential from an explicit username/password pair; both or neither, else an ``InputError``."""
+    if not username and not password:
+        return None
+    if not username or not password:
+        raise InputError(f"{side} credentials: give both {side}_username and {side}_password, or neither")
+    return Credential(username, password)
+
+
+def registry_auth_text(value: str) -> str:
+    """A ``registry_auth`` value as a document: the value itself, or the content of the file it names."""
+    stripped = value.strip()
+    if not stripped or "\n" in stripped or stripped.startswith("{"):
+        return value
+    path = Path(stripped)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"registry_auth: cannot read {stripped}: {exc.strerror}") from None
+    return value
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach registries: credentials and transport settings for one run."""
+
+    explicit: Mapping[str, Credential] = field(default_factory=dict)
+    """registry host -> credential (from ``<side>_username``/``<side>_password``)."""
+    registry_auth: str = ""
+    insecure_registries: tuple[str, ...] = ()
+    concurrency: int = 4
+
+
+def open_target(ref: TargetReference, pool: RegistryPool, *, create: bool = False) -> Target:
+    """The target for one reference: an OCI layout directory, or a repository through ``pool``."""
+    if isinstance(ref, LayoutReference):
+        return LayoutTarget(ref.path, create=create)
+    return pool.target(ref)
+
+
+@contextmanager
+def registry_pool(
+    access: Access,
+    *,
+    environ: Mapping[str, str],
+    mask: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = _ignore,
+) -> Iterator[RegistryPool]:
+    """A pool over every credential source (masked), closed on exit."""
+    credentials = CredentialStore.load(
+        explicit=dict(access.explicit),
+        registry_auth=registry_auth_text(access.registry_auth),
+        environ=environ,
+        mask=mask,
+        log=log,
+    )
+    pool = RegistryPool(
+        credentials,
+        insecure_registries=access.insecure_registries,
+        concurrency=access.concurrency,
+        mask=mask,
+        log=log,
+    )
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def explicit_credentials(pairs: Iterable[tuple[TargetReference, Credential | None, str]]) -> dict[str, Credential]:
+    """registry host -> credential for each (reference, credential, side); later pairs win on a shared host.
+
+    A credential for an image layout is an ``InputError`` (there is nothing to log in to).
+    """
+    found: dict[str, Credential] = {}
+    for ref, credential, side in pairs:
+        if credential is None:
+            continue
+        if not isinstance(ref, ImageReference):
+            raise InputError(f"{side} credentials given, but the {side} {ref} is an image layout, not a registry")
+        found[ref.registry] = credential
+    return found
