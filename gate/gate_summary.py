@@ -86,10 +86,10 @@ def _findings_block(heading: str, items: tuple[Judged, ...], with_reason: bool =
     body = md_table(headers, rows)
     if len(items) > MAX_LISTED:
         body += f"\n… and {len(items) - MAX_LISTED} more (see the JSON output).\n"
-    label = f"{heading} ({len(items)})"
+    label = f"{heading} ({len(items)})"  # our own words: no escaping needed
     if len(items) > INLINE_ITEMS:
-        return md_details(md_text(label), body)
-    return f"**{md_text(label)}**\n\n{body}"
+        return md_details(label, body)
+    return f"**{label}**\n\n{body}"
 
 
 def _exceptions_block(heading: str, entries: tuple[ExceptionEntry, ...]) -> str:
@@ -100,8 +100,8 @@ def _exceptions_block(heading: str, entries: tuple[ExceptionEntry, ...]) -> str:
     body = md_table(["id", "expires", "reason", "where"], rows)
     label = f"{heading} ({len(entries)})"
     if len(entries) > INLINE_ITEMS:
-        return md_details(md_text(label), body)
-    return f"**{md_text(label)}**\n\n{body}"
+        return md_details(label, body)
+    return f"**{label}**\n\n{body}"
 
 
 def blocking_annotations(result: GateResult) -> tuple[Annotation, ...]:
