@@ -8,6 +8,7 @@ referrers API when the registry has it and maintains the ``sha256-<hex>`` tag fa
 
 from __future__ import annotations
 
+import atexit
 import base64
 import gzip
 import hashlib
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -77,6 +79,7 @@ def parse_platform(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 # regctl
 _HOME = tempfile.mkdtemp(prefix="image-gate-regctl-")
+atexit.register(shutil.rmtree, _HOME, True)
 
 
 def regctl(registry: Registry, *args: str, input: bytes | None = None) -> str:

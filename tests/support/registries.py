@@ -8,6 +8,7 @@ to the report of a failed test.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -116,6 +117,12 @@ class RegistryServer:
 
 
 _LIVE: set[RegistryServer] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:  # a safety net: fixtures stop their servers, an interrupted run may not
+    for server in list(_LIVE):
+        server.stop()
 
 
 def live_server_logs() -> dict[str, str]:

@@ -76,3 +76,11 @@ def test_link_pagination(registry_factory: Callable[..., Registry], unique_repo:
         seen += [d["digest"] for d in answer.json()["manifests"]]
         url = answer.links.get("next", {}).get("url")
     assert pages == 3 and sorted(seen) == sorted(pushed)
+
+
+def test_oversized_manifest_is_answered_400_not_reset(referrers_registry: Registry) -> None:
+    big = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "padding": "x" * (5 << 20)}).encode()
+    answer = requests.put(
+        f"{referrers_registry.url}/v2/big/manifests/v1", data=big, headers={"Content-Type": OCI_MANIFEST}, timeout=30
+    )
+    assert answer.status_code == 400 and "4 MiB" in answer.text

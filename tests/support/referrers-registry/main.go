@@ -195,6 +195,8 @@ func (r *referrers) wrap(inner http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(io.LimitReader(req.Body, maxManifest+1))
 		if err != nil || len(body) > maxManifest {
+			// Read the rest so the client gets the answer instead of a reset mid-upload.
+			io.Copy(io.Discard, io.LimitReader(req.Body, 64<<20))
 			writeError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest unreadable or larger than 4 MiB")
 			return
 		}
