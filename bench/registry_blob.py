@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from os.path import abspath, dirname
 
-# Run as a script, bench/ would be first on sys.path, and bench/copy.py would shadow the stdlib.
+# Run as a script, bench/ is first on sys.path: put the repository there instead (for gate and tests).
 sys.path[0] = dirname(dirname(abspath(__file__)))
 
 import hashlib  # noqa: E402

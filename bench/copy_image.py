@@ -13,25 +13,21 @@ Two CNCF distribution 2.8 registries on loopback. The image: 2 platforms x 4 lay
 Peers: ``regctl image copy --referrers`` and ``skopeo copy --all`` (image only: skopeo does not copy
 referrers). ``oras cp -r`` is not installable on this machine (the Go proxy refuses it), so it is not run.
 
-Usage: ``python3 bench/copy.py`` (needs ``make install`` for regctl; docker-registry and skopeo from Debian).
+Usage: ``python3 bench/copy_image.py`` (needs ``make install`` for regctl; docker-registry and skopeo from Debian).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-
-# This file is named copy.py: keep its folder off the path so ``import copy`` finds the standard library.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
