@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -34,6 +38,7 @@ from gate.errors import InputError, RuntimeFailure
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 4 * 1024 * 1024 * 1024
+_SEPARATORS = re.compile(r"[-_.]+")
 _NAME = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 Log = Callable[[str], None]
@@ -56,9 +61,10 @@ class _Location:
     member: str
 
 
+@lru_cache(maxsize=1 << 18)
 def name_key(name: str) -> str:
     """The index key of a package name: case-folded, runs of ``-_.`` as one ``-`` (PEP 503 and more)."""
-    return re.sub(r"[-_.]+", "-", name.lower())
+    return _SEPARATORS.sub("-", name.lower())
 
 
 class OsvDatabase:
@@ -170,15 +176,18 @@ class OsvDatabase:
         path = self._zips[index]
         try:
             handle = zipfile.ZipFile(path)
+            members = handle.infolist()
         except (OSError, zipfile.BadZipFile) as exc:
             raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
         self._zip_handles[index] = handle
-        for member in handle.infolist():
-            if member.is_dir() or not member.filename.endswith(".json"):
-                continue
-            if member.file_size > MAX_RECORD_BYTES:
-                raise InputError(f"OSV database {path}!{member.filename}: record exceeds {MAX_RECORD_BYTES} bytes")
-            self._index_bytes(handle.read(member), _Location(index, member.filename))
+        # zipfile's per-member open() dominates with 100,000 records: inflate straight from a mapping.
+        with path.open("rb") as raw_file, mmap.mmap(raw_file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for member in members:
+                if member.is_dir() or not member.filename.endswith(".json"):
+                    continue
+                if member.file_size > MAX_RECORD_BYTES:
+                    raise InputError(f"OSV database {path}!{member.filename}: record exceeds {MAX_RECORD_BYTES} bytes")
+                self._index_bytes(_member_bytes(handle, view, member, path), _Location(index, member.filename))
 
     def _index_bytes(self, data: bytes, location: _Location) -> None:
         self.record_files += 1
@@ -203,6 +212,25 @@ class OsvDatabase:
         record = _validated(data, where)
         self._parsed[location] = record
         return record
+
+
+def _member_bytes(handle: zipfile.ZipFile, view: mmap.mmap, member: zipfile.ZipInfo, path: Path) -> bytes:
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or member.flag_bits & 0x1:
+        return handle.read(member)  # anything unusual: let zipfile deal with it
+    offset = member.header_offset
+    if view[offset : offset + 4] != b"PK\x03\x04":
+        raise InputError(f"OSV database {path}!{member.filename}: bad local header")
+    name_length, extra_length = struct.unpack_from("<HH", view, offset + 26)
+    start = offset + 30 + name_length + extra_length
+    data = view[start : start + member.compress_size]
+    if member.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            data = zlib.decompressobj(-15).decompress(data, MAX_RECORD_BYTES + 1)
+        except zlib.error as exc:
+            raise InputError(f"OSV database {path}!{member.filename}: corrupt data: {exc}") from exc
+    if len(data) != member.file_size:
+        raise InputError(f"OSV database {path}!{member.filename}: size differs from the zip directory")
+    return data
 
 
 def _validated(data: bytes, where: str) -> dict[str, Any] | None:
