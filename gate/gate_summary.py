@@ -56,7 +56,7 @@ def summary_markdown(result: GateResult, title: str = "image-gate evaluate") -> 
     if result.excepted:
         parts.append("\n" + _findings_block("Excepted findings", result.excepted, with_reason=True))
     if result.suppressed:
-        parts.append("\n" + _findings_block("Suppressed in the SARIF", result.suppressed))
+        parts.append("\n" + _findings_block("Suppressed (VEX or SARIF)", result.suppressed, with_suppression=True))
     if result.expired_exceptions:
         parts.append("\n" + _exceptions_block("Expired exceptions (no longer applied)", result.expired_exceptions))
     if result.stale_exceptions:
@@ -64,10 +64,14 @@ def summary_markdown(result: GateResult, title: str = "image-gate evaluate") -> 
     return "".join(parts)
 
 
-def _findings_block(heading: str, items: tuple[Judged, ...], with_reason: bool = False) -> str:
+def _findings_block(
+    heading: str, items: tuple[Judged, ...], with_reason: bool = False, with_suppression: bool = False
+) -> str:
     headers = ["id", "severity", "score", "package", "installed", "fixed", "platform"]
     if with_reason:
         headers.append("exception")
+    if with_suppression:
+        headers += ["status", "justification", "source"]
     rows = []
     for judged in items[:MAX_LISTED]:
         f = judged.finding
@@ -82,6 +86,13 @@ def _findings_block(heading: str, items: tuple[Judged, ...], with_reason: bool =
         ]
         if with_reason:
             row.append(md_text(judged.exception.reason) if judged.exception else "-")
+        if with_suppression:
+            vex = judged.vex
+            row += [
+                md_text(vex.status) if vex else "accepted (in the SARIF)",
+                md_text(vex.justification or vex.impact or "-") if vex else "-",
+                md_code(vex.source) if vex else md_code(f.source),
+            ]
         rows.append(row)
     body = md_table(headers, rows)
     if len(items) > MAX_LISTED:

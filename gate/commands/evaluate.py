@@ -28,6 +28,13 @@ from gate.policy import (
     gate_values_from_inputs,
 )
 from gate.sarif import SarifRun, load_sarif
+from gate.vex_match import (
+    VEX_SCHEMA_PROPERTIES,
+    add_vex_arguments,
+    load_given_vex,
+    vex_values_from_args,
+    vex_values_from_inputs,
+)
 
 NAME = "evaluate"
 HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"
@@ -39,6 +46,7 @@ SCHEMA: Mapping[str, Any] = {
     "properties": {
         "sarif_files": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
         **GATE_SCHEMA["properties"],
+        **VEX_SCHEMA_PROPERTIES,
     },
 }
 
@@ -51,15 +59,22 @@ class EvaluateConfig:
     exceptions_file: str | None = None
     ignore_unfixed: bool = False
     allow_missing_sbom: bool = False
+    vex_files: tuple[str, ...] = ()
+    use_vex: bool = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sarif", nargs="+", metavar="SARIF", help="SARIF 2.1.0 file(s) to evaluate together")
     add_gate_arguments(parser)
+    add_vex_arguments(parser)
 
 
 def config_from_args(namespace: argparse.Namespace) -> EvaluateConfig:
-    values = {"sarif_files": list(namespace.sarif), **gate_values_from_args(namespace)}
+    values = {
+        "sarif_files": list(namespace.sarif),
+        **gate_values_from_args(namespace),
+        **vex_values_from_args(namespace),
+    }
     return build_config(EvaluateConfig, SCHEMA, values, "command line")
 
 
@@ -67,7 +82,7 @@ def config_from_inputs(inputs: ActionInputs) -> EvaluateConfig:
     files = inputs.list("sarif_file")
     if not files:
         raise InputError("input sarif_file: give one or more SARIF files (one per line or comma-separated)")
-    values = {"sarif_files": files, **gate_values_from_inputs(inputs)}
+    values = {"sarif_files": files, **gate_values_from_inputs(inputs), **vex_values_from_inputs(inputs)}
     return build_config(EvaluateConfig, SCHEMA, values, "action inputs")
 
 
@@ -83,12 +98,13 @@ def gate_outputs(result: GateResult) -> dict[str, str]:
 
 def run(config: EvaluateConfig, context: Context) -> Outcome:
     options = GateOptions.from_config(config)
+    vex = load_given_vex(config.vex_files, config.use_vex)
     runs: list[SarifRun] = []
     for path in config.sarif_files:
         loaded = load_sarif(path)
         context.log(f"evaluate: {path}: {len(loaded)} run(s), {sum(len(r.findings) for r in loaded)} finding(s)")
         runs += loaded
-    result = evaluate(runs, options)
+    result = evaluate(runs, options, vex=vex)
     outputs = gate_outputs(result)
     outputs["sarif_file"] = ",".join(config.sarif_files)
     messages = [

@@ -1,0 +1,360 @@
+"""``python -m gate scan IMAGE``: scan every platform's SBOM attestation, write one SARIF, gate it.
+
+The stage itself is ``gate.scan.image.scan_image``; this module is its CLI/action edge: options,
+config, and the outcome (JSON document, outputs, summary, annotations). Exit 0 pass, 1 fail,
+2 bad input, 3 runtime failure (unreachable registry, scanner crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gate.actions import md_code, md_details, md_table, md_text
+from gate.commands import Context
+from gate.commands.evaluate import gate_outputs
+from gate.config import ActionInputs, build_config
+from gate.errors import EXIT_OK, EXIT_POLICY, InputError
+from gate.gate_summary import blocking_annotations, summary_markdown
+from gate.oci.auth import parse_registry_auth
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.refs import parse_target_reference
+from gate.outcome import Outcome
+from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.sbom.predicates import parse_predicate_type
+from gate.scan import scanner_names
+from gate.scan.image import DEFAULT_SARIF_OUTPUT, ImageScanRequest, ScanOutcome, ScanSettings, scan_image
+from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+
+NAME = "scan"
+HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
+
+ENV_PREFIX = "IMAGE_GATE_"
+MAX_LISTED = 200
+
+SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["image", *GATE_SCHEMA["required"]],
+    "properties": {
+        "image": {"type": "string", "minLength": 1},
+        "sbom_predicate_type": {"type": "string", "minLength": 1},
+        "scanner": {"type": "string", "minLength": 1},
+        "osv_db": {"type": "string"},
+        "fail_on_unchecked": {"type": "boolean"},
+        "sarif_output": {"type": "string", "minLength": 1},
+        "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
+        "trivy_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "trivy_java_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "trivy_skip_db_update": {"type": "boolean"},
+        "trivy_skip_java_db_update": {"type": "boolean"},
+        "trivy_offline_scan": {"type": "boolean"},
+        "trivy_cache_dir": {"type": "string"},
+        "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "registry_auth": {"type": "string"},
+        "source_username": {"type": "string"},
+        "source_password": {"type": "string"},
+        **GATE_SCHEMA["properties"],
+        **VEX_SCHEMA_PROPERTIES,
+    },
+}
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    image: str
+    sbom_predicate_type: str = "cyclonedx"
+    scanner: str = "trivy"
+    osv_db: str = ""
+    fail_on_unchecked: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    platforms: tuple[str, ...] = ()
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
+    trivy_skip_db_update: bool = False
+    trivy_skip_java_db_update: bool = False
+    trivy_offline_scan: bool = False
+    trivy_cache_dir: str = ""
+    trivy_timeout: float = 900.0
+    insecure_registries: tuple[str, ...] = ()
+    registry_auth: str = ""
+    source_username: str = ""
+    source_password: str = ""
+    severity_threshold: str = "high"
+    severity_source: str = "cvss"
+    exceptions_file: str | None = None
+    ignore_unfixed: bool = False
+    allow_missing_sbom: bool = False
+    vex_files: tuple[str, ...] = ()
+    use_vex: bool = True
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every password the config carries (masked before anything is printed)."""
+        found = [self.source_password]
+        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
+        return tuple(secret for secret in found if secret)
+
+    def scanner_options(self) -> dict[str, Any]:
+        """The backend's options (``gate.scan.get_scanner``)."""
+        if self.scanner == "osv":
+            return {"db": self.osv_db or None}
+        if self.scanner == "trivy":
+            return {
+                "timeout_seconds": self.trivy_timeout,
+                "db_repositories": list(self.trivy_db_repositories),
+                "java_db_repositories": list(self.trivy_java_db_repositories),
+                "skip_db_update": self.trivy_skip_db_update,
+                "skip_java_db_update": self.trivy_skip_java_db_update,
+                "offline_scan": self.trivy_offline_scan,
+                "cache_dir": self.trivy_cache_dir or None,
+            }
+        return {}
+
+    def request(self) -> ImageScanRequest:
+        """The stage's request (what ``pipeline`` builds too)."""
+        reference = parse_target_reference(self.image)
+        credential = credential_pair(self.source_username, self.source_password, "source")
+        return ImageScanRequest(
+            settings=ScanSettings(
+                image=self.image,
+                sbom_predicate_type=self.sbom_predicate_type,
+                scanner=self.scanner,
+                scanner_options=self.scanner_options(),
+                platforms=self.platforms,
+                vex_files=self.vex_files,
+                use_vex=self.use_vex,
+                fail_on_unchecked=self.fail_on_unchecked,
+            ),
+            gate=GateOptions.from_config(self),
+            access=Access(
+                explicit=explicit_credentials([(reference, credential, "source")]),
+                registry_auth=self.registry_auth,
+                insecure_registries=self.insecure_registries,
+            ),
+            sarif_output=self.sarif_output,
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", help="image to scan: host/repo[:tag][@digest] or oci:PATH[:tag]")
+    parser.add_argument(
+        "--sbom-predicate-type",
+        default="cyclonedx",
+        metavar="cyclonedx|spdx|URI",
+        help="the SBOM attestation to scan, by in-toto predicate type (default: cyclonedx)",
+    )
+    parser.add_argument(
+        "--scanner", default="trivy", choices=scanner_names(), help="scanner run on each SBOM (default: trivy)"
+    )
+    parser.add_argument(
+        "--osv-db",
+        default="",
+        metavar="PATH_OR_URL",
+        help="scanner osv: directory of OSV records or all.zip files, one such file, or an https URL of one",
+    )
+    parser.add_argument(
+        "--fail-on-unchecked",
+        action="store_true",
+        help="components the scanner could not check (no purl, unsupported ecosystem) fail the verdict",
+    )
+    parser.add_argument(
+        "--sarif-output",
+        default=DEFAULT_SARIF_OUTPUT,
+        metavar="FILE",
+        help=f"where to write the SARIF log, one run per platform (default: {DEFAULT_SARIF_OUTPUT})",
+    )
+    parser.add_argument(
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="OS/ARCH[/VARIANT]",
+        help="scan only these platforms of an index (repeatable; default: all)",
+    )
+    trivy = parser.add_argument_group("trivy options (passed to trivy sbom)")
+    trivy.add_argument("--trivy-db-repository", dest="trivy_db_repositories", action="append", default=[])
+    trivy.add_argument("--trivy-java-db-repository", dest="trivy_java_db_repositories", action="append", default=[])
+    trivy.add_argument("--trivy-skip-db-update", action="store_true")
+    trivy.add_argument("--trivy-skip-java-db-update", action="store_true")
+    trivy.add_argument("--trivy-offline-scan", action="store_true")
+    trivy.add_argument("--trivy-cache-dir", default="", metavar="DIR")
+    trivy.add_argument("--trivy-timeout", type=float, default=900.0, metavar="SECONDS", help="(default: 900)")
+    access = parser.add_argument_group("registry access")
+    access.add_argument(
+        "--insecure-registry",
+        dest="insecure_registries",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow plain HTTP to this registry (loopback hosts always use HTTP; repeatable)",
+    )
+    access.add_argument(
+        "--registry-auth",
+        default=None,
+        metavar="FILE_OR_JSON",
+        help=f"credentials per registry host (YAML/JSON map host -> {{username, password}}, or a file holding one; "
+        f"env {ENV_PREFIX}REGISTRY_AUTH)",
+    )
+    access.add_argument("--source-username", default=None, help=f"registry username (env {ENV_PREFIX}SOURCE_USERNAME)")
+    access.add_argument("--source-password", default=None, help=f"registry password (env {ENV_PREFIX}SOURCE_PASSWORD)")
+    add_gate_arguments(parser)
+    add_vex_arguments(parser)
+
+
+def _from_env(value: str | None, name: str) -> str:
+    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+
+
+def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
+    parse_predicate_type(values["sbom_predicate_type"])
+    if values["scanner"] not in scanner_names():
+        raise InputError(
+            f"invalid {source}: scanner {values['scanner']!r}: expected one of {', '.join(scanner_names())}"
+        )
+    if values["scanner"] == "osv" and not values["osv_db"]:
+        raise InputError(f"invalid {source}: scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
+    return values
+
+
+def config_from_args(namespace: argparse.Namespace) -> ScanConfig:
+    values = {
+        "image": namespace.image,
+        "sbom_predicate_type": namespace.sbom_predicate_type,
+        "scanner": namespace.scanner,
+        "osv_db": namespace.osv_db,
+        "fail_on_unchecked": bool(namespace.fail_on_unchecked),
+        "sarif_output": namespace.sarif_output,
+        "platforms": list(namespace.platforms),
+        "trivy_db_repositories": list(namespace.trivy_db_repositories),
+        "trivy_java_db_repositories": list(namespace.trivy_java_db_repositories),
+        "trivy_skip_db_update": bool(namespace.trivy_skip_db_update),
+        "trivy_skip_java_db_update": bool(namespace.trivy_skip_java_db_update),
+        "trivy_offline_scan": bool(namespace.trivy_offline_scan),
+        "trivy_cache_dir": namespace.trivy_cache_dir,
+        "trivy_timeout": namespace.trivy_timeout,
+        "insecure_registries": list(namespace.insecure_registries),
+        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
+        "source_username": _from_env(namespace.source_username, "source_username"),
+        "source_password": _from_env(namespace.source_password, "source_password"),
+        **gate_values_from_args(namespace),
+        **vex_values_from_args(namespace),
+    }
+    return build_config(ScanConfig, SCHEMA, _check(values, "command line"), "command line")
+
+
+def config_from_inputs(inputs: ActionInputs) -> ScanConfig:
+    values = {
+        "image": inputs.get("source").strip(),
+        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
+        "scanner": inputs.get("scanner").strip().lower() or "trivy",
+        "osv_db": inputs.get("osv_db").strip(),
+        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
+        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
+        "platforms": inputs.list("platforms"),
+        "insecure_registries": inputs.list("insecure_registries"),
+        "registry_auth": inputs.get("registry_auth"),
+        "source_username": inputs.get("source_username").strip(),
+        "source_password": inputs.get("source_password"),
+        **gate_values_from_inputs(inputs),
+        **vex_values_from_inputs(inputs),
+    }
+    if not values["image"]:
+        raise InputError("input source is required for command scan: the image to scan")
+    return build_config(ScanConfig, SCHEMA, _check(values, "action inputs"), "action inputs")
+
+
+def run(config: ScanConfig, context: Context) -> Outcome:
+    outcome = scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ)
+    return to_outcome(outcome)
+
+
+def to_outcome(outcome: ScanOutcome) -> Outcome:
+    """The command's outcome of a finished scan (``pipeline`` reuses the pieces)."""
+    result, scanned = outcome.gate, outcome.scan
+    outputs = gate_outputs(result)
+    outputs["sarif_file"] = str(outcome.sarif_file)
+    outputs["digest"] = scanned.digest
+    messages = [
+        f"scan: {result.verdict.upper()}: {scanned.image} ({scanned.digest}): {len(scanned.platforms)} platform(s) "
+        f"scanned with {scanned.scanner}, {len(scanned.missing)} without SBOM; {len(result.blocking)} blocking "
+        f"finding(s) at or above {result.threshold} ({result.severity_source}); {len(result.suppressed)} suppressed",
+        f"scan: SARIF written to {outcome.sarif_file}",
+    ]
+    messages += [f"note: {note}" for note in (*result.notes, *scanned.notes)]
+    messages += [f"expired exception: {e.id} ({e.where})" for e in result.expired_exceptions]
+    messages += [f"stale exception (matched nothing): {e.id} ({e.where})" for e in result.stale_exceptions]
+    return Outcome(
+        exit_code=EXIT_OK if result.verdict == "pass" else EXIT_POLICY,
+        document=outcome.to_json(),
+        outputs=outputs,
+        summary=render_summary(outcome),
+        messages=tuple(messages),
+        annotations=blocking_annotations(result),
+    )
+
+
+def render_summary(outcome: ScanOutcome) -> str:
+    """The gate summary (verdict first, per-platform table...) then what the scan read: SBOMs, VEX, unchecked."""
+    scanned = outcome.scan
+    parts = [summary_markdown(outcome.gate, title="image-gate scan")]
+    version = f" {scanned.scanner_version}" if scanned.scanner_version else ""
+    parts.append(
+        f"\n**Image** {md_code(scanned.image)} ({md_code(scanned.digest)}), scanned with "
+        f"{md_text(scanned.scanner + version)}, SBOM predicate {md_code(scanned.predicate_type)}; "
+        f"SARIF {md_code(str(outcome.sarif_file))}.\n"
+    )
+    rows = [
+        [
+            md_code(p.platform),
+            md_code(p.sbom.attestation_digest or "-"),
+            md_text(p.sbom.source or "-"),
+            md_code(p.sbom.sbom.predicate_type if p.sbom.sbom else "-"),
+            md_text(f"{p.bom_format} {p.bom_spec_version}"),
+            str(p.components),
+            str(len(p.unchecked)),
+            str(p.vex_suppressed),
+        ]
+        for p in scanned.platforms
+    ]
+    rows += [[md_code(m.platform), "**none**", "-", "-", "-", "0", "0", "0"] for m in scanned.missing]
+    parts.append(
+        "\n"
+        + md_table(
+            ["platform", "SBOM attestation", "found as", "predicate type", "format", "components", "unchecked", "VEX"],
+            rows,
+        )
+    )
+    if scanned.vex_documents:
+        body = md_table(
+            ["VEX document", "statements", "format", "attached to"],
+            [
+                [md_code(d.source), str(d.statements), md_text(", ".join(d.formats)), md_code(d.subject or "(file)")]
+                for d in scanned.vex_documents[:MAX_LISTED]
+            ],
+        )
+        parts.append("\n" + md_details(md_text(f"VEX documents read ({len(scanned.vex_documents)})"), body))
+    unchecked = scanned.unchecked
+    if unchecked:
+        body = md_table(
+            ["platform", "component", "version", "purl", "reason"],
+            [
+                [
+                    md_code(platform),
+                    md_code(c.name),
+                    md_code(c.version) if c.version else "-",
+                    md_code(c.purl) if c.purl else "-",
+                    md_text(c.reason),
+                ]
+                for platform, c in unchecked[:MAX_LISTED]
+            ],
+        )
+        if len(unchecked) > MAX_LISTED:
+            body += f"\n… and {len(unchecked) - MAX_LISTED} more (see the JSON output).\n"
+        parts.append("\n" + md_details(md_text(f"Unchecked components ({len(unchecked)})"), body))
+    for note in scanned.notes:
+        parts.append(f"\n> {md_text(note)}\n")
+    return "".join(parts)
