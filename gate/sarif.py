@@ -256,7 +256,7 @@ def parse_run(run: Mapping[str, Any], *, source: str, index: int = 0) -> SarifRu
         rule_id = _str(result.get("ruleId")) or str(rule.get("id"))
         facts = facts_cache.get((id(rule), rule_id))
         if facts is None:
-            facts = facts_cache[(id(rule), rule_id)] = _rule_facts(rule, rule_id)
+            facts = facts_cache[(id(rule), rule_id)] = _rule_facts(rule, rule_id, source, path)
         findings.append(_finding(result, facts, source, path, platform, image))
     return SarifRun(
         source=source,
@@ -434,9 +434,10 @@ class _RuleFacts:
     default_level: str | None
     title: str
     kind: FindingKind | None  # when the rule alone decides it
+    score: float | None
 
 
-def _rule_facts(rule: Mapping[str, Any], rule_id: str) -> _RuleFacts:
+def _rule_facts(rule: Mapping[str, Any], rule_id: str, source: str, path: str) -> _RuleFacts:
     props = _props(rule.get("properties"))
     match = _VULN_ID.match(rule_id)
     vuln_id = match.group(0) if match else rule_id
@@ -464,6 +465,7 @@ def _rule_facts(rule: Mapping[str, Any], rule_id: str) -> _RuleFacts:
         default_level=level if level in LEVEL_SEVERITY else None,
         title=_text(rule.get("shortDescription")),
         kind=_rule_kind(tags, match is not None),
+        score=_score(props.get("security-severity"), source, f"{path} (rule {rule_id}).properties.security-severity"),
     )
 
 
@@ -490,11 +492,10 @@ def _finding(
                 if isinstance(item, str) and item.strip() and item.strip().upper() != facts.vuln_id.upper():
                     aliases.append(item.strip())
 
-    score = _score(result_props.get("security-severity"), source, f"{path}.properties.security-severity")
-    if score is None:
-        score = _score(
-            facts.props.get("security-severity"), source, f"{path} (rule {facts.rule_id}).properties.security-severity"
-        )
+    score = facts.score
+    if result_props and "security-severity" in result_props:
+        own = _score(result_props["security-severity"], source, f"{path}.properties.security-severity")
+        score = own if own is not None else score
 
     result_tags = tuple(_list_of_str(result_props.get("tags"))) if result_props else ()
     label: Severity | None = _label_from_tags(result_props.get("tags")) or facts.tag_label
