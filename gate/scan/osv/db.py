@@ -81,6 +81,7 @@ class OsvDatabase:
         self._index: dict[str, list[_Location]] = defaultdict(list)
         self._parsed: dict[_Location, dict[str, Any] | None] = {}
         self._discovered = False
+        self._raw_keys: dict[bytes, str] = {}
         self.record_files = 0
 
     @classmethod
@@ -191,13 +192,16 @@ class OsvDatabase:
 
     def _index_bytes(self, data: bytes, location: _Location) -> None:
         self.record_files += 1
-        keys: set[str] = set()
-        for match in _NAME.finditer(data):
-            raw = match.group(1)
-            text = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8", "replace")
-            keys.add(name_key(text))
-        for key in keys:
-            self._index[key].append(location)
+        keys = self._raw_keys
+        added: set[str] = set()
+        for raw in _NAME.findall(data):
+            key = keys.get(raw)
+            if key is None:
+                text = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8", "replace")
+                key = keys[raw] = name_key(text)
+            if key not in added:
+                added.add(key)
+                self._index[key].append(location)
 
     def _record(self, location: _Location) -> dict[str, Any] | None:
         if location in self._parsed:
