@@ -1,0 +1,180 @@
+"""Deleting a tag on GHCR through the GitHub Packages API (PyGithub).
+
+GHCR answers ``DELETE /v2/<name>/manifests/<tag>`` with 405: a tag there goes away only with the
+package version (the manifest) that carries it. So ``delete_ghcr_tag`` finds the container package
+version carrying the tag (an organisation's or a user's package; the package name is the
+repository path after the owner, URL-encoded: ``ghcr.io/acme/team/app`` is package ``team/app``
+of ``acme``) and deletes the version only when that tag is its only tag and it is the digest we
+expect. Anything else is reported, never forced: deleting a version with other tags would remove
+those tags too.
+
+PyGithub has no packages API of its own; the calls go through its ``Requester`` (the documented
+way to reach endpoints it does not wrap), so auth, retries and errors are PyGithub's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+from github import Auth, Github, GithubException
+
+from gate.errors import InputError, RuntimeFailure
+
+GHCR = "ghcr.io"
+DEFAULT_API_URL = "https://api.github.com"
+PER_PAGE = 100
+MAX_PAGES = 100  # 10,000 versions: beyond that the quarantine package needs pruning, not a scan
+TIMEOUT = 30
+
+OwnerKind = Literal["org", "user"]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class PackageTagDeletion:
+    """What happened to a tag on GHCR: ``deleted``, or ``reason`` why not."""
+
+    package: str
+    """``owner/name`` of the container package."""
+    tag: str
+    deleted: bool
+    owner_kind: OwnerKind | None = None
+    version_id: int | None = None
+    version_digest: str | None = None
+    version_tags: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "tag": self.tag,
+            "deleted": self.deleted,
+            "owner_kind": self.owner_kind,
+            "version_id": self.version_id,
+            "version_digest": self.version_digest,
+            "version_tags": list(self.version_tags),
+            "reason": self.reason,
+        }
+
+
+def split_package(repository: str) -> tuple[str, str]:
+    """``owner/path/to/image`` -> (``owner``, ``path/to/image``)."""
+    owner, _, name = repository.strip("/").partition("/")
+    if not owner or not name:
+        raise InputError(f"GHCR repository {repository!r}: expected OWNER/PACKAGE")
+    return owner, name
+
+
+def delete_ghcr_tag(
+    repository: str,
+    tag: str,
+    token: str,
+    *,
+    expected_digest: str | None = None,
+    api_url: str = DEFAULT_API_URL,
+    log: Callable[[str], None] = _ignore,
+) -> PackageTagDeletion:
+    """Delete the package version carrying ``tag`` in ``ghcr.io/<repository>`` when ``tag`` is its only tag
+    (and its digest is ``expected_digest`` when given). Raises ``RuntimeFailure`` when the API fails."""
+    if not token:
+        raise InputError("deleting a GHCR tag needs a GitHub token (github_token)")
+    owner, name = split_package(repository)
+    package = f"{owner}/{name}"
+    client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
+    try:
+        kind = _owner_kind(client, owner)
+        base = (
+            f"/{'orgs' if kind == 'org' else 'users'}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
+        )
+        version = _find_version(client, base, tag, package)
+        if version is None:
+            return PackageTagDeletion(
+                package, tag, False, kind, reason=f"no version of package {package} carries tag {tag}"
+            )
+        version_id, digest, tags = version
+        found = PackageTagDeletion(package, tag, False, kind, version_id, digest, tags)
+        if expected_digest is not None and digest != expected_digest:
+            return _not(
+                found, f"tag {tag} is on version {version_id} ({digest}), not on {expected_digest}; not deleted"
+            )
+        others = [t for t in tags if t != tag]
+        if others:
+            return _not(
+                found,
+                f"version {version_id} ({digest}) of package {package} also carries tag(s) {', '.join(others)}; "
+                "deleting it would remove them too, so it was not deleted",
+            )
+        log(f"promote: deleting version {version_id} ({digest}) of GHCR package {package} (its only tag: {tag})")
+        _call(client, "DELETE", f"{base}/versions/{version_id}", f"delete version {version_id} of package {package}")
+        return PackageTagDeletion(package, tag, True, kind, version_id, digest, tags)
+    finally:
+        client.close()
+
+
+def _not(found: PackageTagDeletion, reason: str) -> PackageTagDeletion:
+    return PackageTagDeletion(
+        found.package, found.tag, False, found.owner_kind, found.version_id, found.version_digest, found.version_tags,
+        reason,
+    )  # fmt: skip
+
+
+def _owner_kind(client: Github, owner: str) -> OwnerKind:
+    try:
+        kind = client.get_user(owner).type
+    except GithubException as exc:
+        raise RuntimeFailure(f"GitHub API: cannot look up owner {owner!r}: {_describe(exc)}") from None
+    return "org" if kind == "Organization" else "user"
+
+
+def _find_version(client: Github, base: str, tag: str, package: str) -> tuple[int, str, tuple[str, ...]] | None:
+    for page in range(1, MAX_PAGES + 1):
+        data = _call(
+            client,
+            "GET",
+            f"{base}/versions",
+            f"list versions of package {package}",
+            {"per_page": PER_PAGE, "page": page, "state": "active"},
+        )
+        if not isinstance(data, list):
+            raise RuntimeFailure(f"GitHub API: list versions of package {package}: the answer is not a list")
+        for item in data:
+            found = _version(item)
+            if found is not None and tag in found[2]:
+                return found
+        if len(data) < PER_PAGE:
+            return None
+    raise RuntimeFailure(f"GitHub API: package {package} has more than {MAX_PAGES * PER_PAGE} versions; tag not found")
+
+
+def _version(item: Any) -> tuple[int, str, tuple[str, ...]] | None:
+    if not isinstance(item, Mapping) or not isinstance(item.get("id"), int):
+        return None
+    metadata = item.get("metadata")
+    container = metadata.get("container") if isinstance(metadata, Mapping) else None
+    tags = container.get("tags") if isinstance(container, Mapping) else None
+    if not isinstance(tags, list):
+        return None
+    return int(item["id"]), str(item.get("name") or ""), tuple(t for t in tags if isinstance(t, str))
+
+
+def _call(client: Github, verb: str, url: str, what: str, parameters: dict[str, Any] | None = None) -> Any:
+    try:
+        _, data = client.requester.requestJsonAndCheck(verb, url, parameters=parameters)
+    except GithubException as exc:
+        hint = None
+        if exc.status in (401, 403):
+            hint = "the token needs read:packages and delete:packages (or packages: write for the workflow's token)"
+        raise RuntimeFailure(f"GitHub API: cannot {what}: {_describe(exc)}", hint=hint) from None
+    return data
+
+
+def _describe(exc: GithubException) -> str:
+    message = exc.data.get("message") if isinstance(exc.data, Mapping) else None
+    text = f"HTTP {exc.status}" + (f": {message}" if isinstance(message, str) and message else "")
+    return text[:300]
