@@ -217,9 +217,7 @@ def build(target: Target, name: str, tag: str | None, data: Path, seed: int) -> 
         {
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
-            "manifests": [
-                {**subject_json(m), "platform": _platform(p)} for p, m in children
-            ],
+            "manifests": [{**subject_json(m), "platform": _platform(p)} for p, m in children],
             "annotations": {
                 "org.opencontainers.image.created": CREATED,
                 "org.opencontainers.image.source": "https://github.com/example/demo-app",
