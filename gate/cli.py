@@ -16,7 +16,7 @@ from typing import Any
 
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
-from gate.commands import Command, Context, available, load
+from gate.commands import Command, Context, available, is_available, load
 from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError
 from gate.outcome import Annotation, Outcome
 
@@ -27,11 +27,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser: every available command, or only ``command`` (then only its module is imported)."""
     parser = _Parser(prog="python -m gate", description="image-gate: a supply-chain gate for container images")
     parser.add_argument("--version", action="version", version=f"image-gate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in available():
+    for name in [command] if command is not None else available():
         module = load(name)
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
@@ -92,11 +93,21 @@ def execute(module: Command, make_config: Callable[[], Any], io: RunnerIO, as_js
         return fail(io, name, f"internal error in image-gate {name}", EXIT_RUNTIME, as_json)
 
 
+def _named_command(arguments: Sequence[str]) -> str | None:
+    """The command the arguments start with, when it is an available one: only its module need be
+    imported (a second or more of start-up for the others). Anything else (``--help``, ``--version``,
+    a typo) gets the full parser, whose usage message lists every command."""
+    if arguments and is_available(arguments[0]):
+        return arguments[0]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     io = RunnerIO()
     try:
-        parser = build_parser()
-        namespace = parser.parse_args(argv)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(_named_command(arguments))
+        namespace = parser.parse_args(arguments)
         module = load(namespace.command)
     except GateError as exc:
         io.log(f"error: {exc.diagnostics()}")

@@ -260,3 +260,14 @@ def test_python_dash_m_gate_as_a_process() -> None:
     assert version.returncode == 0 and __version__ in version.stdout
     usage = subprocess.run([sys.executable, "-m", "gate"], cwd=ROOT, capture_output=True, text=True)
     assert usage.returncode == 2 and "usage:" in usage.stderr and usage.stdout == ""
+
+
+def test_a_named_command_imports_only_its_own_module() -> None:
+    """Start-up time: ``python -m gate mirror ...`` must not import the other commands' modules."""
+    script = (
+        "import sys\nfrom gate.cli import main\ntry:\n    main(['discover', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('gate.commands.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "['gate.commands.discover']"

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.outcome import Outcome
+
+if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands that build a config pay for them
+    from gate.config import ActionInputs
 
 COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline")
 
@@ -52,18 +56,19 @@ class Command(Protocol):
     def run(self, config: Any, context: Context) -> Outcome: ...
 
 
+def is_available(name: str) -> bool:
+    """``name`` is a command whose module is present; found without importing it (imports are slow)."""
+    if name not in COMMANDS:
+        return False
+    module = f"gate.commands.{name}"
+    if module in sys.modules:
+        return True
+    return importlib.util.find_spec(module) is not None
+
+
 def available() -> list[str]:
-    """The commands whose module is present, in the documented order."""
-    names = []
-    for name in COMMANDS:
-        try:
-            importlib.import_module(f"gate.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gate.commands.{name}":
-                raise
-            continue
-        names.append(name)
-    return names
+    """The commands whose module is present, in the documented order (none of them is imported)."""
+    return [name for name in COMMANDS if is_available(name)]
 
 
 def load(name: str) -> Command:
