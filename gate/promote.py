@@ -1,0 +1,424 @@
+"""The promote stage: a passing image, with every referrer and a scan report, from quarantine to production.
+
+``promote_image(source, source_ref, destination, destination_ref, verdict, options)`` over two open
+targets (``promote(...)`` opens them from reference strings). In order, failing closed:
+
+1. the verdict (the ``scan``/``evaluate`` ``--json`` document) must say ``pass`` and name the digest
+   the source resolves to; anything else raises ``PromotionRefused`` (exit 1) before anything is pushed;
+2. the image is copied BY DIGEST with all referrers (``gate.oci.copy.copy_image``; blobs mounted on
+   the same registry), no tag yet;
+3. the scan-report referrer (``gate.report``) is pushed and linked to the root (a re-run with the same
+   verdict finds its report and reuses it);
+4. the destination tag is pushed, last of the writes;
+5. the destination is verified: the tag resolves to the root, every child manifest is there, every
+   referrer of the source (recursively) is listed at the destination, cosign tags point where they
+   did, and the scan report is among the root's referrers. A failure raises (exit 3) and nothing is
+   deleted;
+6. only then, with ``delete_source_tag``, the quarantine tag is deleted: through the registry API, or
+   on GHCR (which answers 405) through the GitHub Packages API with a token. A failed deletion is a
+   warning (``source_tag_deleted`` false), never an undo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gate.errors import EXIT_POLICY, GateError, InputError, RuntimeFailure
+from gate.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion, delete_ghcr_tag
+from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
+from gate.oci.manifest import parse
+from gate.oci.open import Access, open_target, registry_pool
+from gate.oci.refs import TargetReference, parse_target_reference
+from gate.oci.target import BlobSource, Descriptor, Target
+from gate.reference import ImageReference
+from gate.report import (
+    ANNOTATION_VERDICT,
+    ANNOTATION_VERDICT_DIGEST,
+    REPORT_ARTIFACT_TYPE,
+    ScanMethod,
+    ScanReport,
+    build_scan_report,
+    report_artifact,
+)
+
+Log = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+class PromotionRefused(GateError):
+    """The verdict does not allow this promotion (not pass, no digest, another digest): exit 1, nothing pushed."""
+
+    exit_code = EXIT_POLICY
+
+
+@dataclass(frozen=True)
+class PromoteOptions:
+    """How to promote. ``ghcr_hosts``: registries whose tags are deleted through the GitHub Packages API."""
+
+    delete_source_tag: bool = False
+    github_token: str = ""
+    github_api_url: str = DEFAULT_API_URL
+    ghcr_hosts: tuple[str, ...] = (GHCR,)
+    concurrency: int = DEFAULT_CONCURRENCY
+    scan_method: ScanMethod | None = None
+    created: dt.datetime | None = None
+    verdict_source: str = "verdict document"
+    """Names the verdict in messages (``verdict file FILE``)."""
+
+
+@dataclass(frozen=True)
+class PromoteReport:
+    """What a promotion did; ``to_json()`` is the ``promote --json`` document."""
+
+    source: str
+    destination: str
+    digest: str
+    promoted: bool
+    report_digest: str
+    report_reused: bool
+    referrers_copied: int
+    referrers_verified: int
+    source_tag_deleted: bool
+    source_tag_delete_error: str | None
+    copy: CopyReport
+    verdict: str
+    seconds: float
+    scan_report: ScanReport = field(compare=False, repr=False)
+    github_package: PackageTagDeletion | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "digest": self.digest,
+            "promoted": self.promoted,
+            "report_digest": self.report_digest,
+            "report_reused": self.report_reused,
+            "referrers_copied": self.referrers_copied,
+            "referrers_verified": self.referrers_verified,
+            "source_tag_deleted": self.source_tag_deleted,
+            "source_tag_delete_error": self.source_tag_delete_error,
+            "github_package": self.github_package.to_json() if self.github_package else None,
+            "copy": self.copy.to_json(),
+            "verdict": self.verdict,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def check_verdict(verdict: Mapping[str, Any], digest: str | None, source: str = "verdict document") -> str:
+    """The verdict's digest when it is a pass for ``digest`` (None: only the verdict itself is checked);
+    else ``PromotionRefused`` saying why."""
+    value = verdict.get("verdict")
+    if value != "pass":
+        shown = value if isinstance(value, str) else repr(value)
+        raise PromotionRefused(f"{source}: the verdict is {shown!r}, not 'pass'; nothing was promoted")
+    named = verdict.get("digest")
+    if not isinstance(named, str) or not named:
+        raise PromotionRefused(
+            f"{source}: names no image digest, so it cannot vouch for the image; nothing was promoted",
+            hint="use the --json document of `scan` (it records the digest it scanned)",
+        )
+    if digest is not None and named != digest:
+        raise PromotionRefused(
+            f"{source}: is for {named}, but the source now resolves to {digest}; nothing was promoted",
+            hint="the quarantine tag moved after the scan: scan the image again",
+        )
+    return named
+
+
+def destination_tag(source_ref: TargetReference, destination_ref: TargetReference) -> str | None:
+    """The destination's tag, else the source's (unless the destination names a digest), else none."""
+    return destination_ref.tag or (source_ref.tag if destination_ref.digest is None else None)
+
+
+def mount_from(source_ref: TargetReference, destination_ref: TargetReference) -> str | None:
+    """The source repository to mount blobs from when both are repositories of one registry."""
+    if not isinstance(source_ref, ImageReference) or not isinstance(destination_ref, ImageReference):
+        return None
+    if source_ref.registry != destination_ref.registry or source_ref.repository == destination_ref.repository:
+        return None
+    return source_ref.repository
+
+
+def promote_image(
+    source: Target,
+    source_ref: TargetReference,
+    destination: Target,
+    destination_ref: TargetReference,
+    verdict: Mapping[str, Any],
+    options: PromoteOptions | None = None,
+    *,
+    log: Log = _ignore,
+) -> PromoteReport:
+    """Promote ``source_ref`` (in ``source``) to ``destination_ref`` (in ``destination``) on a pass ``verdict``.
+
+    Raises ``PromotionRefused`` (exit 1) when the verdict does not allow it, ``InputError`` for bad
+    arguments, other ``GateError`` s when a store fails (the source tag then stays in place)."""
+    options = options or PromoteOptions()
+    started = time.monotonic()
+    tag = destination_tag(source_ref, destination_ref)
+    _check_arguments(source_ref, destination_ref, tag, options)
+    check_verdict(verdict, None, options.verdict_source)
+
+    root = source.resolve(source_ref.reference)
+    check_verdict(verdict, root.digest, options.verdict_source)
+    if destination_ref.digest is not None and destination_ref.digest != root.digest:
+        raise InputError(
+            f"destination {destination_ref} names digest {destination_ref.digest}, "
+            f"but the source {source_ref} is {root.digest}; nothing was promoted"
+        )
+    report = build_scan_report(
+        verdict,
+        image=_opt_str(verdict.get("image")) or str(source_ref),
+        digest=root.digest,
+        method=options.scan_method,
+        created=options.created,
+        source=options.verdict_source,
+    )
+
+    log(f"promote: {source_ref} ({root.digest}) -> {destination_ref}")
+    copied = copy_image(
+        source,
+        root.digest,
+        destination,
+        None,
+        CopyOptions(
+            copy_referrers=True, concurrency=options.concurrency, mount_from=mount_from(source_ref, destination_ref)
+        ),
+        log=log,
+    )
+    root = Descriptor(root.media_type, root.digest, root.size)
+    report_digest, reused = _attach_report(destination, root, report, log)
+    tag_current = _push_tag(destination, root, tag, log)
+    destination_text = f"{destination_ref.name}:{tag}" if tag else f"{destination_ref.name}@{root.digest}"
+    copied = replace(
+        copied,
+        source=str(source_ref),
+        destination=destination_text,
+        tag=tag,
+        up_to_date=copied.up_to_date and tag_current,
+    )
+    verified = verify_destination(source, destination, root, tag, report_digest, copied)
+    log(f"promote: verified {destination_text}: root, children, {verified} referrer(s) and the scan report")
+
+    deleted, error, package, warnings = False, None, None, []
+    if options.delete_source_tag and source_ref.tag:
+        deleted, error, package = _delete_source_tag(source, source_ref, source_ref.tag, root.digest, options, log)
+        if error:
+            warnings.append(f"the source tag {source_ref.tag} was not deleted: {error}")
+    return PromoteReport(
+        source=str(source_ref),
+        destination=destination_text,
+        digest=root.digest,
+        promoted=True,
+        report_digest=report_digest,
+        report_reused=reused,
+        referrers_copied=copied.referrers_copied,
+        referrers_verified=verified,
+        source_tag_deleted=deleted,
+        source_tag_delete_error=error,
+        copy=copied,
+        verdict=report.verdict,
+        seconds=time.monotonic() - started,
+        scan_report=report,
+        github_package=package,
+        warnings=tuple(warnings),
+    )
+
+
+def promote(
+    source: str,
+    destination: str,
+    verdict: Mapping[str, Any],
+    options: PromoteOptions | None = None,
+    access: Access | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    mask: Log = _ignore,
+    log: Log = _ignore,
+) -> PromoteReport:
+    """``promote_image`` over references (``host/repo[:tag][@digest]`` or ``oci:PATH[:tag]``), opened through
+    one registry pool with ``access`` (credentials, insecure registries, concurrency)."""
+    source_ref = parse_target_reference(source)
+    destination_ref = parse_target_reference(destination, default_tag=None)
+    access = access or Access()
+    with registry_pool(access, environ=environ or {}, mask=mask, log=log) as pool:
+        source_target = open_target(source_ref, pool)
+        destination_target = open_target(destination_ref, pool, create=True)
+        return promote_image(source_target, source_ref, destination_target, destination_ref, verdict, options, log=log)
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+def _check_arguments(
+    source_ref: TargetReference, destination_ref: TargetReference, tag: str | None, options: PromoteOptions
+) -> None:
+    if options.concurrency < 1:
+        raise InputError(f"concurrency must be at least 1, got {options.concurrency}")
+    if not options.delete_source_tag:
+        return
+    if not source_ref.tag:
+        raise InputError(f"delete_source_tag: the source {source_ref} has no tag to delete")
+    if source_ref.name == destination_ref.name and source_ref.tag == tag:
+        raise InputError(
+            f"delete_source_tag: the source and the destination are the same tag ({source_ref.name}:{tag}); "
+            "deleting it would delete the promotion"
+        )
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _bytes(data: bytes) -> BlobSource:
+    @contextmanager
+    def opener() -> Iterator[Iterator[bytes]]:
+        yield iter([data])
+
+    return opener
+
+
+def _attach_report(destination: Target, root: Descriptor, report: ScanReport, log: Log) -> tuple[str, bool]:
+    """Push and link the scan report; reuse one a previous run of the same promotion attached."""
+    for existing in destination.referrers(root.digest, REPORT_ARTIFACT_TYPE):
+        annotations = existing.annotations
+        if (
+            annotations.get(ANNOTATION_VERDICT_DIGEST) == report.verdict_digest
+            and annotations.get(ANNOTATION_VERDICT) == report.verdict
+            and destination.has_manifest(existing.digest)
+        ):
+            log(f"promote: the scan report {existing.digest} of this verdict is already attached")
+            return existing.digest, True
+    artifact = report_artifact(report, root)
+    for descriptor, data in artifact.blobs:
+        if not destination.has_blob(descriptor.digest):
+            destination.push_blob(descriptor, _bytes(data))
+    destination.push_manifest(artifact.manifest)
+    destination.add_referrer(root, artifact.manifest)
+    log(f"promote: attached scan report {artifact.manifest.descriptor.digest} ({report.verdict}, {report.method})")
+    return artifact.manifest.descriptor.digest, False
+
+
+def _points_to(target: Target, reference: str, digest: str) -> bool:
+    try:
+        return target.resolve(reference).digest == digest
+    except InputError:
+        return False
+
+
+def _push_tag(destination: Target, root: Descriptor, tag: str | None, log: Log) -> bool:
+    """Tag the root last of all; True when the tag already pointed at it."""
+    if tag is None or _points_to(destination, tag, root.digest):
+        return True
+    destination.push_manifest(destination.fetch_manifest(root.digest), tag)
+    log(f"promote: {destination.display_name}: tagged {tag} -> {root.digest}")
+    return False
+
+
+def verify_destination(
+    source: Target,
+    destination: Target,
+    root: Descriptor,
+    tag: str | None,
+    report_digest: str,
+    copied: CopyReport | None = None,
+) -> int:
+    """Check the destination holds the promotion; return how many referrers were verified.
+
+    Raises ``RuntimeFailure`` naming what is missing."""
+    where = destination.display_name
+    missing: list[str] = []
+    reference = tag or root.digest
+    found = destination.resolve(reference).digest
+    if found != root.digest:
+        missing.append(f"{reference} resolves to {found}, not {root.digest}")
+    subjects = [root.digest, *_children(source, root.digest)]
+    missing += [f"manifest {d}" for d in subjects[1:] if not destination.has_manifest(d)]
+    verified = 0
+    seen = set(subjects)
+    queue = list(subjects)
+    while queue:
+        subject = queue.pop(0)
+        listed = {d.digest for d in destination.referrers(subject)}
+        for referrer in source.referrers(subject):
+            if referrer.digest in seen:
+                continue
+            seen.add(referrer.digest)
+            if referrer.digest not in listed or not destination.has_manifest(referrer.digest):
+                missing.append(f"referrer {referrer.digest} of {subject}")
+                continue
+            verified += 1
+            queue.append(referrer.digest)
+            for child in _children(source, referrer.digest):
+                if child not in seen:
+                    seen.add(child)
+                    if not destination.has_manifest(child):
+                        missing.append(f"manifest {child} (in referrer {referrer.digest})")
+    for info in _cosign_tags(copied):
+        if info.tag and not _points_to(destination, info.tag, info.digest):
+            missing.append(f"tag {info.tag} -> {info.digest}")
+        else:
+            verified += 1
+    if report_digest not in {d.digest for d in destination.referrers(root.digest, REPORT_ARTIFACT_TYPE)}:
+        missing.append(f"the scan report {report_digest} among the referrers of {root.digest}")
+    if missing:
+        shown = "; ".join(missing[:5]) + (f"; and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise RuntimeFailure(f"promote: {where} failed verification, the source tag was left in place: {shown}")
+    return verified
+
+
+def _children(target: Target, digest: str) -> list[str]:
+    """Every manifest below ``digest`` (index children, recursively)."""
+    parsed = parse(target.fetch_manifest(digest), f"{target.display_name}@{digest}")
+    found: list[str] = []
+    for child in parsed.manifests:
+        found.append(child.digest)
+        found += _children(target, child.digest)
+    return found
+
+
+def _cosign_tags(copied: CopyReport | None) -> list[ReferrerInfo]:
+    if copied is None:
+        return []
+    infos = [*copied.root_referrers, *(r for entry in copied.graph for r in entry.referrers)]
+    unique = {(i.tag, i.digest): i for i in infos if i.kind == "cosign" and i.tag}
+    return list(unique.values())
+
+
+def _delete_source_tag(
+    source: Target, source_ref: TargetReference, tag: str, digest: str, options: PromoteOptions, log: Log
+) -> tuple[bool, str | None, PackageTagDeletion | None]:
+    """(deleted, why not, the GitHub package answer): never raises for a refused deletion."""
+    try:
+        if not _points_to(source, tag, digest):
+            return False, f"{source_ref.name}:{tag} no longer points to {digest}", None
+        ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
+        if ghcr and options.github_token:
+            # GHCR refuses tag deletes (405); its registry-API fallback would leave a probe version behind.
+            assert isinstance(source_ref, ImageReference)
+            answer = delete_ghcr_tag(
+                source_ref.repository, tag, options.github_token, expected_digest=digest,
+                api_url=options.github_api_url, log=log,
+            )  # fmt: skip
+            return answer.deleted, answer.reason, answer
+        source.delete_tag(tag)
+    except GateError as exc:
+        reason = exc.message
+        on_ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
+        if on_ghcr and not options.github_token:
+            reason += " (give github_token to delete it through the GitHub Packages API)"
+        log(f"promote: warning: cannot delete {source_ref.name}:{tag}: {reason}")
+        return False, reason, None
+    log(f"promote: deleted the source tag {source_ref.name}:{tag}")
+    return True, None, None
