@@ -322,7 +322,9 @@ def identifier_matches(pattern: str, identifier: str) -> bool:
         return True
     left, right = _as_purl(pattern), _as_purl(identifier)
     if left is None and right is None:
-        return pattern.strip().lower() == identifier.strip().lower()
+        # ``host/repo@sha256:...`` names its digest: it matches that bare digest (content is identity).
+        mine, theirs = pattern.strip().lower(), identifier.strip().lower()
+        return mine == theirs or _pinned_digest(mine) == theirs or _pinned_digest(theirs) == mine
     if left is None or right is None:
         digest = (pattern if left is None else identifier).strip().lower()
         purl = right if left is None else left
@@ -338,6 +340,12 @@ def identifier_matches(pattern: str, identifier: str) -> bool:
     lq = _qualifiers(left)
     rq = _qualifiers(right)
     return all(rq.get(key, value) == value for key, value in lq.items() if key not in _LOCATION_QUALIFIERS)
+
+
+def _pinned_digest(text: str) -> str | None:
+    """The digest of ``name@algorithm:hex``; None for anything else (a bare digest included)."""
+    name, at, digest = text.rpartition("@")
+    return digest if at and name and ":" in digest else None
 
 
 def _as_purl(text: str) -> PackageURL | None:
