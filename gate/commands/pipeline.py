@@ -1,0 +1,487 @@
+"""``python -m gate pipeline``: mirror -> scan -> gate -> promote in one step, failing closed.
+
+    python -m gate pipeline --source S --quarantine Q --production P [mirror, scan and gate options]
+        [--delete-source-tag] [--github-token T] --json
+
+The source is mirrored into quarantine (with every referrer), the quarantine copy is scanned and gated
+BY DIGEST, and only a ``pass`` for that digest is promoted to production, with the verdict produced in
+this same run. The chaining lives in ``gate.pipeline``; this module supplies the real stages. Exit 0
+promoted, 1 blocked, 2 bad input, 3 runtime failure. Bad input that can be seen before anything is
+copied (references, exceptions and VEX files, the scanner's options) fails before the mirror starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gate.actions import md_code, md_table, md_text
+from gate.commands import Context
+from gate.commands import mirror as mirror_command
+from gate.commands.scan import to_outcome as scan_outcome
+from gate.config import ActionInputs, build_config
+from gate.errors import EXIT_OK, InputError
+from gate.exceptions import load_exceptions
+from gate.oci.auth import parse_registry_auth
+from gate.oci.copy import DEFAULT_CONCURRENCY
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.refs import TargetReference, parse_target_reference
+from gate.outcome import Outcome
+from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
+from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.promote import PromoteOptions, PromoteReport, promote
+from gate.sbom.predicates import parse_predicate_type
+from gate.scan import scanner_names
+from gate.scan.base import Scanner
+from gate.scan.image import DEFAULT_SARIF_OUTPUT, ImageScanRequest, ScanOutcome, ScanSettings, make_scanner, scan_image
+from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+
+NAME = "pipeline"
+HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"
+
+ENV_PREFIX = "IMAGE_GATE_"
+PLATFORM_PATTERN = r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"
+
+SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source", "quarantine", "production", *GATE_SCHEMA["required"]],
+    "properties": {
+        "source": {"type": "string", "minLength": 1},
+        "quarantine": {"type": "string", "minLength": 1},
+        "production": {"type": "string", "minLength": 1},
+        "copy_referrers": {"type": "boolean"},
+        "referrers_source": {"type": "string"},
+        "platforms": {"type": "array", "items": {"type": "string", "pattern": PLATFORM_PATTERN}},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": mirror_command.MAX_CONCURRENCY},
+        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "registry_auth": {"type": "string"},
+        "source_username": {"type": "string"},
+        "source_password": {"type": "string"},
+        "destination_username": {"type": "string"},
+        "destination_password": {"type": "string"},
+        "sbom_predicate_type": {"type": "string", "minLength": 1},
+        "scanner": {"type": "string", "minLength": 1},
+        "osv_db": {"type": "string"},
+        "fail_on_unchecked": {"type": "boolean"},
+        "sarif_output": {"type": "string", "minLength": 1},
+        "trivy_offline_scan": {"type": "boolean"},
+        "trivy_skip_db_update": {"type": "boolean"},
+        "trivy_cache_dir": {"type": "string"},
+        "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "delete_source_tag": {"type": "boolean"},
+        "github_token": {"type": "string"},
+        **GATE_SCHEMA["properties"],
+        **VEX_SCHEMA_PROPERTIES,
+    },
+}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    source: str
+    quarantine: str
+    production: str
+    copy_referrers: bool = True
+    referrers_source: str = ""
+    platforms: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    insecure_registries: tuple[str, ...] = ()
+    registry_auth: str = ""
+    source_username: str = ""
+    source_password: str = ""
+    destination_username: str = ""
+    destination_password: str = ""
+    sbom_predicate_type: str = "cyclonedx"
+    scanner: str = "trivy"
+    osv_db: str = ""
+    fail_on_unchecked: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    trivy_offline_scan: bool = False
+    trivy_skip_db_update: bool = False
+    trivy_cache_dir: str = ""
+    trivy_timeout: float = 900.0
+    delete_source_tag: bool = False
+    github_token: str = ""
+    severity_threshold: str = "high"
+    severity_source: str = "cvss"
+    exceptions_file: str | None = None
+    ignore_unfixed: bool = False
+    allow_missing_sbom: bool = False
+    vex_files: tuple[str, ...] = ()
+    use_vex: bool = True
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential the config carries (masked before anything is printed)."""
+        found = [self.source_password, self.destination_password, self.github_token]
+        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
+        return tuple(secret for secret in found if secret)
+
+    def scanner_options(self) -> dict[str, Any]:
+        if self.scanner == "osv":
+            return {"db": self.osv_db or None}
+        if self.scanner == "trivy":
+            return {
+                "timeout_seconds": self.trivy_timeout,
+                "skip_db_update": self.trivy_skip_db_update,
+                "offline_scan": self.trivy_offline_scan,
+                "cache_dir": self.trivy_cache_dir or None,
+            }
+        return {}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    images = parser.add_argument_group("images")
+    images.add_argument("--source", required=True, help="the image to bring in: host/repo[:tag][@digest] or oci:PATH")
+    images.add_argument(
+        "--quarantine",
+        required=True,
+        help="where to mirror and scan it: host/repo[:tag] (no tag: the source's tag)",
+    )
+    images.add_argument(
+        "--production",
+        required=True,
+        help="where a passing image goes: host/repo[:tag] (no tag: the quarantine tag)",
+    )
+    mirror = parser.add_argument_group("mirror options")
+    mirror.add_argument(
+        "--copy-referrers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="copy every OCI referrer (SBOMs, provenance, VEX, signatures) into quarantine (default: on)",
+    )
+    mirror.add_argument(
+        "--referrers-source", default="", metavar="REPO", help="read referrers from this repository too"
+    )
+    mirror.add_argument(
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="OS/ARCH[/VARIANT]",
+        help="mirror (and so scan and promote) only these platforms (repeatable)",
+    )
+    mirror.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N")
+    scan = parser.add_argument_group("scan options")
+    scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
+    scan.add_argument("--scanner", default="trivy", choices=scanner_names(), help="(default: trivy)")
+    scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="scanner osv: the OSV database")
+    scan.add_argument("--fail-on-unchecked", action="store_true")
+    scan.add_argument(
+        "--sarif-output",
+        default=DEFAULT_SARIF_OUTPUT,
+        metavar="FILE",
+        help=f"where to write the SARIF log (default: {DEFAULT_SARIF_OUTPUT})",
+    )
+    scan.add_argument("--trivy-offline-scan", action="store_true")
+    scan.add_argument("--trivy-skip-db-update", action="store_true")
+    scan.add_argument("--trivy-cache-dir", default="", metavar="DIR")
+    scan.add_argument("--trivy-timeout", type=float, default=900.0, metavar="SECONDS")
+    promote_group = parser.add_argument_group("promote options")
+    promote_group.add_argument(
+        "--delete-source-tag",
+        action="store_true",
+        help="after a verified promotion, delete the quarantine tag",
+    )
+    promote_group.add_argument(
+        "--github-token",
+        default=None,
+        metavar="TOKEN",
+        help="GitHub token to delete a GHCR quarantine tag through the Packages API (env GITHUB_TOKEN)",
+    )
+    access = parser.add_argument_group("registry access")
+    access.add_argument(
+        "--insecure-registry",
+        dest="insecure_registries",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow plain HTTP to this registry (loopback hosts always use HTTP; repeatable)",
+    )
+    access.add_argument(
+        "--registry-auth",
+        default=None,
+        metavar="FILE_OR_JSON",
+        help=f"credentials per registry host (env {ENV_PREFIX}REGISTRY_AUTH)",
+    )
+    access.add_argument("--source-username", default=None, help=f"(env {ENV_PREFIX}SOURCE_USERNAME)")
+    access.add_argument("--source-password", default=None, help=f"(env {ENV_PREFIX}SOURCE_PASSWORD)")
+    access.add_argument(
+        "--destination-username",
+        default=None,
+        help=f"for the quarantine and production registries (env {ENV_PREFIX}DESTINATION_USERNAME)",
+    )
+    access.add_argument("--destination-password", default=None, help=f"(env {ENV_PREFIX}DESTINATION_PASSWORD)")
+    add_gate_arguments(parser)
+    add_vex_arguments(parser)
+
+
+def _from_env(value: str | None, name: str) -> str:
+    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+
+
+def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
+    parse_predicate_type(values["sbom_predicate_type"])
+    if values["scanner"] not in scanner_names():
+        raise InputError(
+            f"invalid {source}: scanner {values['scanner']!r}: expected one of {', '.join(scanner_names())}"
+        )
+    if values["scanner"] == "osv" and not values["osv_db"]:
+        raise InputError(f"invalid {source}: scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
+    return values
+
+
+def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
+    values = {
+        "source": namespace.source,
+        "quarantine": namespace.quarantine,
+        "production": namespace.production,
+        "copy_referrers": bool(namespace.copy_referrers),
+        "referrers_source": namespace.referrers_source,
+        "platforms": list(namespace.platforms),
+        "concurrency": namespace.concurrency,
+        "insecure_registries": list(namespace.insecure_registries),
+        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
+        "source_username": _from_env(namespace.source_username, "source_username"),
+        "source_password": _from_env(namespace.source_password, "source_password"),
+        "destination_username": _from_env(namespace.destination_username, "destination_username"),
+        "destination_password": _from_env(namespace.destination_password, "destination_password"),
+        "sbom_predicate_type": namespace.sbom_predicate_type,
+        "scanner": namespace.scanner,
+        "osv_db": namespace.osv_db,
+        "fail_on_unchecked": bool(namespace.fail_on_unchecked),
+        "sarif_output": namespace.sarif_output,
+        "trivy_offline_scan": bool(namespace.trivy_offline_scan),
+        "trivy_skip_db_update": bool(namespace.trivy_skip_db_update),
+        "trivy_cache_dir": namespace.trivy_cache_dir,
+        "trivy_timeout": namespace.trivy_timeout,
+        "delete_source_tag": bool(namespace.delete_source_tag),
+        "github_token": namespace.github_token if namespace.github_token is not None else "",
+        **gate_values_from_args(namespace),
+        **vex_values_from_args(namespace),
+    }
+    if namespace.github_token is None:
+        values["github_token"] = os.environ.get("GITHUB_TOKEN", "")
+    return build_config(PipelineConfig, SCHEMA, _check(values, "command line"), "command line")
+
+
+def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
+    values = {
+        "source": inputs.get("source").strip(),
+        "quarantine": inputs.get("quarantine").strip(),
+        "production": inputs.get("production").strip(),
+        # The scan reads the SBOM attestations from the quarantine copy: the pipeline always copies referrers.
+        "copy_referrers": True,
+        "referrers_source": inputs.get("referrers_source").strip(),
+        "platforms": inputs.list("platforms"),
+        "concurrency": inputs.int("concurrency"),
+        "insecure_registries": inputs.list("insecure_registries"),
+        "registry_auth": inputs.get("registry_auth"),
+        "source_username": inputs.get("source_username").strip(),
+        "source_password": inputs.get("source_password"),
+        "destination_username": inputs.get("destination_username").strip(),
+        "destination_password": inputs.get("destination_password"),
+        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
+        "scanner": inputs.get("scanner").strip().lower() or "trivy",
+        "osv_db": inputs.get("osv_db").strip(),
+        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
+        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
+        "delete_source_tag": inputs.bool("delete_source_tag"),
+        "github_token": inputs.get("github_token").strip(),
+        **gate_values_from_inputs(inputs),
+        **vex_values_from_inputs(inputs),
+    }
+    for name, what in (("source", "the image to bring in"), ("quarantine", "where to mirror and scan it"),
+                       ("production", "where a passing image goes")):  # fmt: skip
+        if not values[name]:
+            raise InputError(f"input {name} is required for command pipeline: {what}")
+    return build_config(PipelineConfig, SCHEMA, _check(values, "action inputs"), "action inputs")
+
+
+# --- the plan: everything checked before anything is copied -------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: TargetReference
+    quarantine: TargetReference
+    production: TargetReference
+    quarantine_tag: str | None
+    mirror: mirror_command.MirrorConfig
+    access: Access
+    scanner: Scanner
+
+
+def _repository_only(ref: TargetReference, name: str) -> None:
+    if ref.digest is not None:
+        raise InputError(f"--{name} {ref}: name a repository and an optional tag, not a digest")
+
+
+def plan(config: PipelineConfig, context: Context) -> Plan:
+    """Parse and check every input that can be checked without a registry: bad input exits 2 before any copy."""
+    source = parse_target_reference(config.source)
+    quarantine = parse_target_reference(config.quarantine, default_tag=None)
+    production = parse_target_reference(config.production, default_tag=None)
+    _repository_only(quarantine, "quarantine")
+    _repository_only(production, "production")
+    if quarantine.name == production.name:
+        raise InputError(
+            f"--quarantine and --production are the same repository ({quarantine.name}): "
+            "quarantine must keep unscanned images apart from production"
+        )
+    if source.name == production.name:
+        raise InputError(f"--source and --production are the same repository ({source.name}): nothing to gate")
+    if config.referrers_source.strip():
+        parse_target_reference(config.referrers_source)
+    output = Path(config.sarif_output)
+    if output.is_dir():
+        raise InputError(f"sarif_output {output} is a directory; name a file")
+    if config.exceptions_file:
+        load_exceptions(config.exceptions_file)
+    if config.use_vex and config.vex_files:
+        from gate.vex import load_vex_files
+
+        load_vex_files([Path(p) for p in config.vex_files])
+    scanner = make_scanner(_settings(config, config.quarantine), context.log)
+    mirror_config = mirror_command.MirrorConfig(
+        source=config.source,
+        destination=config.quarantine,
+        copy_referrers=config.copy_referrers,
+        referrers_source=config.referrers_source,
+        platforms=config.platforms,
+        concurrency=config.concurrency,
+        insecure_registries=config.insecure_registries,
+        registry_auth=config.registry_auth,
+        source_username=config.source_username,
+        source_password=config.source_password,
+        destination_username=config.destination_username,
+        destination_password=config.destination_password,
+    )
+    tag = mirror_command.plan(mirror_config).tag
+    if config.delete_source_tag and not tag:
+        raise InputError(
+            f"--delete-source-tag: neither --quarantine {quarantine} nor --source {source} has a tag to delete"
+        )
+    destination = credential_pair(config.destination_username, config.destination_password, "destination")
+    explicit = explicit_credentials(
+        [
+            (source, credential_pair(config.source_username, config.source_password, "source"), "source"),
+            (quarantine, destination, "destination"),
+            (production, destination, "destination"),
+        ]
+    )
+    access = Access(
+        explicit=explicit,
+        registry_auth=config.registry_auth,
+        insecure_registries=config.insecure_registries,
+        concurrency=config.concurrency,
+    )
+    return Plan(source, quarantine, production, tag, mirror_config, access, scanner)
+
+
+def _settings(config: PipelineConfig, image: str) -> ScanSettings:
+    return ScanSettings(
+        image=image,
+        sbom_predicate_type=config.sbom_predicate_type,
+        scanner=config.scanner,
+        scanner_options=config.scanner_options(),
+        vex_files=config.vex_files,
+        use_vex=config.use_vex,
+        fail_on_unchecked=config.fail_on_unchecked,
+    )
+
+
+# --- the real stages ------------------------------------------------------------------------------
+
+
+class RealStages:
+    """The stages over real registries / layouts (``gate.pipeline.Stages``)."""
+
+    def __init__(self, config: PipelineConfig, steps: Plan, context: Context) -> None:
+        self.config = config
+        self.steps = steps
+        self.context = context
+
+    def mirror(self) -> Mirrored:
+        outcome = mirror_command.run(self.steps.mirror, self.context)
+        return Mirrored(outcome.outputs["digest"], outcome)
+
+    def scan(self, digest: str) -> Scanned[ScanOutcome]:
+        image = f"{self.steps.quarantine.name}@{digest}"
+        request = ImageScanRequest(
+            settings=_settings(self.config, image),
+            gate=GateOptions.from_config(self.config),
+            access=self.steps.access,
+            sarif_output=self.config.sarif_output,
+        )
+        found = scan_image(
+            request,
+            log=self.context.log,
+            mask=self.context.mask,
+            environ=self.context.environ,
+            scanner=self.steps.scanner,
+        )
+        return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found))
+
+    def promote(self, scanned: Scanned[ScanOutcome]) -> Promoted:
+        tag = self.steps.quarantine_tag
+        name = self.steps.quarantine.name
+        source = f"{name}:{tag}" if tag else f"{name}@{scanned.digest}"
+        production = str(self.steps.production)
+        if self.steps.production.tag is None and tag:
+            production = f"{self.steps.production.name}:{tag}"
+        report = promote(
+            source,
+            production,
+            scanned.value.to_json(),
+            PromoteOptions(
+                delete_source_tag=self.config.delete_source_tag,
+                github_token=self.config.github_token,
+                concurrency=self.config.concurrency,
+                verdict_source=f"the verdict of this run's scan of {name}@{scanned.digest}",
+            ),
+            self.steps.access,
+            environ=self.context.environ,
+            mask=self.context.mask,
+            log=self.context.log,
+        )
+        return Promoted(report.promoted, report.digest, promote_outcome(report))
+
+
+def promote_outcome(report: PromoteReport) -> Outcome:
+    """The promote stage's part of the pipeline outcome (document, outputs, summary, messages)."""
+    outputs = {
+        "promoted": "true" if report.promoted else "false",
+        "report_digest": report.report_digest,
+        "source_tag_deleted": "true" if report.source_tag_deleted else "false",
+    }
+    rows = [
+        ["destination", md_code(report.destination)],
+        ["digest", md_code(report.digest)],
+        ["scan report", md_code(report.report_digest) + (" (reused)" if report.report_reused else "")],
+        ["referrers copied / verified", f"{report.referrers_copied} / {report.referrers_verified}"],
+        ["source tag deleted", "yes" if report.source_tag_deleted else "no"],
+    ]
+    summary = f"### image-gate promote: {md_code(report.source)} → {md_code(report.destination)}\n\n"
+    summary += md_table(["", ""], rows)
+    for warning in report.warnings:
+        summary += f"\n> ⚠️ {md_text(warning)}\n"
+    messages = [
+        f"promote: {report.source} -> {report.destination} ({report.digest}); scan report {report.report_digest}; "
+        f"{report.referrers_verified} referrer(s) verified"
+    ]
+    messages += [f"warning: {w}" for w in report.warnings]
+    return Outcome(EXIT_OK, report.to_json(), outputs, summary, tuple(messages))
+
+
+def run(config: PipelineConfig, context: Context) -> Outcome:
+    steps = plan(config, context)
+    tag = steps.quarantine_tag
+    quarantine = f"{steps.quarantine.name}:{tag}" if tag else steps.quarantine.name
+    production = str(steps.production) if steps.production.tag or not tag else f"{steps.production.name}:{tag}"
+    result = run_pipeline(RealStages(config, steps, context), context.log)
+    return combine(result, Names(str(steps.source), quarantine, production))
