@@ -1,0 +1,333 @@
+"""``promote``: copy a passing image with all referrers to production, attach a scan report, verify, then
+(optionally) delete the quarantine tag.
+
+The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan``, which names the
+digest it scanned), or, without it, from a scan and gate run in the same invocation (the scan options).
+Exit 0 promoted, 1 refused (verdict fail, no digest, another digest), 2 bad input, 3 runtime failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gate.actions import md_code, md_table, md_text
+from gate.commands import Context
+from gate.commands import scan as scan_command
+from gate.commands.mirror import render_summary as copy_summary
+from gate.config import ActionInputs, build_config
+from gate.errors import EXIT_OK, InputError
+from gate.github_packages import DEFAULT_API_URL
+from gate.oci.auth import parse_registry_auth
+from gate.oci.copy import DEFAULT_CONCURRENCY
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.refs import parse_target_reference
+from gate.outcome import Annotation, Outcome
+from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
+from gate.report import load_verdict
+from gate.scan.image import DEFAULT_SARIF_OUTPUT, scan_image
+from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+
+NAME = "promote"
+HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
+
+ENV_PREFIX = "IMAGE_GATE_"
+_SCAN_FIELDS = ("sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output")
+
+SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source", "destination"],
+    "properties": {
+        "source": {"type": "string", "minLength": 1},
+        "destination": {"type": "string", "minLength": 1},
+        "verdict_file": {"type": "string"},
+        "delete_source_tag": {"type": "boolean"},
+        "github_token": {"type": "string"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "registry_auth": {"type": "string"},
+        "source_username": {"type": "string"},
+        "source_password": {"type": "string"},
+        "destination_username": {"type": "string"},
+        "destination_password": {"type": "string"},
+        **{name: scan_command.SCHEMA["properties"][name] for name in _SCAN_FIELDS},
+        **GATE_SCHEMA["properties"],
+        **VEX_SCHEMA_PROPERTIES,
+    },
+}
+
+
+@dataclass(frozen=True)
+class PromoteConfig:
+    source: str
+    destination: str
+    verdict_file: str = ""
+    delete_source_tag: bool = False
+    github_token: str = ""
+    concurrency: int = DEFAULT_CONCURRENCY
+    insecure_registries: tuple[str, ...] = ()
+    registry_auth: str = ""
+    source_username: str = ""
+    source_password: str = ""
+    destination_username: str = ""
+    destination_password: str = ""
+    # scan and gate in the same invocation (no verdict_file)
+    sbom_predicate_type: str = "cyclonedx"
+    scanner: str = "trivy"
+    osv_db: str = ""
+    fail_on_unchecked: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    severity_threshold: str = "high"
+    severity_source: str = "cvss"
+    exceptions_file: str | None = None
+    ignore_unfixed: bool = False
+    allow_missing_sbom: bool = False
+    vex_files: tuple[str, ...] = ()
+    use_vex: bool = True
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential the config carries (masked before anything is printed)."""
+        found = [self.source_password, self.destination_password, self.github_token]
+        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
+        return tuple(secret for secret in found if secret)
+
+    def access(self) -> Access:
+        source = parse_target_reference(self.source)
+        destination = parse_target_reference(self.destination, default_tag=None)
+        pairs = [
+            (source, credential_pair(self.source_username, self.source_password, "source"), "source"),
+            (
+                destination,
+                credential_pair(self.destination_username, self.destination_password, "destination"),
+                "destination",
+            ),
+        ]
+        return Access(
+            explicit=explicit_credentials(pairs),
+            registry_auth=self.registry_auth,
+            insecure_registries=self.insecure_registries,
+            concurrency=self.concurrency,
+        )
+
+    def scan_config(self) -> scan_command.ScanConfig:
+        """The ``scan`` config of the in-invocation scan of the source."""
+        values: dict[str, Any] = {
+            "image": self.source,
+            **{name: getattr(self, name) for name in _SCAN_FIELDS},
+            "insecure_registries": list(self.insecure_registries),
+            "registry_auth": self.registry_auth,
+            "source_username": self.source_username,
+            "source_password": self.source_password,
+            **{name: getattr(self, name) for name in GATE_SCHEMA["properties"]},
+            "vex_files": list(self.vex_files),
+            "use_vex": self.use_vex,
+        }
+        return build_config(scan_command.ScanConfig, scan_command.SCHEMA, values, "scan options of promote")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="the image in quarantine: host/repo:tag[@digest] or oci:PATH[:tag]")
+    parser.add_argument(
+        "destination", help="where to promote it: host/repo[:tag] or oci:PATH[:tag] (no tag: the source's)"
+    )
+    parser.add_argument(
+        "--verdict",
+        dest="verdict_file",
+        default="",
+        metavar="FILE",
+        help="the --json document of an earlier scan of the source (it must name the same digest); "
+        "without it the source is scanned and gated now (scan options)",
+    )
+    parser.add_argument(
+        "--delete-source-tag",
+        action="store_true",
+        help="after a verified promotion, delete the source (quarantine) tag",
+    )
+    parser.add_argument(
+        "--github-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"GitHub token to delete a GHCR tag through the GitHub Packages API (env {ENV_PREFIX}GITHUB_TOKEN, "
+        "else GITHUB_TOKEN)",
+    )
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N")
+    parser.add_argument("--insecure-registry", dest="insecure_registries", action="append", default=[], metavar="HOST")
+    parser.add_argument("--registry-auth", default=None, metavar="FILE_OR_JSON")
+    for side in ("source", "destination"):
+        for field_name in ("username", "password"):
+            env = f"{ENV_PREFIX}{side.upper()}_{field_name.upper()}"
+            parser.add_argument(
+                f"--{side}-{field_name}", default=None, help=f"{field_name} for the {side} registry (env {env})"
+            )
+    scan = parser.add_argument_group("scan options (without --verdict)")
+    scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
+    scan.add_argument("--scanner", default="trivy", metavar="NAME", help="trivy or osv (default: trivy)")
+    scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="the OSV database (scanner osv)")
+    scan.add_argument("--fail-on-unchecked", action="store_true")
+    scan.add_argument("--sarif-output", default=DEFAULT_SARIF_OUTPUT, metavar="FILE")
+    add_gate_arguments(parser)
+    add_vex_arguments(parser)
+
+
+def _from_env(value: str | None, name: str) -> str:
+    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+
+
+def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
+    token = namespace.github_token
+    if token is None:
+        token = os.environ.get(f"{ENV_PREFIX}GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN", "")
+    values = {
+        "source": namespace.source,
+        "destination": namespace.destination,
+        "verdict_file": namespace.verdict_file,
+        "delete_source_tag": bool(namespace.delete_source_tag),
+        "github_token": token,
+        "concurrency": namespace.concurrency,
+        "insecure_registries": list(namespace.insecure_registries),
+        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
+        "source_username": _from_env(namespace.source_username, "source_username"),
+        "source_password": _from_env(namespace.source_password, "source_password"),
+        "destination_username": _from_env(namespace.destination_username, "destination_username"),
+        "destination_password": _from_env(namespace.destination_password, "destination_password"),
+        **{name: getattr(namespace, name) for name in _SCAN_FIELDS},
+        **gate_values_from_args(namespace),
+        **vex_values_from_args(namespace),
+    }
+    return build_config(PromoteConfig, SCHEMA, values, "command line")
+
+
+def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
+    values = {
+        "source": inputs.get("source").strip(),
+        "destination": inputs.get("destination").strip(),
+        "verdict_file": inputs.get("verdict_file").strip(),
+        "delete_source_tag": inputs.bool("delete_source_tag"),
+        "github_token": inputs.get("github_token").strip(),
+        "concurrency": inputs.int("concurrency"),
+        "insecure_registries": inputs.list("insecure_registries"),
+        "registry_auth": inputs.get("registry_auth"),
+        "source_username": inputs.get("source_username").strip(),
+        "source_password": inputs.get("source_password"),
+        "destination_username": inputs.get("destination_username").strip(),
+        "destination_password": inputs.get("destination_password"),
+        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
+        "scanner": inputs.get("scanner").strip().lower() or "trivy",
+        "osv_db": inputs.get("osv_db").strip(),
+        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
+        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
+        **gate_values_from_inputs(inputs),
+        **vex_values_from_inputs(inputs),
+    }
+    if not values["source"]:
+        raise InputError("input source is required for command promote: the image in quarantine")
+    if not values["destination"]:
+        raise InputError("input destination is required for command promote: where to promote it")
+    return build_config(PromoteConfig, SCHEMA, values, "action inputs")
+
+
+def run(config: PromoteConfig, context: Context) -> Outcome:
+    access = config.access()  # bad credentials pairs fail before any scan
+    options = PromoteOptions(
+        delete_source_tag=config.delete_source_tag,
+        github_token=config.github_token,
+        github_api_url=context.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        concurrency=config.concurrency,
+        verdict_source=f"verdict file {config.verdict_file}" if config.verdict_file else "the scan of the source",
+    )
+    try:
+        if config.verdict_file:
+            verdict: Mapping[str, Any] = load_verdict(config.verdict_file)
+            check_verdict(verdict, None, options.verdict_source)
+        else:
+            context.log(f"promote: no verdict file: scanning {config.source} now")
+            scanned = scan_image(
+                config.scan_config().request(), log=context.log, mask=context.mask, environ=context.environ
+            )
+            verdict = scanned.to_json()
+        report = promote(
+            config.source,
+            config.destination,
+            verdict,
+            options,
+            access,
+            environ=context.environ,
+            mask=context.mask,
+            log=context.log,
+        )
+    except PromotionRefused as refused:
+        return _refused(config, refused)
+    return _outcome(report)
+
+
+def _refused(config: PromoteConfig, refused: PromotionRefused) -> Outcome:
+    document = {
+        "source": config.source,
+        "destination": config.destination,
+        "promoted": False,
+        "refused": refused.message,
+        "verdict": None,
+    }
+    return Outcome(
+        exit_code=refused.exit_code,
+        document=document,
+        outputs={"promoted": "false", "source_tag_deleted": "false"},
+        summary=f"### image-gate promote: refused\n\n{md_text(refused.message)}\n",
+        messages=(f"promote: REFUSED: {refused.diagnostics()}",),
+        annotations=(Annotation("error", refused.message, title="image-gate promote refused"),),
+    )
+
+
+def _outcome(report: PromoteReport) -> Outcome:
+    messages = [
+        f"promote: {report.source} -> {report.destination} ({report.digest}): {report.referrers_copied} referrer(s) "
+        f"copied, {report.referrers_verified} verified, scan report {report.report_digest}"
+        + (" (reused)" if report.report_reused else "")
+        + f", source tag {'deleted' if report.source_tag_deleted else 'kept'} in {report.seconds:.2f}s"
+    ]
+    messages += [f"warning: {w}" for w in report.warnings]
+    return Outcome(
+        exit_code=EXIT_OK,
+        document=report.to_json(),
+        outputs={
+            "promoted": "true",
+            "digest": report.digest,
+            "report_digest": report.report_digest,
+            "source_tag_deleted": "true" if report.source_tag_deleted else "false",
+        },
+        summary=render_summary(report),
+        messages=tuple(messages),
+        annotations=tuple(Annotation("warning", w, title="image-gate promote") for w in report.warnings),
+    )
+
+
+def render_summary(report: PromoteReport) -> str:
+    """The step summary: the promotion, the scan report, the source tag, then the copy (all escaped)."""
+    scan = report.scan_report.document["scan"]
+    rows = [
+        ["Digest", md_code(report.digest)],
+        ["Verdict", md_text(report.verdict)],
+        ["Scan report", md_code(report.report_digest) + (" (reused)" if report.report_reused else "")],
+        ["Scan method", md_code(scan["method"])],
+        ["Predicate type", md_code(scan["predicate_type"]) if scan["predicate_type"] else "—"],
+        ["Referrers verified", str(report.referrers_verified)],
+        [
+            "Source tag",
+            "deleted"
+            if report.source_tag_deleted
+            else ("kept: " + md_text(report.source_tag_delete_error) if report.source_tag_delete_error else "kept"),
+        ],
+    ]
+    lines = [
+        "### image-gate promote: promoted\n",
+        f"{md_code(report.source)} → {md_code(report.destination)}\n",
+        md_table(["", ""], rows),
+        "",
+        copy_summary(report.copy).replace("### image-gate mirror:", "#### copy:", 1),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,346 @@
+"""``promote`` end to end on real loopback registries: distribution 2.8 (referrers tag fallback, deletes enabled)
+and the referrers-API registry, with regctl and crane reading back what we wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate import cli
+from gate.commands import Context
+from gate.commands.promote import PromoteConfig, config_from_inputs, run
+from gate.config import ActionInputs
+from gate.errors import GateError, InputError
+from gate.exceptions import parse_exceptions
+from gate.policy import GateOptions, evaluate
+from gate.promote import PromoteOptions, promote
+from gate.report import (
+    ANNOTATION_CREATED,
+    ANNOTATION_METHOD,
+    ANNOTATION_PREDICATE_TYPE,
+    ANNOTATION_VERDICT,
+    REPORT_ARTIFACT_TYPE,
+    validate_scan_report,
+)
+from gate.sarif import parse_sarif
+from tests.sarif_samples import sarif_log, trivy_result, trivy_rule
+from tests.support.client import RegistryClient
+from tests.support.faults import FaultProxy, status_fault
+from tests.support.images import CYCLONEDX, AttestedImage, build_attested_image, crane, read_graph, regctl
+from tests.support.registries import Registry
+from tests.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
+
+TAG = "v1"
+EXCEPTIONS = "exceptions:\n  - id: CVE-2024-1111\n    reason: fixed upstream, not reachable here\n"
+
+
+def verdict_document(image: AttestedImage, *, excepted: bool = True) -> dict[str, Any]:
+    """A ``scan --json``-shaped verdict for the image: one HIGH finding per platform, excepted (pass) or not (fail)."""
+    built = image.image
+    runs = []
+    for platform, digest in built.children.items():
+        log = sarif_log(
+            [trivy_rule("CVE-2024-1111", "HIGH", "7.5", "openssl")],
+            [trivy_result(0, "CVE-2024-1111", "HIGH", "openssl")],
+            properties={"image": f"{built.ref}@{built.digest}", "platform": platform, "digest": digest},
+        )
+        runs += parse_sarif(log, f"{platform}.sarif")
+    exceptions = parse_exceptions(EXCEPTIONS, "exceptions.yml") if excepted else ()
+    document = evaluate(runs, GateOptions(), exceptions=exceptions, today=dt.date(2025, 6, 1)).to_json()
+    for row in document["platforms"]:
+        sbom = image.sboms[row["platform"]]
+        row.update(
+            sbom_attestation=sbom.digest,
+            sbom_layer=sbom.layers[0],
+            sbom_source="referrer",
+            sbom_predicate_type=CYCLONEDX,
+        )
+    document.update(
+        image=built.ref,
+        digest=built.digest,
+        scanner={"name": "osv", "version": "test"},
+        predicate_type=CYCLONEDX,
+    )
+    return document
+
+
+def write_verdict(tmp_path: Path, document: dict[str, Any], name: str = "verdict.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def run_promote(source: str, destination: str, **options: Any) -> tuple[int, dict[str, Any], dict[str, str], list[str]]:
+    logs: list[str] = []
+    outcome = run(
+        PromoteConfig(source=source, destination=destination, **options), Context(log=logs.append, environ={})
+    )
+    return outcome.exit_code, dict(outcome.document), dict(outcome.outputs), logs
+
+
+@pytest.fixture
+def quarantined(any_registry: Registry, unique_repo: str) -> AttestedImage:
+    return build_attested_image(any_registry, f"{unique_repo}/quarantine", TAG)
+
+
+def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path
+) -> None:
+    registry = any_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    before = read_graph(registry, quarantine, TAG)
+    verdict = write_verdict(tmp_path, verdict_document(quarantined))
+
+    code, document, outputs, logs = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True
+    )
+    assert code == 0, logs
+    digest = quarantined.image.digest
+    assert document["promoted"] is True and document["verdict"] == "pass" and document["digest"] == digest
+    assert document["destination"] == registry.ref(production, TAG)
+    assert document["source_tag_deleted"] is True and document["source_tag_delete_error"] is None
+    assert document["referrers_copied"] == len(quarantined.all_referrers) + len(quarantined.cosign_tags)
+    assert document["referrers_verified"] == document["referrers_copied"]
+    assert document["copy"]["blobs_copied"] == 0  # all mounted or already there
+    assert outputs == {
+        "promoted": "true",
+        "digest": digest,
+        "report_digest": document["report_digest"],
+        "source_tag_deleted": "true",
+    }
+
+    # regctl reads production independently: every referrer of quarantine, plus the scan report on the root
+    after = read_graph(registry, production, TAG)
+    assert after.root == digest
+    assert before.referrer_digests <= after.referrer_digests
+    assert after.referrer_digests - before.referrer_digests == {document["report_digest"]}
+    listed = json.loads(
+        regctl(registry, "artifact", "list", "--format", "body", registry.ref(production, digest=digest))
+    )
+    reports = [m for m in listed["manifests"] if m.get("artifactType") == REPORT_ARTIFACT_TYPE]
+    assert [m["digest"] for m in reports] == [document["report_digest"]]
+
+    # crane fetches the report manifest; the layer validates against the schema
+    manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=document["report_digest"])))
+    assert manifest["artifactType"] == REPORT_ARTIFACT_TYPE
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json" and manifest["config"]["size"] == 2
+    assert manifest["subject"]["digest"] == digest
+    annotations = manifest["annotations"]
+    assert annotations[ANNOTATION_METHOD] == "sbom"
+    assert annotations[ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
+    assert annotations[ANNOTATION_VERDICT] == "pass"
+    dt.datetime.strptime(annotations[ANNOTATION_CREATED], "%Y-%m-%dT%H:%M:%SZ")
+    [layer] = manifest["layers"]
+    assert layer["mediaType"] == REPORT_ARTIFACT_TYPE
+    report = json.loads(RegistryClient(registry).get_blob(production, layer["digest"]))
+    validate_scan_report(report)
+    assert report["digest"] == digest and report["verdict"] == "pass"
+    assert [e["id"] for e in report["exceptions"]["applied"]] == ["CVE-2024-1111"]
+    assert {p["platform"]: p["sbom"]["attestation"] for p in report["platforms"]} == {
+        p: s.digest for p, s in quarantined.sboms.items()
+    }
+
+    # the quarantine tag is gone, the image and its referrers stay reachable by digest there
+    client = RegistryClient(registry)
+    assert TAG not in client.tags(quarantine)
+    assert client.manifest_exists(quarantine, digest)
+    assert TAG in client.tags(production)
+
+    # a second run with the same verdict changes nothing and reuses the report
+    code, again, _, _ = run_promote(
+        registry.ref(quarantine, digest=digest), registry.ref(production, TAG), verdict_file=verdict
+    )
+    assert code == 0 and again["report_reused"] is True and again["report_digest"] == document["report_digest"]
+    assert again["copy"]["up_to_date"] is True
+
+
+@pytest.mark.parametrize("case", ["fail", "other-digest", "no-digest"])
+def test_a_verdict_that_does_not_vouch_for_the_image_refuses_and_pushes_nothing(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path, case: str
+) -> None:
+    document = verdict_document(quarantined, excepted=case != "fail")
+    if case == "other-digest":
+        document["digest"] = "sha256:" + "0" * 64
+    if case == "no-digest":
+        del document["digest"]
+    verdict = write_verdict(tmp_path, document)
+    production = f"{unique_repo}/production"
+    code, result, outputs, _ = run_promote(
+        any_registry.ref(f"{unique_repo}/quarantine", TAG), any_registry.ref(production), verdict_file=verdict,
+        delete_source_tag=True,
+    )  # fmt: skip
+    assert code == 1
+    assert result["promoted"] is False and outputs["promoted"] == "false"
+    expected = {
+        "fail": "the verdict is 'fail'",
+        "other-digest": "is for sha256:000",
+        "no-digest": "names no image digest",
+    }
+    assert expected[case] in result["refused"]
+    client = RegistryClient(any_registry)
+    assert client.tags(production) == []
+    assert TAG in client.tags(f"{unique_repo}/quarantine")
+
+
+def test_the_cli_refusal_is_exit_1_with_a_json_document(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = build_attested_image(distribution_registry, f"{unique_repo}/quarantine", TAG, cosign_tags=False)
+    verdict = write_verdict(tmp_path, verdict_document(image, excepted=False))
+    code = cli.main(
+        ["promote", distribution_registry.ref(f"{unique_repo}/quarantine", TAG),
+         distribution_registry.ref(f"{unique_repo}/production"), "--verdict", verdict, "--json"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["promoted"] is False
+    assert "REFUSED" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("where", "fault"),
+    [
+        # the copy: the second manifest PUT (a child manifest) fails
+        ("copy", status_fault(400, method="PUT", path="/manifests/sha256:", nth=2, times=None)),
+        # the scan report: its layer is the only blob uploaded (the image's blobs are mounted)
+        ("report", status_fault(400, method="PUT", path="/blobs/uploads/", times=None)),
+    ],
+)
+def test_an_interrupted_promotion_keeps_the_quarantine_tag_and_a_rerun_completes_it(
+    distribution_registry: Registry,
+    fault_proxy: Callable[[Registry], FaultProxy],
+    unique_repo: str,
+    tmp_path: Path,
+    where: str,
+    fault: Any,
+) -> None:
+    proxy = fault_proxy(distribution_registry)
+    registry = proxy.registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(distribution_registry, quarantine, TAG)
+    verdict = write_verdict(tmp_path, verdict_document(image))
+    source, destination = registry.ref(quarantine, TAG), registry.ref(production)
+
+    proxy.inject(fault)
+    with pytest.raises(GateError):
+        run_promote(source, destination, verdict_file=verdict, delete_source_tag=True)
+    assert proxy.fired(), f"the {where} fault never fired"
+    client = RegistryClient(distribution_registry)
+    assert TAG in client.tags(quarantine)
+    assert TAG not in client.tags(production)  # the destination tag is pushed last
+
+    proxy.clear()
+    code, document, _, _ = run_promote(source, destination, verdict_file=verdict, delete_source_tag=True)
+    assert code == 0 and document["source_tag_deleted"] is True
+    assert TAG not in client.tags(quarantine)
+    graph = read_graph(distribution_registry, production, TAG)
+    reports = [d for d in graph.referrers[image.image.digest] if d.get("artifactType") == REPORT_ARTIFACT_TYPE]
+    assert [d["digest"] for d in reports] == [document["report_digest"]]
+
+
+def test_a_registry_that_refuses_the_deletion_leaves_a_warning_not_an_undo(
+    distribution_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str, tmp_path: Path
+) -> None:
+    proxy = fault_proxy(distribution_registry)
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(distribution_registry, quarantine, TAG, cosign_tags=False)
+    verdict = write_verdict(tmp_path, verdict_document(image))
+    # as distribution with storage.delete.enabled false answers
+    proxy.inject(status_fault(405, method="DELETE", path="/manifests/", times=None))
+    logs: list[str] = []
+    outcome = run(
+        PromoteConfig(
+            source=proxy.registry.ref(quarantine, TAG), destination=proxy.registry.ref(production),
+            verdict_file=verdict, delete_source_tag=True,
+        ),
+        Context(log=logs.append, environ={}),
+    )  # fmt: skip
+    assert outcome.exit_code == 0
+    assert outcome.document["promoted"] is True and outcome.document["source_tag_deleted"] is False
+    assert "does not allow deletes" in outcome.document["source_tag_delete_error"]
+    assert outcome.outputs["source_tag_deleted"] == "false"
+    assert [a.level for a in outcome.annotations] == ["warning"]
+    client = RegistryClient(distribution_registry)
+    assert TAG in client.tags(quarantine) and TAG in client.tags(production)
+    assert client.get_manifest(quarantine, TAG)[0] == client.get_manifest(production, TAG)[0]
+
+
+@pytest.fixture
+def ghcr_like(
+    distribution_registry: Registry,
+    unique_repo: str,
+    fake_github: FakeGitHub,  # noqa: F811
+) -> Iterator[tuple[Registry, str, AttestedImage]]:
+    owner = unique_repo.split("/")[0]
+    image = build_attested_image(distribution_registry, f"{unique_repo}/quarantine", TAG, cosign_tags=False)
+    fake_github.owners[owner] = "Organization"
+    yield distribution_registry, owner, image
+
+
+@pytest.mark.parametrize("other_tags", [[], ["keep-me"]])
+def test_on_ghcr_the_tag_goes_through_the_github_packages_api(
+    ghcr_like: tuple[Registry, str, AttestedImage],
+    fake_github: FakeGitHub,  # noqa: F811
+    unique_repo: str,
+    other_tags: list[str],
+) -> None:
+    registry, owner, image = ghcr_like
+    package = f"{unique_repo}/quarantine".split("/", 1)[1]
+    fake_github.add_version(owner, package, 41, image.image.digest, [TAG, *other_tags])
+    options = PromoteOptions(
+        delete_source_tag=True, github_token=TOKEN, github_api_url=fake_github.url, ghcr_hosts=(registry.host,)
+    )
+    report = promote(
+        registry.ref(f"{unique_repo}/quarantine", TAG),
+        registry.ref(f"{unique_repo}/production"),
+        verdict_document(image),
+        options,
+    )
+    assert report.promoted and report.github_package is not None
+    if other_tags:
+        assert not report.source_tag_deleted and fake_github.deletes() == []
+        assert report.source_tag_delete_error is not None and "keep-me" in report.source_tag_delete_error
+        assert report.warnings and "keep-me" in report.warnings[0]
+    else:
+        assert report.source_tag_deleted and report.source_tag_delete_error is None
+        assert fake_github.deletes() == [f"/orgs/{owner}/packages/container/{package.replace('/', '%2F')}/versions/41"]
+    # the registry API was not used for the deletion: the tag is still in the (real) registry
+    assert TAG in RegistryClient(registry).tags(f"{unique_repo}/quarantine")
+
+
+def test_inputs_build_the_same_config(tmp_path: Path) -> None:
+    environ = {
+        "INPUT_SOURCE": "ghcr.io/acme/quarantine/app:1.0",
+        "INPUT_DESTINATION": "ghcr.io/acme/app",
+        "INPUT_VERDICT_FILE": "verdict.json",
+        "INPUT_DELETE_SOURCE_TAG": "true",
+        "INPUT_GITHUB_TOKEN": "t0ken",
+    }
+    config = config_from_inputs(ActionInputs(environ))
+    assert (config.source, config.destination, config.verdict_file) == (
+        "ghcr.io/acme/quarantine/app:1.0",
+        "ghcr.io/acme/app",
+        "verdict.json",
+    )
+    assert config.delete_source_tag is True and config.github_token == "t0ken"
+    assert "t0ken" in config.secrets()
+    default = config_from_inputs(ActionInputs({"INPUT_SOURCE": "a/b:1", "INPUT_DESTINATION": "c/d"}))
+    assert default.delete_source_tag is False and default.verdict_file == ""
+    with pytest.raises(InputError, match="input destination is required"):
+        config_from_inputs(ActionInputs({"INPUT_SOURCE": "a/b:1"}))
+
+
+def test_bad_input_is_exit_2_before_anything_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "absent.json")
+    assert cli.main(["promote", "127.0.0.1:9/a/b:1", "127.0.0.1:9/c/d", "--verdict", missing]) == 2
+    assert "absent.json" in capsys.readouterr().err
+    with pytest.raises(InputError, match="no tag to delete"):
+        promote("127.0.0.1:9/a/b@sha256:" + "1" * 64, "127.0.0.1:9/c/d:1", {"verdict": "pass"},
+                PromoteOptions(delete_source_tag=True))  # fmt: skip
+    with pytest.raises(InputError, match="same tag"):
+        promote("127.0.0.1:9/a/b:1", "127.0.0.1:9/a/b", {"verdict": "pass"}, PromoteOptions(delete_source_tag=True))
