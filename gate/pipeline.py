@@ -273,7 +273,9 @@ def _stage_row(name: StageName, result: PipelineResult) -> list[str]:
             detail += f": {outputs['blocking_ids']}"
         return [md_text(name), mark, md_text(detail)]
     deleted = outputs.get("source_tag_deleted") == "true"
-    detail = f"report {outputs.get('report_digest', '') or '-'}" + ("; quarantine tag deleted" if deleted else "")
+    report = outputs.get("report_digest", "")
+    detail = f"scan report {report[:19]}…" if report else "scan report attached"
+    detail += "; quarantine tag deleted" if deleted else ""
     return [md_text(name), "✅ promoted", md_text(detail)]
 
 

@@ -80,6 +80,9 @@ def table(lines: list[str], style: Style, columns: int) -> list[str]:
         widest = widths.index(max(widths))
         widths[widest] -= 1
     out = []
+    if not any(cells[0]):  # a table without headers: no header line
+        cells = cells[1:]
+        out.append("  " + "─┼─".join("─" * w for w in widths))
     for number, row in enumerate(cells):
         shown = []
         for i, cell in enumerate(row):
@@ -118,6 +121,7 @@ def render(markdown: str, style: Style, columns: int = 120) -> str:
         line = raw.rstrip()
         if line.lstrip().startswith("|"):
             pending.append(line)
+            blank = False
             continue
         flush()
         if not line.strip():
@@ -129,8 +133,8 @@ def render(markdown: str, style: Style, columns: int = 120) -> str:
         heading = re.match(r"^(#{1,6})\s+(.*)$", line)
         if heading:
             level = len(heading.group(1))
-            text = plain(heading.group(2))
-            out.append(style.heading(text.upper() if level <= 3 else text))
+            text = inline(heading.group(2), style)
+            out.append(style.heading(text if level > 3 else text.upper()))
             continue
         item = re.match(r"^(\s*)[-*]\s+(.*)$", line)
         if item:
