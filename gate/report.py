@@ -173,9 +173,10 @@ def build_scan_report(
     if chosen not in SCAN_METHODS:
         raise InputError(f"{source}: unknown scan method {chosen!r}; expected one of {', '.join(SCAN_METHODS)}")
     rows = _list(verdict.get("platforms"))
-    predicate_type = _opt_str(verdict.get("predicate_type")) or next(
+    # the predicate type the SBOMs actually had (a URI) wins over the selector the scan was given
+    predicate_type = next(
         (_opt_str(r.get("sbom_predicate_type")) for r in rows if _opt_str(r.get("sbom_predicate_type"))), None
-    )
+    ) or _opt_str(verdict.get("predicate_type"))
     counts = verdict.get("counts")
     document: dict[str, Any] = {
         "report_version": 1,

@@ -31,7 +31,16 @@ from gate.sarif import parse_sarif
 from tests.sarif_samples import sarif_log, trivy_result, trivy_rule
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, status_fault
-from tests.support.images import CYCLONEDX, AttestedImage, build_attested_image, crane, read_graph, regctl
+from tests.support.images import (
+    CYCLONEDX,
+    AttestedImage,
+    attach_sbom,
+    build_attested_image,
+    build_image,
+    crane,
+    read_graph,
+    regctl,
+)
 from tests.support.registries import Registry
 from tests.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 
@@ -344,3 +353,37 @@ def test_bad_input_is_exit_2_before_anything_is_read(tmp_path: Path, capsys: pyt
                 PromoteOptions(delete_source_tag=True))  # fmt: skip
     with pytest.raises(InputError, match="same tag"):
         promote("127.0.0.1:9/a/b:1", "127.0.0.1:9/a/b", {"verdict": "pass"}, PromoteOptions(delete_source_tag=True))
+
+
+OSV_DB = str(Path(__file__).resolve().parents[2] / "tests" / "data" / "osv" / "records")
+
+
+@pytest.mark.parametrize("excepted", [True, False])
+def test_without_a_verdict_file_the_source_is_scanned_and_gated_first(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, excepted: bool
+) -> None:
+    registry = distribution_registry
+    built = build_image(registry, f"{unique_repo}/quarantine", TAG)
+    for digest in built.children.values():
+        attach_sbom(registry, f"{unique_repo}/quarantine", digest)  # lodash 4.17.20: CVE-2021-23337 (high)
+    exceptions = tmp_path / "exceptions.yml"
+    exceptions.write_text("exceptions:\n  - id: CVE-2021-23337\n    reason: not reachable\n")
+    code, document, outputs, _ = run_promote(
+        registry.ref(f"{unique_repo}/quarantine", TAG),
+        registry.ref(f"{unique_repo}/production"),
+        scanner="osv",
+        osv_db=OSV_DB,
+        sarif_output=str(tmp_path / "scan.sarif"),
+        exceptions_file=str(exceptions) if excepted else None,
+    )
+    assert (tmp_path / "scan.sarif").is_file()
+    if not excepted:
+        assert code == 1 and document["promoted"] is False and "'fail'" in document["refused"]
+        assert RegistryClient(registry).tags(f"{unique_repo}/production") == []
+        return
+    assert code == 0 and outputs["promoted"] == "true"
+    manifest = json.loads(
+        crane(registry, "manifest", registry.ref(f"{unique_repo}/production", digest=outputs["report_digest"]))
+    )
+    assert manifest["annotations"][ANNOTATION_METHOD] == "sbom"
+    assert manifest["annotations"][ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
