@@ -12,7 +12,7 @@ from typing import Any
 
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
-from gate.config import ActionInputs, build_config, parse_bool
+from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.oci.auth import Credential, CredentialStore, parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
@@ -165,7 +165,7 @@ def config_from_inputs(inputs: ActionInputs) -> MirrorConfig:
     values = {
         "source": inputs.get("source").strip(),
         "destination": inputs.get("destination").strip(),
-        "copy_referrers": parse_bool(inputs.get("copy_referrers"), "copy_referrers"),
+        "copy_referrers": inputs.bool("copy_referrers"),
         "referrers_source": inputs.get("referrers_source").strip(),
         "platforms": inputs.list("platforms"),
         "concurrency": inputs.int("concurrency"),
