@@ -441,3 +441,17 @@ def test_checkout_does_not_persist_credentials(path: Path) -> None:
     for step in steps(load_workflow(path)):
         if str(step.body.get("uses", "")).startswith("actions/checkout@"):
             assert (step.body.get("with") or {}).get("persist-credentials") is False, f"{rel(path)} {step.where}"
+
+
+def test_the_readme_snippet_is_a_valid_matrix_flow(validator: jsonschema.protocols.Validator) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
+    snippet = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    workflow = yaml.load("on: push\n" + snippet, Loader=_WorkflowLoader)
+    assert not list(validator.iter_errors(workflow))
+    assert workflow["jobs"]["scan"]["strategy"]["matrix"] == "${{ fromJSON(needs.discover.outputs.matrix) }}"
+    inputs = set(action()["inputs"])
+    assert [s.body["with"]["command"] for s in our_steps(workflow)] == ["discover", "scan"]
+    for step in our_steps(workflow):
+        assert set(step.body["with"]) <= inputs
+    assert {name for _, name in referenced_outputs(workflow)} <= set(action()["outputs"])
