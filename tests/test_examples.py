@@ -39,15 +39,6 @@ STEP_OUTPUT = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*
 NEEDS_OUTPUT = re.compile(r"\bneeds\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)")
 JOBS_OUTPUT = re.compile(r"\bjobs\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)")
 
-# Inputs/outputs that other engineers are adding to action.yml right now (promote and pipeline). While
-# one of these is still missing, only that workflow's action.yml check is skipped, naming what is
-# missing; any other undeclared name fails. Once declared, the names are checked like any other.
-PENDING: dict[str, frozenset[str]] = {
-    "examples/scan-and-promote.yml": frozenset({"delete_source_tag", "source_tag_deleted"}),
-    "examples/pipeline.yml": frozenset({"quarantine", "production", "delete_source_tag"}),
-    "examples/reusable-pipeline.yml": frozenset({"quarantine", "production", "delete_source_tag", "promoted"}),
-}
-
 
 class _WorkflowLoader(yaml.SafeLoader):
     """YAML as GitHub reads it: only true/false are booleans, so the key ``on`` stays a string."""
@@ -326,13 +317,8 @@ def missing_names(path: Path, declared: dict[str, Any] | None = None) -> tuple[l
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_inputs_and_outputs_are_declared_in_action_yml(path: Path) -> None:
-    problems, names = missing_names(path)
-    pending = PENDING.get(rel(path), frozenset())
-    assert names <= pending, "\n".join(problems)
-    if names:
-        pytest.skip(
-            f"{rel(path)}: waiting for action.yml to declare {', '.join(sorted(names))} (promote/pipeline work)"
-        )
+    problems, _ = missing_names(path)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
@@ -342,19 +328,6 @@ def test_our_action_has_a_command(path: Path) -> None:
         command = (step.body.get("with") or {}).get("command")
         assert command, f"{rel(path)} {step.where}: no command (the default, discover, is not spelled out)"
         assert command in commands, f"{rel(path)} {step.where}: unknown command {command!r}"
-
-
-def test_pending_names_are_the_ones_the_skip_note_names() -> None:
-    """With the promote/pipeline entries taken out of action.yml, exactly the PENDING names are missing."""
-    declared = action()
-    for workflow, pending in PENDING.items():
-        trimmed = {
-            **declared,
-            "inputs": {k: v for k, v in declared["inputs"].items() if k not in pending},
-            "outputs": {k: v for k, v in declared["outputs"].items() if k not in pending},
-        }
-        _, names = missing_names(ROOT / workflow, trimmed)
-        assert names == pending, workflow
 
 
 def test_the_checks_catch_undeclared_names(tmp_path: Path) -> None:
