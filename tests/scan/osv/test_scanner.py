@@ -31,7 +31,7 @@ def test_findings_on_the_real_sbom(node_alpine_sbom: Path) -> None:
     pairs = {(r["ruleId"], r["properties"]["package"], r["properties"]["installed"]) for r in run["results"]}
     assert ("CVE-2024-21538", "cross-spawn", "7.0.3") in pairs
     assert ("CVE-2026-22184", "zlib", "1.3.1-r2") in pairs
-    assert ("CVE-2022-23539", "jsonwebtoken", "8.5.1") in pairs  # last_affected 8.5.1 is inclusive
+    assert ("CVE-2022-23539", "jsonwebtoken", "8.5.1") in pairs  # fixed in 9.0.0
     packages = {p for _, p, _ in pairs}
     assert "semver" not in packages  # 5.7.2 and 7.6.2 are the fixed versions or later
     assert "libcrypto3" not in packages and "libssl3" not in packages  # openssl 3.5.5-r0 is fixed
@@ -53,12 +53,12 @@ def test_sarif_is_shaped_like_trivys(node_alpine_sbom: Path) -> None:
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "CVE-2024-21538"
     assert result["message"]["text"] == (
         "Package: cross-spawn\nInstalled Version: 7.0.3\nVulnerability CVE-2024-21538\nSeverity: HIGH\n"
-        "Fixed Version: 6.0.6, 7.0.5\n"
+        "Fixed Version: 7.0.5\n"  # the fix of the affected entry (GHSA records: one range per entry) that matched
         "Link: [CVE-2024-21538](https://osv.dev/vulnerability/GHSA-3xgq-45jj-v275)"
     )
     props = result["properties"]
     assert props["purl"] == "pkg:npm/cross-spawn@7.0.3" and props["ecosystem"] == "npm"
-    assert props["fixed"] == "6.0.6, 7.0.5" and props["aliases"] == ["GHSA-3xgq-45jj-v275"]
+    assert props["fixed"] == "7.0.5" and props["aliases"] == ["GHSA-3xgq-45jj-v275"]
     zlib = next(r for r in run["results"] if r["ruleId"] == "CVE-2026-22184")
     assert zlib["properties"]["ecosystem"] == "Alpine:v3.23" and zlib["properties"]["aliases"] == [
         "ALPINE-CVE-2026-22184"
