@@ -19,18 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.actions import md_code, md_table, md_text
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
+from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.exceptions import load_exceptions
+from gate.github_packages import DEFAULT_API_URL
 from gate.oci.auth import parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY
 from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
 from gate.oci.refs import TargetReference, parse_target_reference
-from gate.outcome import Outcome
+from gate.outcome import Annotation, Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
 from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
 from gate.promote import PromoteOptions, PromoteReport, promote
@@ -38,6 +39,7 @@ from gate.sbom.predicates import parse_predicate_type
 from gate.scan import scanner_names
 from gate.scan.base import Scanner
 from gate.scan.image import DEFAULT_SARIF_OUTPUT, ImageScanRequest, ScanOutcome, ScanSettings, make_scanner, scan_image
+from gate.vex import load_vex_files
 from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 NAME = "pipeline"
@@ -343,8 +345,6 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
     if config.exceptions_file:
         load_exceptions(config.exceptions_file)
     if config.use_vex and config.vex_files:
-        from gate.vex import load_vex_files
-
         load_vex_files([Path(p) for p in config.vex_files])
     scanner = make_scanner(_settings(config, config.quarantine), context.log)
     mirror_config = mirror_command.MirrorConfig(
@@ -441,6 +441,7 @@ class RealStages:
             PromoteOptions(
                 delete_source_tag=self.config.delete_source_tag,
                 github_token=self.config.github_token,
+                github_api_url=self.context.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
                 concurrency=self.config.concurrency,
                 verdict_source=f"the verdict of this run's scan of {name}@{scanned.digest}",
             ),
@@ -453,29 +454,21 @@ class RealStages:
 
 
 def promote_outcome(report: PromoteReport) -> Outcome:
-    """The promote stage's part of the pipeline outcome (document, outputs, summary, messages)."""
+    """The promote stage's part of the pipeline outcome: the ``promote`` command's document and summary."""
     outputs = {
         "promoted": "true" if report.promoted else "false",
         "report_digest": report.report_digest,
         "source_tag_deleted": "true" if report.source_tag_deleted else "false",
     }
-    rows = [
-        ["destination", md_code(report.destination)],
-        ["digest", md_code(report.digest)],
-        ["scan report", md_code(report.report_digest) + (" (reused)" if report.report_reused else "")],
-        ["referrers copied / verified", f"{report.referrers_copied} / {report.referrers_verified}"],
-        ["source tag deleted", "yes" if report.source_tag_deleted else "no"],
-    ]
-    summary = f"### image-gate promote: {md_code(report.source)} → {md_code(report.destination)}\n\n"
-    summary += md_table(["", ""], rows)
-    for warning in report.warnings:
-        summary += f"\n> ⚠️ {md_text(warning)}\n"
     messages = [
-        f"promote: {report.source} -> {report.destination} ({report.digest}); scan report {report.report_digest}; "
-        f"{report.referrers_verified} referrer(s) verified"
+        f"promote: {report.source} -> {report.destination} ({report.digest}); scan report {report.report_digest}"
+        + (" (reused)" if report.report_reused else "")
+        + f"; {report.referrers_verified} referrer(s) verified; source tag "
+        + ("deleted" if report.source_tag_deleted else "kept")
     ]
     messages += [f"warning: {w}" for w in report.warnings]
-    return Outcome(EXIT_OK, report.to_json(), outputs, summary, tuple(messages))
+    annotations = tuple(Annotation("warning", w, title="image-gate pipeline: promote") for w in report.warnings)
+    return Outcome(EXIT_OK, report.to_json(), outputs, promote_summary(report), tuple(messages), annotations)
 
 
 def run(config: PipelineConfig, context: Context) -> Outcome:
