@@ -426,14 +426,16 @@ class RegistryTarget:
 
     @contextmanager
     def _open_blob(self, descriptor: Descriptor) -> Iterator[Iterator[bytes]]:
-        stream = self._blob_chunks(descriptor)
+        stream = _VerifyingStream(descriptor)
+        stream.start(self._blob_chunks(descriptor, stream))
         try:
             yield stream
         finally:
             stream.close()
 
-    def _blob_chunks(self, descriptor: Descriptor) -> Generator[bytes, None, None]:
-        """GET the blob; on a broken or short stream resume with ``Range`` (or skip what we have)."""
+    def _blob_chunks(self, descriptor: Descriptor, stream: _VerifyingStream) -> Generator[bytes, None, None]:
+        """GET the blob; on a broken or short stream resume with ``Range`` (or skip what we have).
+        Sets ``stream.verified`` once the digest and size have been checked."""
         hasher = _hasher(descriptor.digest)
         where = self._where(descriptor.digest)
         what = f"fetch blob {where}"
@@ -489,6 +491,7 @@ class RegistryTarget:
         actual = f"{descriptor.digest.partition(':')[0]}:{hasher.hexdigest()}"
         if actual != descriptor.digest:
             raise DigestMismatch(f"blob {where}: the bytes received hash to {actual}")
+        stream.verified = True
 
     def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
         _hasher(descriptor.digest)
@@ -830,9 +833,41 @@ def _raise_retryable(response: requests.Response, what: str, registry: str) -> N
         raise
 
 
+class _VerifyingStream(Iterator[bytes]):
+    """A registry blob's chunks whose producer checks the digest and size itself, before it ends;
+    ``verified`` says it did. The upload of a GET -> PUT copy trusts such a stream of the same
+    descriptor instead of hashing every byte a second time (``_verified``)."""
+
+    def __init__(self, descriptor: Descriptor) -> None:
+        self.descriptor = descriptor
+        self.verified = False
+        self._chunks: Generator[bytes, None, None] | None = None
+
+    def start(self, chunks: Generator[bytes, None, None]) -> None:
+        self._chunks = chunks
+
+    def __next__(self) -> bytes:
+        if self._chunks is None:
+            raise StopIteration
+        return next(self._chunks)
+
+    def close(self) -> None:
+        if self._chunks is not None:
+            self._chunks.close()
+
+
 def _verified(chunks: Iterable[bytes], descriptor: Descriptor) -> Iterator[bytes]:
     """Pass chunks through, holding the last one back until size and digest are verified, so
-    a registry never receives a complete body with the wrong content."""
+    a registry never receives a complete body with the wrong content. The bytes are hashed
+    here unless they come from a stream that verifies this very descriptor itself (then the
+    last chunk waits until that stream has ended, that is, verified)."""
+    if (
+        isinstance(chunks, _VerifyingStream)
+        and chunks.descriptor.digest == descriptor.digest
+        and chunks.descriptor.size == descriptor.size
+    ):
+        yield from _held_until_verified(chunks, descriptor)
+        return
     hasher = _hasher(descriptor.digest)
     size = 0
     held: bytes | None = None
@@ -851,6 +886,22 @@ def _verified(chunks: Iterable[bytes], descriptor: Descriptor) -> Iterator[bytes
     actual = f"{descriptor.digest.partition(':')[0]}:{hasher.hexdigest()}"
     if actual != descriptor.digest:
         raise DigestMismatch(f"blob {descriptor.digest}: the source bytes hash to {actual}")
+    if held is not None:
+        yield held
+
+
+def _held_until_verified(stream: _VerifyingStream, descriptor: Descriptor) -> Iterator[bytes]:
+    size = 0
+    held: bytes | None = None
+    for chunk in stream:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if not stream.verified or size != descriptor.size:
+        raise DigestMismatch(f"blob {descriptor.digest}: the source stream ended at {size} bytes without verifying")
     if held is not None:
         yield held
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from tests.oci.registry_helpers import (
     tool,
 )
 from tests.support.client import RegistryClient
+from tests.support.faults import FaultProxy, corrupt_fault
 from tests.support.registries import Registry, free_port, require_tool, start_distribution, wait_until_up
 
 
@@ -238,6 +240,25 @@ def test_wrong_source_bytes_are_never_committed(any_registry: Registry, unique_r
     short = Descriptor("application/octet-stream", digest(data), len(data) + 1)
     with pytest.raises(DigestMismatch):
         target.push_blob(short, source_of(data))
+
+
+def test_registry_to_registry_copy_never_commits_bytes_that_fail_the_source_check(
+    distribution_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str
+) -> None:
+    """A GET -> PUT copy hashes the bytes once, as they stream out of the source: a corrupted
+    download is our DigestMismatch (not the destination's own digest check), and nothing is committed."""
+    pool = make_pool(distribution_registry)
+    layer = blob(open_target(pool, distribution_registry, unique_repo + "/src"), os.urandom(300_000))
+    proxy = fault_proxy(distribution_registry)
+    source = open_target(make_pool(proxy.registry), proxy.registry, unique_repo + "/src")
+    destination = open_target(pool, distribution_registry, unique_repo + "/dst")
+    proxy.inject(corrupt_fault(299_999, times=None))
+    with pytest.raises(DigestMismatch, match="hash to"):
+        destination.push_blob(layer, lambda: source.open_blob(layer))
+    assert not destination.has_blob(layer.digest)
+    proxy.clear()
+    destination.push_blob(layer, lambda: source.open_blob(layer))
+    assert destination.has_blob(layer.digest)
 
 
 def test_blob_digest_checked_while_reading(any_registry: Registry, unique_repo: str) -> None:
