@@ -76,6 +76,7 @@ MAX_PAGES = 1000
 DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024
 MAX_UPLOAD_CHUNK = 64 * 1024 * 1024
 REFERRER_UPDATE_ATTEMPTS = 5
+ABSENT_MEMO_SECONDS = 60.0
 _HASHES = {"sha256": 64, "sha512": 128}
 EMPTY_CONFIG_DATA = b"{}"
 EMPTY_CONFIG = Descriptor(OCI_EMPTY_CONFIG, "sha256:" + hashlib.sha256(EMPTY_CONFIG_DATA).hexdigest(), 2)
@@ -238,6 +239,7 @@ class RegistryTarget:
         self.force_chunked_upload = force_chunked_upload
         self.retry = host.http.retry
         self.tag_page_size = 1000
+        self._absent_blobs: dict[str, float] = {}  # digest -> when has_blob found it absent
 
     # --- identity ---------------------------------------------------------------------------
 
@@ -366,7 +368,10 @@ class RegistryTarget:
         return self._exists("manifests", digest, {"Accept": MANIFEST_ACCEPT})
 
     def has_blob(self, digest: str) -> bool:
-        return self._exists("blobs", digest, None)
+        present = self._exists("blobs", digest, None)
+        if not present:
+            self._absent_blobs[digest] = time.monotonic()
+        return present
 
     def _exists(
         self, kind: str, digest: str, headers: Mapping[str, str] | None, scopes: list[str] | None = None
@@ -495,8 +500,12 @@ class RegistryTarget:
 
     def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
         _hasher(descriptor.digest)
+        # Skip uploading present content, but not with a second HEAD when has_blob has just said
+        # "absent" (the copy engine's order): at worst a blob pushed meanwhile is uploaded again.
         # The HEAD asks for the push scope already: one token serves the whole upload.
-        if self._exists("blobs", descriptor.digest, None, self._push_scopes()):
+        checked = self._absent_blobs.pop(descriptor.digest, None)
+        fresh = checked is not None and time.monotonic() - checked < ABSENT_MEMO_SECONDS
+        if not fresh and self._exists("blobs", descriptor.digest, None, self._push_scopes()):
             return
         attempts = self.retry.attempts
         for attempt in range(1, attempts + 1):
