@@ -17,12 +17,17 @@ Writing: ``build_sarif_log`` assembles one log with one run per platform, each w
 
 from __future__ import annotations
 
+import codecs
+import gc
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import orjson
 
 from gate import sarif_schema
 from gate.errors import InputError
@@ -189,15 +194,42 @@ def load_sarif(path: str | Path, *, validate: bool = True) -> tuple[SarifRun, ..
         raise InputError(f"{source}: cannot read the SARIF file: {exc.strerror or exc}") from None
     if len(data) > MAX_SARIF_BYTES:
         raise InputError(f"{source}: larger than {MAX_SARIF_BYTES // (1024 * 1024)} MiB; refusing to read it")
+    with _gc_paused():
+        try:
+            document = orjson.loads(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
+        except orjson.JSONDecodeError:
+            # The standard library's reading is the reference: it accepts what orjson refuses (NaN, lone
+            # surrogates) or refuses it with its own line/column message.
+            return parse_sarif(_stdlib_json(data, source), source, validate=validate)
+        try:
+            return parse_sarif(document, source, validate=validate)
+        except InputError:
+            # orjson reads integers beyond 64 bits as floats, which only ever makes a log less valid:
+            # a log it finds invalid is judged again on the standard library's reading.
+            return parse_sarif(_stdlib_json(data, source), source, validate=validate)
+
+
+def _stdlib_json(data: bytes, source: str) -> Any:
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
-    return parse_sarif(document, source, validate=validate)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A large log is millions of acyclic objects: the cycle collector would scan them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_sarif(document: Any, source: str, *, validate: bool = True) -> tuple[SarifRun, ...]:

@@ -322,6 +322,22 @@ def test_fuzz_bytes_raise_only_gate_errors(tmp_path: Path, data: bytes) -> None:
         load_sarif(path)
 
 
+@pytest.mark.parametrize("edge", ["big integer", "big integer, NaN, lone surrogate, BOM"])
+def test_json_the_fast_parser_refuses_is_read_as_the_standard_library_reads_it(tmp_path: Path, edge: str) -> None:
+    document = _minimal()
+    document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 10**30
+    data = json.dumps(document).encode("utf-8")
+    if "NaN" in edge:
+        document["runs"][0]["results"][0]["message"]["text"] += "\nNote: \ud800"
+        text = json.dumps(document).replace('"properties": {', '"properties": {"score": NaN, ', 1)
+        data = b"\xef\xbb\xbf" + text.encode("utf-8")
+    path = tmp_path / "edge.sarif"
+    path.write_bytes(data)
+    (finding,) = load_sarif(path)[0].findings
+    assert finding.line == 10**30  # an integer beyond 64 bits stays a (valid) integer
+    assert finding.package == "zlib"
+
+
 def test_deeply_nested_json_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "deep.sarif"
     path.write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
