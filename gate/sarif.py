@@ -396,14 +396,19 @@ def _score(value: Any, source: str, path: str) -> float | None:
     return score
 
 
-_KEY_VALUE = re.compile(r"^([^:\n]{1,40}):[ \t]*(.*?)[ \t\r]*$", re.MULTILINE)
-
-
 def _lines(text: str) -> dict[str, str]:
-    """``Key: value`` lines of a message (first occurrence of each key, lower-cased)."""
+    """``Key: value`` lines of a message (first occurrence of each key, lower-cased).
+
+    A key is 1-40 characters before the line's first colon; the value loses the blanks around it.
+    (String methods, not a regular expression: this runs on every result.)
+    """
     fields: dict[str, str] = {}
-    for key, value in _KEY_VALUE.findall(text):
-        fields.setdefault(key.strip().lower(), value)
+    for line in text.split("\n"):
+        key, colon, value = line.partition(":")
+        if colon and 0 < len(key) <= 40:
+            key = key.strip().lower()
+            if key not in fields:
+                fields[key] = value.lstrip(" \t").rstrip(" \t\r")
     return fields
 
 
@@ -514,15 +519,18 @@ def _finding(
     msg = _lines(message) if message else {}
     helped = facts.help
 
-    aliases = list(facts.aliases)
+    aliases = facts.aliases
+    extra: list[str] = []
     if msg.get("vulnerability"):
-        aliases += [a for a in _ANY_ALIAS.findall(msg["vulnerability"]) if a.upper() != facts.vuln_id.upper()]
+        extra += [a for a in _ANY_ALIAS.findall(msg["vulnerability"]) if a.upper() != facts.vuln_id.upper()]
     if result_props:
         for key in ("aliases", "cve", "cves", "ghsa", "related"):
             value = result_props.get(key)
             for item in value if isinstance(value, list) else [value]:
                 if isinstance(item, str) and item.strip() and item.strip().upper() != facts.vuln_id.upper():
-                    aliases.append(item.strip())
+                    extra.append(item.strip())
+    if extra:
+        aliases = tuple(dict.fromkeys((*aliases, *extra)))
 
     score = facts.score
     if result_props and "security-severity" in result_props:
@@ -530,7 +538,7 @@ def _finding(
         score = own if own is not None else score
 
     result_tags = tuple(_list_of_str(result_props.get("tags"))) if result_props else ()
-    label: Severity | None = _label_from_tags(result_props.get("tags")) or facts.tag_label
+    label: Severity | None = (_label_from_tags(result_tags) if result_tags else None) or facts.tag_label
     origin: Literal["tag", "text", "level", "default"] = "tag"
     if label is None:
         text_label = msg.get("severity") or helped.get("severity")
@@ -577,7 +585,7 @@ def _finding(
     return Finding(
         id=facts.vuln_id,
         rule_id=facts.rule_id,
-        aliases=tuple(dict.fromkeys(aliases)),
+        aliases=aliases,
         kind=_kind(facts, facts.tags + result_tags, package) if result_tags or not facts.kind else facts.kind,
         score=score,
         label=label,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gate import sarif_schema
 from gate.errors import GateError, InputError
-from gate.sarif import PlatformRun, build_sarif_log, load_sarif, parse_run, parse_sarif, write_sarif
+from gate.sarif import PlatformRun, _lines, build_sarif_log, load_sarif, parse_run, parse_sarif, write_sarif
 from tests.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
 
 TRIVY_FILES = ["trivy-0.49-image.sarif", "trivy-0.50-with-secret.sarif", "trivy-0.69-node-alpine.sarif"]
@@ -277,6 +277,27 @@ def test_fast_validation_agrees_with_jsonschema(results: list[dict[str, Any]], r
     except sarif_schema.SchemaViolation:
         fast_ok = False
     assert fast_ok == reference_ok
+
+
+_KEY_VALUE = re.compile(r"^([^:\n]{1,40}):[ \t]*(.*?)[ \t\r]*$", re.MULTILINE)
+
+
+def _lines_reference(text: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for key, value in _KEY_VALUE.findall(text):
+        fields.setdefault(key.strip().lower(), value)
+    return fields
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(
+        st.text(st.sampled_from(list("ab:K \t\r\n\x0b\u2028é")), max_size=12) | st.just("x" * 40 + ": y"),
+        max_size=6,
+    ).map("".join)
+)
+def test_message_key_value_lines_as_the_reference_expression_reads_them(text: str) -> None:
+    assert _lines(text) == _lines_reference(text)
 
 
 # ---------------------------------------------------------------- fuzz: only our errors escape
