@@ -233,6 +233,8 @@ _MESSAGE = frozenset({"text", "markdown", "id", "arguments", "properties"})
 
 
 def _message(value: Any, path: Path_) -> None:
+    if type(value) is dict and len(value) == 1 and type(value.get("text")) is str:
+        return  # the usual {"text": "..."}
     message = _obj(value, path)
     _keys(message, _MESSAGE)
     for key in ("text", "markdown", "id"):
@@ -262,10 +264,13 @@ def _multiformat(value: Any, path: Path_) -> None:
         _property_bag(message["properties"], (*path, "properties"))
 
 
+_URI_KEYS = frozenset({"uri", "uriBaseId"})
 _ARTIFACT_LOCATION = frozenset({"uri", "uriBaseId", "index", "description", "properties"})
 
 
 def _artifact_location(value: Any, path: Path_) -> None:
+    if type(value) is dict and value.keys() <= _URI_KEYS and all(type(item) is str for item in value.values()):
+        return  # the usual {"uri": "...", "uriBaseId": "..."}
     location = _obj(value, path)
     _keys(location, _ARTIFACT_LOCATION)
     for key in ("uri", "uriBaseId"):
@@ -285,13 +290,23 @@ _REGION_FAST = frozenset(
         "byteLength", "message", "sourceLanguage", "properties",
     }
 )  # fmt: skip
+_REGION_START = frozenset({"startLine", "charOffset", "byteOffset"})
 _REGION_MIN = {
     "startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1, "charOffset": -1,
     "charLength": 0, "byteOffset": -1, "byteLength": 0,
 }  # fmt: skip
 
 
+_REGION_INTEGERS = frozenset(_REGION_MIN)
+
+
 def _region(value: Any, path: Path_) -> None:
+    if type(value) is dict and value.keys() <= _REGION_INTEGERS and value.keys() & _REGION_START:
+        for key, item in value.items():
+            if type(item) is not int or item < _REGION_MIN[key]:
+                break
+        else:
+            return  # integers only, each at or above its minimum
     region = _obj(value, path)
     _keys(region, _REGION_FAST)
     for key, item in region.items():
@@ -304,7 +319,7 @@ def _region(value: Any, path: Path_) -> None:
         _string(region["sourceLanguage"], (*path, "sourceLanguage"))
     if "properties" in region:
         _property_bag(region["properties"], (*path, "properties"))
-    if not ({"startLine", "charOffset", "byteOffset"} & region.keys()):
+    if not (_REGION_START & region.keys()):
         raise _fail(path, "a region needs startLine, charOffset or byteOffset")
 
 
