@@ -10,7 +10,8 @@ destination consistent at every instant a reader could look:
 2. blobs of every manifest the destination lacks, in parallel (bounded pool), mounted
    when source and destination share a registry, skipped when already present;
 3. manifests bottom-up (children before their index, siblings by digest);
-4. referrers (subject first), each pushed then linked with ``add_referrer``;
+4. referrers (subject first), pushed, then linked with ``add_referrer`` (one batch per subject
+   with ``add_referrers`` when the destination has it);
 5. cosign tags, then the destination tag, last.
 
 A manifest the destination holds is skipped with its subtree of blobs (a registry
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from gate.errors import GateError, InputError
 from gate.oci.manifest import (
@@ -51,6 +52,8 @@ MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 
 Role = Literal["image", "referrer", "cosign"]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 ReferrerKind = Literal["referrer", "attestation", "cosign"]
 
 
@@ -204,25 +207,33 @@ class _Copy:
         self.counts = _Counts()
         self.failed: dict[str, str] = {}
         self.copied_referrers: set[str] = set()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def _parallel(self, work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+        """``work`` over ``items`` in the copy's thread pool (results in order; the first error is
+        raised once the others have finished or been cancelled). Only ever called from the main thread."""
+        if self.pool is None or len(items) < 2:
+            return [work(item) for item in items]
+        futures = [self.pool.submit(work, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                future.result()
+        return [future.result() for future in futures]
 
     # discovery
 
     def run(self, reference: str, tag: str | None) -> CopyReport:
         started = time.monotonic()
-        root_manifest = self.source.fetch_manifest(reference)
-        root_manifest, filtered = self._apply_platform_filter(root_manifest)
-        root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
-        self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
-        if self.options.copy_referrers:
-            self._discover_referrers(list(self.image_order))
-            if self.options.cosign_tags:
-                self._discover_cosign_tags()
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gate-copy") as pool:
-            self._check_present(pool)
-            self._copy_blobs(pool)
-        self._push_manifests(self.image_order)
-        self._push_referrers()
-        self._push_cosign_tags()
+            self.pool = pool
+            try:
+                root, filtered = self._copy_graph(reference)
+            finally:
+                self.pool = None
         if self.failed:
             first = next(iter(self.failed.values()))
             raise DigestMismatch(
@@ -258,6 +269,24 @@ class _Copy:
             root_referrers=self._referrers_reaching(root.digest),
             filtered=filtered,
         )
+
+    def _copy_graph(self, reference: str) -> tuple[_Node, bool]:
+        """Everything but the tag: discover, then blobs, manifests, referrers, cosign tags."""
+        assert self.pool is not None
+        root_manifest = self.source.fetch_manifest(reference)
+        root_manifest, filtered = self._apply_platform_filter(root_manifest)
+        root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
+        self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
+        if self.options.copy_referrers:
+            self._discover_referrers(list(self.image_order))
+            if self.options.cosign_tags:
+                self._discover_cosign_tags()
+        self._check_present(self.pool)
+        self._copy_blobs(self.pool)
+        self._push_manifests(self.image_order)
+        self._push_referrers()
+        self._push_cosign_tags()
+        return root, filtered
 
     def _apply_platform_filter(self, manifest: Manifest) -> tuple[Manifest, bool]:
         wanted = self.options.platforms
@@ -310,9 +339,18 @@ class _Copy:
         parsed = parse(manifest, f"{origin.display_name}@{digest}")
         node = _Node(manifest, parsed, origin, mount_from, role)
         self.nodes[digest] = node
-        for child in sorted(parsed.manifests, key=lambda d: d.digest):
-            child_manifest = self._fetch_child(origin, child, digest)
-            self._add_image_graph(child_manifest, origin, mount_from, role, order)
+        children = sorted(parsed.manifests, key=lambda d: d.digest)
+        unknown = list({c.digest: c for c in children if c.digest not in self.nodes}.values())
+        fetched = dict(
+            zip(
+                (c.digest for c in unknown),
+                self._parallel(lambda c: self._fetch_child(origin, c, digest), unknown),
+                strict=True,
+            )
+        )
+        for child in children:
+            if child.digest in fetched:
+                self._add_image_graph(fetched[child.digest], origin, mount_from, role, order)
             node.children.append(child.digest)
         order.append(digest)
         return node
@@ -324,26 +362,64 @@ class _Copy:
         return sources
 
     def _discover_referrers(self, subjects: list[str]) -> None:
-        queue = list(subjects)
-        while queue:
-            subject_digest = queue.pop(0)
-            subject = self.nodes[subject_digest].manifest.descriptor
-            for origin, mount_from in self._referrer_sources():
-                for descriptor in sorted(origin.referrers(subject_digest), key=lambda d: d.digest):
-                    if descriptor.digest in self.nodes:
-                        continue
-                    manifest = self._fetch_child(origin, descriptor, f"the referrers of {subject_digest}")
-                    parsed = parse(manifest, f"{origin.display_name}@{descriptor.digest}")
-                    if parsed.subject is None or parsed.subject.digest != subject_digest:
-                        self.log(
-                            f"warning: {origin.display_name}: {descriptor.digest} is listed as a referrer of "
-                            f"{subject_digest} but does not name it as its subject; skipped"
-                        )
-                        continue
-                    before = len(self.referrer_order)
-                    node = self._add_image_graph(manifest, origin, mount_from, "referrer", self.referrer_order)
-                    node.subject = Descriptor(subject.media_type, subject.digest, subject.size)
-                    queue += self.referrer_order[before:]
+        """Breadth first, one level at a time: the level's referrer lists, then the manifests
+        they name, are fetched in parallel; the graph is then extended in the sequential order."""
+        sources = self._referrer_sources()
+        level = list(subjects)
+        first = True
+        while level:
+            asks = [(subject, origin) for subject in level for origin, _ in sources]
+
+            def ask(item: tuple[str, Target]) -> list[Descriptor]:
+                return sorted(item[1].referrers(item[0]), key=lambda d: d.digest)
+
+            # The first question of each source alone: a store learns there whether it has the referrers API.
+            alone = asks[: len(sources)] if first else []
+            answers = [ask(item) for item in alone] + self._parallel(ask, asks[len(alone) :])
+            listed = dict(zip(((subject, id(origin)) for subject, origin in asks), answers, strict=True))
+            first = False
+            wanted: dict[tuple[str, int], tuple[Target, Descriptor, str]] = {}
+            for subject, origin in asks:
+                for descriptor in listed[(subject, id(origin))]:
+                    if descriptor.digest not in self.nodes:
+                        wanted.setdefault((descriptor.digest, id(origin)), (origin, descriptor, subject))
+            manifests = dict(
+                zip(
+                    wanted,
+                    self._parallel(
+                        lambda item: self._fetch_child(item[0], item[1], f"the referrers of {item[2]}"),
+                        list(wanted.values()),
+                    ),
+                    strict=True,
+                )
+            )
+            before = len(self.referrer_order)
+            for subject_digest in level:
+                self._add_referrers_of(subject_digest, sources, listed, manifests)
+            level = self.referrer_order[before:]
+
+    def _add_referrers_of(
+        self,
+        subject_digest: str,
+        sources: list[tuple[Target, str | None]],
+        listed: dict[tuple[str, int], list[Descriptor]],
+        manifests: dict[tuple[str, int], Manifest],
+    ) -> None:
+        subject = self.nodes[subject_digest].manifest.descriptor
+        for origin, mount_from in sources:
+            for descriptor in listed[(subject_digest, id(origin))]:
+                if descriptor.digest in self.nodes:
+                    continue
+                manifest = manifests[(descriptor.digest, id(origin))]
+                parsed = parse(manifest, f"{origin.display_name}@{descriptor.digest}")
+                if parsed.subject is None or parsed.subject.digest != subject_digest:
+                    self.log(
+                        f"warning: {origin.display_name}: {descriptor.digest} is listed as a referrer of "
+                        f"{subject_digest} but does not name it as its subject; skipped"
+                    )
+                    continue
+                node = self._add_image_graph(manifest, origin, mount_from, "referrer", self.referrer_order)
+                node.subject = Descriptor(subject.media_type, subject.digest, subject.size)
 
     def _discover_cosign_tags(self) -> None:
         for origin, mount_from in self._referrer_sources():
@@ -434,40 +510,83 @@ class _Copy:
         return None
 
     def _push_manifests(self, order: Iterable[str]) -> list[str]:
-        """Push the manifests of ``order`` the destination lacks; return those now in place."""
-        placed = []
-        for digest in order:
-            node = self.nodes[digest]
-            reason = self._blocked(node)
-            if reason is not None:
-                self.failed[digest] = reason
-                continue
-            if node.present:
-                self.counts.manifests_skipped += 1
-            else:
-                self.destination.push_manifest(node.manifest)
+        """Push the manifests of ``order`` the destination lacks; return those now in place.
+
+        In waves: a manifest goes once its children (and its subject, when in ``order``) are in
+        place; the manifests of one wave are pushed in parallel."""
+        order = list(order)
+        placed: set[str] = set()
+        for wave in self._waves(order):
+            pushing: list[_Node] = []
+            for digest in wave:
+                node = self.nodes[digest]
+                reason = self._blocked(node)
+                if reason is not None:
+                    self.failed[digest] = reason
+                    continue
+                if node.present:
+                    self.counts.manifests_skipped += 1
+                    placed.add(digest)
+                else:
+                    pushing.append(node)
+            self._parallel(lambda n: self.destination.push_manifest(n.manifest), pushing)
+            for node in pushing:
                 node.present = True
                 self.counts.manifests_copied += 1
                 if node.role != "image":
-                    self.copied_referrers.add(digest)
-            placed.append(digest)
-        return placed
+                    self.copied_referrers.add(node.digest)
+                placed.add(node.digest)
+        return [digest for digest in order if digest in placed]
+
+    def _waves(self, order: list[str]) -> list[list[str]]:
+        """``order`` (children before parents, subjects before referrers) cut into waves whose
+        members do not depend on each other."""
+        depth: dict[str, int] = {}
+        waves: list[list[str]] = []
+        for digest in order:
+            node = self.nodes[digest]
+            needs = [*node.children, *([node.subject.digest] if node.subject is not None else [])]
+            level = 1 + max((depth[d] for d in needs if d in depth), default=-1)
+            depth[digest] = level
+            if level == len(waves):
+                waves.append([])
+            waves[level].append(digest)
+        return waves
 
     def _push_referrers(self) -> None:
-        listed: dict[str, set[str]] = {}
-        for digest in self._push_manifests(self.referrer_order):
+        """Push the referrers, then link them to their subjects: one batch per subject, the
+        subjects in parallel (a fallback registry updates one ``sha256-<hex>`` index per subject)."""
+        placed = self._push_manifests(self.referrer_order)
+        by_subject: dict[str, list[_Node]] = {}
+        for digest in placed:
             node = self.nodes[digest]
-            if node.subject is None:  # a child of a referrer index: pushed, not linked
-                continue
-            subject = node.subject.digest
-            if subject not in listed:
-                listed[subject] = {d.digest for d in self.destination.referrers(subject)}
-            if digest not in listed[subject]:
-                self.destination.add_referrer(node.subject, node.manifest)
-                listed[subject].add(digest)
-                self.copied_referrers.add(digest)
-            if digest in self.copied_referrers:
+            if node.subject is not None:  # else a child of a referrer index: pushed, not linked
+                by_subject.setdefault(node.subject.digest, []).append(node)
+        subjects = list(by_subject)
+        # The first subject alone: the destination learns there whether it has the referrers API.
+        linked = self._link_referrers(by_subject[subjects[0]]) if subjects else set()
+        for added in self._parallel(lambda subject: self._link_referrers(by_subject[subject]), subjects[1:]):
+            linked |= added
+        self.copied_referrers |= linked
+        for digest in placed:
+            if self.nodes[digest].subject is not None and digest in self.copied_referrers:
                 self.counts.referrers_copied += 1
+
+    def _link_referrers(self, nodes: list[_Node]) -> set[str]:
+        """Make ``nodes`` (referrers of one subject) findable from it; return those that were not."""
+        subject = nodes[0].subject
+        assert subject is not None
+        listed = {d.digest for d in self.destination.referrers(subject.digest)}
+        missing = [node for node in nodes if node.digest not in listed]
+        if not missing:
+            return set()
+        add_many = getattr(self.destination, "add_referrers", None)
+        if callable(add_many):
+            add_many(subject, [node.manifest for node in missing])
+        else:
+            for node in missing:
+                self.destination.add_referrer(subject, node.manifest)
+        return {node.digest for node in missing}
 
     def _push_cosign_tags(self) -> None:
         self._push_manifests(self.cosign_order)

@@ -28,7 +28,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -724,33 +724,48 @@ class RegistryTarget:
         return manifest, descriptors
 
     def add_referrer(self, subject: Descriptor, referrer: Manifest) -> None:
+        self.add_referrers(subject, [referrer])
+
+    def add_referrers(self, subject: Descriptor, referrers: Sequence[Manifest]) -> None:
+        """``add_referrer`` for several referrers of one subject: on a fallback registry one
+        read-modify-write of the ``sha256-<hex>`` index (and one read-back) for all of them."""
         _hasher(subject.digest)
+        if not referrers:
+            return
         if self.host.referrers_api.get(self.repository) is not True:
             self.referrers_supported(probe_digest=subject.digest)
         if self.host.referrers_api.get(self.repository) is True:
             return  # the registry indexes subjects itself
-        entry = _referrer_entry(referrer)
         tag = fallback_tag(subject.digest)
+        wanted = {referrer.descriptor.digest for referrer in referrers}
         with self.host.subject_lock(self.repository, subject.digest):
+            current, entries = self._fallback_referrers(subject.digest)
             for attempt in range(1, REFERRER_UPDATE_ATTEMPTS + 1):
-                current, entries = self._fallback_referrers(subject.digest)
-                if any(d.digest == referrer.descriptor.digest for d in entries):
+                listed = {d.digest for d in entries}
+                missing = [r for r in referrers if r.descriptor.digest not in listed]
+                if not missing:
                     return
                 document: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
                 if current is not None:
                     existing = _json_object(current.data) or {}
                     document = {**existing, "mediaType": OCI_INDEX, "schemaVersion": 2}
                     document["manifests"] = [m for m in existing.get("manifests", []) if isinstance(m, dict)]
-                document["manifests"].append(entry)
+                added: set[str] = set()
+                for referrer in missing:
+                    if referrer.descriptor.digest not in added:
+                        document["manifests"].append(_referrer_entry(referrer))
+                        added.add(referrer.descriptor.digest)
                 data = json.dumps(document, separators=(",", ":")).encode()
                 self.push_manifest(Manifest(Descriptor(OCI_INDEX, digest_of(data), len(data)), data), tag)
-                _, after = self._fallback_referrers(subject.digest)
-                if any(d.digest == referrer.descriptor.digest for d in after):
+                current, entries = self._fallback_referrers(subject.digest)
+                if wanted <= {d.digest for d in entries}:
                     return
                 self.log(f"{self._where(tag)}: the referrers index lost an update; retry {attempt}")
                 time.sleep(self.retry.backoff(attempt))
+                current, entries = self._fallback_referrers(subject.digest)
+        what = f"referrer {referrers[0].descriptor.digest}" if len(referrers) == 1 else f"{len(referrers)} referrers"
         raise RegistryFailure(
-            f"cannot add referrer {referrer.descriptor.digest} to {self._where(tag)}: "
+            f"cannot add {what} to {self._where(tag)}: "
             f"other writers kept replacing the index ({REFERRER_UPDATE_ATTEMPTS} attempts)"
         )
 
