@@ -47,6 +47,7 @@ from gate.report import (
 )
 
 Log = Callable[[str], None]
+MAX_INDEX_DEPTH = 8
 
 
 def _ignore(_: str) -> None:
@@ -379,13 +380,28 @@ def verify_destination(
 
 
 def _children(target: Target, digest: str) -> list[str]:
-    """Every manifest below ``digest`` (index children, recursively)."""
-    parsed = parse(target.fetch_manifest(digest), f"{target.display_name}@{digest}")
+    """Every manifest below ``digest`` (index children, level by level), each fetched once.
+
+    An index may list a child twice and nest indexes: without the ``seen`` set a hostile index
+    tree costs exponentially many fetches; nesting deeper than ``MAX_INDEX_DEPTH`` is refused."""
     found: list[str] = []
-    for child in parsed.manifests:
-        found.append(child.digest)
-        found += _children(target, child.digest)
-    return found
+    seen = {digest}
+    level = [digest]
+    for _ in range(MAX_INDEX_DEPTH + 1):
+        following: list[str] = []
+        for parent in level:
+            parsed = parse(target.fetch_manifest(parent), f"{target.display_name}@{parent}")
+            for child in parsed.manifests:
+                if child.digest not in seen:
+                    seen.add(child.digest)
+                    found.append(child.digest)
+                    following.append(child.digest)
+        if not following:
+            return found
+        level = following
+    raise RuntimeFailure(
+        f"{target.display_name}@{digest}: indexes nested more than {MAX_INDEX_DEPTH} levels deep; refusing to walk them"
+    )
 
 
 def _cosign_tags(copied: CopyReport | None) -> list[ReferrerInfo]:
