@@ -38,6 +38,11 @@ REFERENCE_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION_MANIFEST = "attestation-manifest"
 CREATED = "org.opencontainers.image.created"
 MAX_CONFIG_BYTES = 1024 * 1024
+# A registry lists what it likes: bound the work per platform (real images have a handful of
+# attestations) and the platforms of one index. Reaching a cap fails closed: no SBOM found.
+MAX_PLATFORMS = 128
+MAX_ATTESTATION_MANIFESTS = 64
+MAX_ATTESTATION_BLOBS = 64
 
 _MEDIA_TYPE_PREDICATES = {
     "application/vnd.cyclonedx+json": CYCLONEDX_PREDICATE,
@@ -98,6 +103,11 @@ def find_platform_sboms(
         platforms, attestations = split_index(document, root.digest)
         if not platforms:
             raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
+        if len(platforms) > MAX_PLATFORMS:
+            raise InputError(
+                f"index {root.digest}: {len(platforms)} platform manifests, more than the {MAX_PLATFORMS} "
+                "image-gate reads"
+            )
         results = []
         for child in platforms:
             if child.media_type in INDEX_TYPES:
@@ -142,6 +152,7 @@ def select_sbom(
     """The SBOM of one platform manifest among its referrers, then the in-index attestations."""
     seen: list[str] = []
     notes: list[str] = []
+    reads = _Reads()
     subjects = {platform.digest.lower()} | ({root_digest.lower()} if root_digest else set())
 
     referrers = sorted(fetcher.referrers(platform), key=lambda d: d.annotations.get(CREATED, ""), reverse=True)
@@ -150,7 +161,9 @@ def select_sbom(
         ("in-index", d) for d in in_index if d.annotations.get(REFERENCE_DIGEST, "").lower() == platform.digest.lower()
     ]
     for source, manifest_descriptor in candidates:
-        for layer, attestation in _attestations(manifest_descriptor, platform, fetcher, selector, seen, notes):
+        if reads.exhausted:
+            break
+        for layer, attestation in _attestations(manifest_descriptor, platform, fetcher, selector, seen, notes, reads):
             if attestation.subjects and not (attestation.subject_digests & subjects):
                 notes.append(f"{layer.digest}: its subject does not name {platform.digest}")
                 continue
@@ -164,9 +177,37 @@ def select_sbom(
         reason = f"no attestation with predicate type {selector} (found: {found})"
     else:
         reason = f"no attestation with predicate type {selector} among {len(candidates)} attached manifest(s)"
+    if reads.exhausted:
+        reason += (
+            f"; stopped after {reads.manifests} attestation manifest(s) and {reads.blobs} layer(s) "
+            f"(caps {MAX_ATTESTATION_MANIFESTS} and {MAX_ATTESTATION_BLOBS}) of {len(candidates)} candidate(s)"
+        )
     if notes:
         reason += "; " + "; ".join(notes[:5])
     return PlatformSbom(name, platform.digest, None, None, None, None, reason, tuple(seen))
+
+
+class _Reads:
+    """What one platform's lookup has fetched, against the caps."""
+
+    def __init__(self) -> None:
+        self.manifests = 0
+        self.blobs = 0
+        self.exhausted = False
+
+    def take_manifest(self) -> bool:
+        if self.manifests >= MAX_ATTESTATION_MANIFESTS:
+            self.exhausted = True
+            return False
+        self.manifests += 1
+        return True
+
+    def take_blob(self) -> bool:
+        if self.blobs >= MAX_ATTESTATION_BLOBS:
+            self.exhausted = True
+            return False
+        self.blobs += 1
+        return True
 
 
 def _attestations(
@@ -176,8 +217,9 @@ def _attestations(
     selector: PredicateSelector,
     seen: list[str],
     notes: list[str],
+    reads: _Reads,
 ) -> Iterator[tuple[Descriptor, Attestation]]:
-    """Every matching attestation in one referrer or attestation manifest."""
+    """Every matching attestation in one referrer or attestation manifest (within ``reads``' caps)."""
     if (manifest_descriptor.artifact_type or "") in _NOT_ATTESTATIONS:
         return
     hint = _annotated_type(manifest_descriptor.annotations)
@@ -185,6 +227,8 @@ def _attestations(
         seen.append(hint)
         return
     where = f"attestation manifest {manifest_descriptor.digest} (for {platform.digest})"
+    if not reads.take_manifest():
+        return
     document = _json_object(fetcher.manifest(manifest_descriptor), where, MAX_MANIFEST_BYTES)
     annotations = _string_map(document.get("annotations"))
     artifact_type = _string(document.get("artifactType")) or _config_type(document) or manifest_descriptor.artifact_type
@@ -206,6 +250,8 @@ def _attestations(
         source = f"{layer.digest} (in {manifest_descriptor.digest} for {platform.digest})"
         if layer.size > MAX_ATTESTATION_BYTES:
             raise InputError(f"attestation {source}: {layer.size} bytes exceeds the cap of {MAX_ATTESTATION_BYTES}")
+        if not reads.take_blob():
+            return
         data = fetcher.blob(layer, MAX_ATTESTATION_BYTES)
         try:
             attestation = unwrap(data, source, predicate_type=declared)
