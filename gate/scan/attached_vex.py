@@ -33,6 +33,10 @@ _VEX_MEDIA_TYPES = frozenset(
 _CYCLONEDX_MEDIA_TYPES = frozenset({"application/vnd.cyclonedx+json"})
 _SIGNATURES = frozenset({"application/vnd.dev.cosign.artifact.sig.v1+json", "application/vnd.cncf.notary.signature"})
 MAX_VEX_DOCUMENTS = 64
+# Bounds on what a registry can make us fetch: referrer manifests inspected and layers read.
+# Past them the rest is not read (a note says so): fewer VEX statements only make the gate stricter.
+MAX_VEX_MANIFESTS = 256
+MAX_VEX_LAYERS = 128
 
 
 def _ignore(_: str) -> None:
@@ -94,6 +98,7 @@ def find_attached_vex(
     documents: list[VexDocument] = []
     notes: list[str] = []
     seen: set[str] = set()
+    layers = _LayerBudget()
     for subject, descriptor in candidates:
         if descriptor.digest in seen or (descriptor.artifact_type or "") in _SIGNATURES:
             continue
@@ -101,8 +106,13 @@ def find_attached_vex(
         if len(documents) >= MAX_VEX_DOCUMENTS:
             notes.append(f"more than {MAX_VEX_DOCUMENTS} VEX documents attached; the rest were not read")
             break
+        if len(seen) > MAX_VEX_MANIFESTS:
+            notes.append(f"more than {MAX_VEX_MANIFESTS} attached manifests; the rest were not read for VEX")
+            break
+        if layers.refused:
+            break
         try:
-            found = _vex_in_manifest(target, subject, descriptor)
+            found = _vex_in_manifest(target, subject, descriptor, layers)
         except GateError as exc:
             notes.append(f"VEX {target.display_name}@{descriptor.digest} not applied: {exc.message[:300]}")
             continue
@@ -110,10 +120,29 @@ def find_attached_vex(
             documents.append(document)
             vex = vex + statements
             log(f"scan: VEX {document.source}: {document.statements} statement(s)")
+    if layers.refused:
+        notes.append(f"{MAX_VEX_LAYERS} attached layers read; the rest were not read for VEX")
     return vex, documents, notes
 
 
-def _vex_in_manifest(target: Target, subject: str, descriptor: Descriptor) -> list[tuple[VexDocument, VexSet]]:
+class _LayerBudget:
+    """How many more layers the search may read."""
+
+    def __init__(self) -> None:
+        self.left = MAX_VEX_LAYERS
+        self.refused = False
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            self.refused = True
+            return False
+        self.left -= 1
+        return True
+
+
+def _vex_in_manifest(
+    target: Target, subject: str, descriptor: Descriptor, layers: _LayerBudget
+) -> list[tuple[VexDocument, VexSet]]:
     hinted = _vex_hint(descriptor.artifact_type, descriptor.annotations.get(PREDICATE_ANNOTATION))
     data = target.fetch_manifest(descriptor.digest).data
     if len(data) > MAX_MANIFEST_BYTES:
@@ -144,6 +173,8 @@ def _vex_in_manifest(target: Target, subject: str, descriptor: Descriptor) -> li
         if layer.size > MAX_VEX_BYTES:
             raise InputError(f"layer {layer.digest}: {layer.size} bytes exceeds the VEX cap of {MAX_VEX_BYTES}")
         source = f"{target.display_name}@{descriptor.digest}"
+        if not layers.take():
+            break
         blob = fetcher.blob(layer, min(MAX_VEX_BYTES, MAX_ATTESTATION_BYTES))
         try:
             document = json.loads(blob)
