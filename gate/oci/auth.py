@@ -21,6 +21,7 @@ import binascii
 import json
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +37,9 @@ from gate.oci.http import Denied, HttpClient, RegistryFailure, describe_answer, 
 from gate.reference import DOCKER_HUB
 
 MAX_TOKEN_ANSWER = 1024 * 1024
+MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024
+# What a token may hold to travel in an Authorization header: visible ASCII, no white space.
+_HEADER_SAFE_TOKEN = re.compile(r"[\x21-\x7e]+")
 TOKEN_EXPIRY_MARGIN = 10.0
 DEFAULT_TOKEN_LIFETIME = 60.0
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -112,12 +116,9 @@ def load_docker_config(path: Path, log: Callable[[str], None] = _ignore) -> dict
     Entries with an ``identitytoken`` only, or hosts served by ``credHelpers``/``credsStore``,
     are skipped with a note: image-gate runs no credential helper.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = _read_docker_config(path)
+    if text is None:
         return {}
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the Docker config ({exc.strerror})") from None
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -142,6 +143,33 @@ def load_docker_config(path: Path, log: Callable[[str], None] = _ignore) -> dict
             continue
         result[normalize_host(key)] = credential
     return result
+
+
+def _read_docker_config(path: Path) -> str | None:
+    """The file's text (None when absent): a regular file of at most ``MAX_DOCKER_CONFIG_BYTES``.
+
+    Opened without blocking and checked before reading, so a FIFO or a device there cannot hang
+    the run or fill the memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the Docker config ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(f"{path}: the Docker config is not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_DOCKER_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the Docker config ({exc.strerror})") from None
+    if len(data) > MAX_DOCKER_CONFIG_BYTES:
+        raise InputError(f"{path}: the Docker config is larger than {MAX_DOCKER_CONFIG_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: the Docker config is not UTF-8 (byte {exc.start})") from None
 
 
 def _docker_entry(path: Path, key: str, entry: Mapping[str, object]) -> Credential | None:
@@ -409,6 +437,11 @@ class Authenticator:
         if not isinstance(value, str) or not value:
             raise RegistryFailure(f"cannot {what}: the token service answered no token")
         self.mask(value)
+        if not _HEADER_SAFE_TOKEN.fullmatch(value):
+            # requests would refuse the header with an exception quoting it: say why without the token.
+            raise RegistryFailure(
+                f"cannot {what}: the token service answered a token with characters an HTTP header cannot carry"
+            )
         lifetime = document.get("expires_in")
         seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else DEFAULT_TOKEN_LIFETIME
         token = _Token(
