@@ -29,7 +29,7 @@ from gate.exceptions import load_exceptions
 from gate.github_packages import DEFAULT_API_URL
 from gate.oci.auth import parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
@@ -120,6 +120,7 @@ class PipelineConfig:
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
         found = [self.source_password, self.destination_password, self.github_token]
+        found += url_secrets(self.osv_db)
         found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
         return tuple(secret for secret in found if secret)
 

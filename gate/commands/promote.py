@@ -23,7 +23,7 @@ from gate.errors import EXIT_OK, InputError
 from gate.github_packages import DEFAULT_API_URL
 from gate.oci.auth import parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
@@ -93,6 +93,7 @@ class PromoteConfig:
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
         found = [self.source_password, self.destination_password, self.github_token]
+        found += url_secrets(self.osv_db)
         found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
         return tuple(secret for secret in found if secret)
 

@@ -20,7 +20,7 @@ from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
 from gate.oci.auth import parse_registry_auth
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
 from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
@@ -95,6 +95,7 @@ class ScanConfig:
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""
         found = [self.source_password]
+        found += url_secrets(self.osv_db)
         found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
         return tuple(secret for secret in found if secret)
 

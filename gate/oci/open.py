@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from gate.errors import InputError
 from gate.oci.auth import Credential, CredentialStore
@@ -32,6 +33,19 @@ def credential_pair(username: str, password: str, side: str) -> Credential | Non
     if not username or not password:
         raise InputError(f"{side} credentials: give both {side}_username and {side}_password, or neither")
     return Credential(username, password)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credential in a URL's userinfo (``https://user:pass@host/...``): the password, or a lone
+    user name (``https://TOKEN@host/``), raw and percent-decoded; to mask before the URL is logged."""
+    try:
+        parts = urlsplit(url.strip())
+        secret = parts.password if parts.password is not None else parts.username
+    except ValueError:
+        return []
+    if not secret:
+        return []
+    return list(dict.fromkeys([secret, unquote(secret)]))
 
 
 def registry_auth_text(value: str) -> str:
