@@ -15,6 +15,8 @@ from pathlib import Path
 
 from gate.errors import InputError
 
+GIT_TIMEOUT_SECONDS = 120
+
 
 def is_dockerfile_name(name: str) -> bool:
     """``Dockerfile``, ``Dockerfile.*``, ``*.Dockerfile``, ``*.dockerfile``, ``Containerfile``, ``Containerfile.*``."""
@@ -28,13 +30,16 @@ def is_dockerfile_name(name: str) -> bool:
 def _git_candidates(root: Path) -> list[str] | None:
     """Paths relative to ``root`` from git, or None when ``root`` is not in a git work tree."""
     # A container action runs as root on a workspace another user owns; git would refuse it as
-    # "dubious ownership". Listing files runs no hooks, so trusting the directory here is safe.
+    # "dubious ownership". Trusting the directory is safe only with the one repository setting that
+    # makes ls-files run a command turned off: core.fsmonitor (a hook command from .git/config).
     try:
         result = subprocess.run(
             [
                 "git",
                 "-c",
                 "safe.directory=*",
+                "-c",
+                "core.fsmonitor=false",
                 "-C",
                 str(root),
                 "ls-files",
@@ -45,8 +50,10 @@ def _git_candidates(root: Path) -> list[str] | None:
             ],
             capture_output=True,
             check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=GIT_TIMEOUT_SECONDS,
         )
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return None
     if result.returncode != 0:
         return None
@@ -78,7 +85,14 @@ def find_dockerfiles(root: Path) -> list[str]:
         for path in candidates
         if ("ockerfile" in path or "ontainerfile" in path) and is_dockerfile_name(path.rpartition("/")[2])
     }
-    return sorted(path for path in paths if (root / path).is_file())
+    return sorted(path for path in paths if (root / path).is_file() and _inside(root, path))
+
+
+def _inside(root: Path, path: str) -> bool:
+    """``path`` (symlinks followed) stays under ``root``: a link to a file elsewhere on the machine
+    (the action runs as root) is not read as a Dockerfile."""
+    base = os.path.realpath(root)
+    return os.path.commonpath([base, os.path.realpath(root / path)]) == base
 
 
 def read_dockerfile(root: Path, path: str) -> str:
