@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import requests
 from github import Auth, Github, GithubException
 
 from gate.errors import InputError, RuntimeFailure
+from gate.oci.http import is_loopback
 
 GHCR = "ghcr.io"
 DEFAULT_API_URL = "https://api.github.com"
@@ -84,6 +86,7 @@ def delete_ghcr_tag(
     (and its digest is ``expected_digest`` when given). Raises ``RuntimeFailure`` when the API fails."""
     if not token:
         raise InputError("deleting a GHCR tag needs a GitHub token (github_token)")
+    _check_api_url(api_url)
     owner, name = split_package(repository)
     package = f"{owner}/{name}"
     client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
@@ -117,6 +120,17 @@ def delete_ghcr_tag(
         client.close()
 
 
+def _check_api_url(api_url: str) -> None:
+    """The token goes only over HTTPS (plain HTTP only to a loopback host, as in tests)."""
+    parts = urlsplit(api_url)
+    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
+    if not parts.hostname or (parts.scheme != "https" and not loopback):
+        raise InputError(
+            f"GitHub API URL {parts.scheme}://{parts.hostname or ''}: refusing to send the token to anything "
+            "but an https:// URL (GITHUB_API_URL)"
+        )
+
+
 def _not(found: PackageTagDeletion, reason: str) -> PackageTagDeletion:
     return PackageTagDeletion(
         found.package, found.tag, False, found.owner_kind, found.version_id, found.version_digest, found.version_tags,
@@ -129,6 +143,8 @@ def _owner_kind(client: Github, owner: str) -> OwnerKind:
         kind = client.get_user(owner).type
     except GithubException as exc:
         raise RuntimeFailure(f"GitHub API: cannot look up owner {owner!r}: {_describe(exc)}") from None
+    except (requests.RequestException, RuntimeError) as exc:
+        raise RuntimeFailure(f"GitHub API: cannot look up owner {owner!r}: {_network(exc)}") from exc
     return "org" if kind == "Organization" else "user"
 
 
@@ -171,7 +187,23 @@ def _call(client: Github, verb: str, url: str, what: str, parameters: dict[str, 
         if exc.status in (401, 403):
             hint = "the token needs read:packages and delete:packages (or packages: write for the workflow's token)"
         raise RuntimeFailure(f"GitHub API: cannot {what}: {_describe(exc)}", hint=hint) from None
+    except (requests.RequestException, RuntimeError) as exc:
+        raise RuntimeFailure(f"GitHub API: cannot {what}: {_network(exc)}") from exc
     return data
+
+
+def _network(exc: Exception) -> str:
+    """A network failure (or PyGithub refusing a redirect to another host) in words, without URLs.
+    Any other ``RuntimeError`` is a bug and is raised again."""
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "the API is unreachable"
+    if isinstance(exc, requests.RequestException):
+        return type(exc).__name__
+    if "redirected" in str(exc):
+        return "the server redirected to another host or scheme; refused"
+    raise exc
 
 
 def _describe(exc: GithubException) -> str:
