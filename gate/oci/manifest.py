@@ -129,7 +129,7 @@ def parse_manifest(data: bytes, media_type: str | None = None, *, where: str = "
     naming ``where`` for anything that is not a supported manifest."""
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise InputError(f"{where}: not a JSON manifest ({exc.__class__.__name__})") from None
     if not isinstance(document, dict):
         raise InputError(f"{where}: a manifest must be a JSON object")
