@@ -447,7 +447,8 @@ class RegistryTarget:
         offset = 0
         breaks = 0
         while True:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
+            # Blobs are stored compressed already: no transfer gzip to undo (and hash) on top.
+            headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={offset}-"} if offset else {})}
             response = self._send(
                 "GET", self._url("blobs", descriptor.digest), headers=headers, stream=True,
                 transient_not_found=True, what=what,
