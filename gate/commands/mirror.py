@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from gate.actions import md_code, md_details, md_table, md_text
@@ -18,6 +17,7 @@ from gate.oci.auth import Credential, CredentialStore, parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.layout import LayoutTarget
 from gate.oci.manifest import parse_platform
+from gate.oci.open import registry_auth_text
 from gate.oci.refs import LayoutReference, TargetReference, parse_target_reference
 from gate.oci.registry import RegistryPool
 from gate.oci.target import Target
@@ -67,17 +67,8 @@ class MirrorConfig:
     destination_password: str = ""
 
     def registry_auth_text(self) -> str:
-        """``registry_auth`` as a document: the value itself, or the file it names."""
-        value = self.registry_auth.strip()
-        if not value or "\n" in value or value.startswith("{"):
-            return self.registry_auth
-        path = Path(value)
-        if path.is_file():
-            try:
-                return path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError(f"registry_auth: cannot read {value}: {exc.strerror}") from None
-        return self.registry_auth
+        """``registry_auth`` as a document: the value itself, or the file it names (size-capped)."""
+        return registry_auth_text(self.registry_auth)
 
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""

@@ -21,6 +21,8 @@ from gate.oci.registry import RegistryPool
 from gate.oci.target import Target
 from gate.reference import ImageReference
 
+MAX_REGISTRY_AUTH_BYTES = 1024 * 1024
+
 
 def _ignore(_: str) -> None:
     return None
@@ -56,9 +58,16 @@ def registry_auth_text(value: str) -> str:
     path = Path(stripped)
     if path.is_file():
         try:
-            return path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_REGISTRY_AUTH_BYTES + 1)
         except OSError as exc:
             raise InputError(f"registry_auth: cannot read {stripped}: {exc.strerror}") from None
+        if len(data) > MAX_REGISTRY_AUTH_BYTES:
+            raise InputError(f"registry_auth: {stripped} is larger than {MAX_REGISTRY_AUTH_BYTES} bytes")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"registry_auth: {stripped} is not UTF-8 (byte {exc.start})") from None
     return value
 
 
