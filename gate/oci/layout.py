@@ -49,6 +49,7 @@ from gate.oci.target import (
 from gate.reference import is_valid_digest
 
 LAYOUT_VERSION = "1.0.0"
+MAX_INDEX_BYTES = 64 * 1024 * 1024
 _MANIFEST_LIKE = ALL_MANIFEST_TYPES | {"application/vnd.oci.artifact.manifest.v1+json"}
 
 
@@ -285,10 +286,14 @@ class LayoutTarget:
     def _read_index(self) -> dict[str, Any]:
         path = self.path / "index.json"
         try:
-            document = json.loads(path.read_bytes())
+            with path.open("rb") as handle:
+                data = handle.read(MAX_INDEX_BYTES + 1)
+            if len(data) > MAX_INDEX_BYTES:
+                raise InputError(f"{self.display_name}: index.json is larger than {MAX_INDEX_BYTES} bytes")
+            document = json.loads(data)
         except FileNotFoundError:
             return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise InputError(
                 f"{self.display_name}: index.json is not readable JSON ({exc.__class__.__name__})"
             ) from None
@@ -306,10 +311,19 @@ class LayoutTarget:
     def _write_index(self, document: dict[str, Any]) -> None:
         _atomic_write(self.path / "index.json", json.dumps(document, indent=2).encode())
 
+    def _open_lock(self) -> Any:
+        """The lock file, never through a symlink: we may run as root in a directory another user owns."""
+        path = self.path / ".index.lock"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            return os.fdopen(os.open(path, flags, 0o600), "a")
+        except OSError as exc:
+            raise RuntimeFailure(f"{self.display_name}: cannot open the lock file {path}: {exc.strerror}") from None
+
     @contextmanager
     def _locked_index(self) -> Iterator[dict[str, Any]]:
         """Read-modify-write of index.json, serialised across threads and processes."""
-        with self._lock, (self.path / ".index.lock").open("a") as lock:
+        with self._lock, self._open_lock() as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 document = self._read_index()

@@ -1,0 +1,38 @@
+"""An OCI layout written as root in someone else's directory: no write through a planted symlink, bounded reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.errors import GateError, InputError
+from gate.oci.layout import MAX_INDEX_BYTES, LayoutTarget
+from gate.oci.target import Platform
+from tests.oci.builders import push_image
+
+
+def test_a_planted_lock_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = LayoutTarget(tmp_path / "layout", create=True)
+    image = push_image(target, Platform("linux", "amd64"))
+    victim = tmp_path / "victim"  # absent: opening the link for appending would create it
+    (tmp_path / "layout" / ".index.lock").symlink_to(victim)
+
+    with pytest.raises(GateError, match="lock file"):
+        target.push_manifest(image, "v1")
+    assert not victim.exists()
+
+
+def test_an_index_json_over_the_cap_is_refused(tmp_path: Path) -> None:
+    target = LayoutTarget(tmp_path / "layout", create=True)
+    with (tmp_path / "layout" / "index.json").open("wb") as handle:
+        handle.truncate(MAX_INDEX_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(InputError, match="larger than"):
+        target.list_tags()
+
+
+def test_an_index_json_nested_too_deeply_is_an_input_error(tmp_path: Path) -> None:
+    target = LayoutTarget(tmp_path / "layout", create=True)
+    (tmp_path / "layout" / "index.json").write_bytes(b"[" * 500_000)
+    with pytest.raises(InputError, match="not readable JSON"):
+        target.list_tags()
