@@ -5,6 +5,11 @@ FROM python:3.12-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# git lets discover respect .gitignore (tracked + untracked-not-ignored files) in the caller's checkout.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
 # Trivy, the default scanner: a pinned release whose archive checksum is verified before it is unpacked.
 # sha256 of the v0.62.1 release assets, as pinned in public checksum lock files and setup-trivy workflows.
 ARG TRIVY_VERSION=0.62.1
