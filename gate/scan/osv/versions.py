@@ -104,10 +104,20 @@ def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
     return found
 
 
+_VALUE_ORDER = uv.Version.__lt__
+
+
 def compare(left: uv.Version, right: uv.Version) -> int:
     """-1, 0 or 1, from ``<`` alone: some univers classes (the Gentoo-derived Alpine ordering)
     define ``<``/``>``/``==`` by the ecosystem's rules but inherit attrs' ``>=``/``<=``, which
     compare the raw strings ("1.37.0-r9" >= "1.37.0-r10")."""
+    if type(left).__lt__ is _VALUE_ORDER and type(right) is type(left):
+        # univers' own ordering (attrs-generated on ``value`` alone, as the tuple ``(value,)``):
+        # the same comparison without building the tuples.
+        mine, other = left.value, right.value
+        if mine == other:
+            return 0
+        return -1 if mine < other else (1 if other < mine else 0)
     if left < right:
         return -1
     if right < left:
@@ -119,46 +129,39 @@ _EVENT_ORDER = {"introduced": 0, "fixed": 1, "last_affected": 2, "limit": 3}
 
 
 def _in_range(ordering: str, version: str, events: Sequence[Mapping[str, Any]]) -> bool:
+    """The OSV evaluation: sort the events by version ("introduced: 0" first; at one version
+    introduced, fixed, last_affected), then walk them; ``introduced`` at or below the version
+    opens, ``fixed`` at or below it and ``last_affected`` below it close.
+
+    The walk ends in the state set by the last event that applies, so this finds that event
+    (the greatest applying one) instead of sorting them all: fewer comparisons, same answer.
+    """
     mine = parse(ordering, version)
-    keyed: list[tuple[int, str, Any]] = []
-    limits: list[Any] = []
+    limited = False
+    last: tuple[int, Any] | None = None  # (event order, bound) of the greatest applying event
     for event in events:
         for kind, value in event.items():
-            if kind not in _EVENT_ORDER or not isinstance(value, str):
+            order = _EVENT_ORDER.get(kind)
+            if order is None or not isinstance(value, str):
+                continue
+            if kind == "limit":
+                if value != "*" and compare(mine, parse(ordering, value)) >= 0:
+                    limited = True  # still parse every event: an unparseable one is an error either way
                 continue
             if kind == "introduced" and value == "0":
-                keyed.append((_EVENT_ORDER[kind], kind, None))
-            elif kind == "limit":
-                if value != "*":
-                    limits.append(parse(ordering, value))
-            else:
-                keyed.append((_EVENT_ORDER[kind], kind, parse(ordering, value)))
-    if any(compare(mine, limit) >= 0 for limit in limits):
-        return False
-    # Sort by version ("introduced: 0" first); at one version, introduced before fixed.
-    keyed.sort(key=_SortKey)
-    affected = False
-    for _, kind, bound in keyed:
-        if kind == "introduced":
-            if bound is None or compare(mine, bound) >= 0:
-                affected = True
-        elif kind == "fixed":
-            if compare(mine, bound) >= 0:
-                affected = False
-        elif kind == "last_affected" and compare(mine, bound) > 0:
-            affected = False
-    return affected
-
-
-class _SortKey:
-    __slots__ = ("item",)
-
-    def __init__(self, item: tuple[int, str, Any]) -> None:
-        self.item = item
-
-    def __lt__(self, other: _SortKey) -> bool:
-        a, b = self.item, other.item
-        if a[2] is None or b[2] is None:
-            return a[2] is None and b[2] is not None
-        order = compare(a[2], b[2])
-        return a[0] < b[0] if order == 0 else order < 0
+                if last is None:
+                    last = (order, None)
+                continue
+            bound = parse(ordering, value)
+            if limited:
+                continue
+            position = compare(mine, bound)
+            if position < 0 or (position == 0 and kind == "last_affected"):
+                continue  # above the version: the walk never reaches it
+            if last is None or last[1] is None:
+                last = (order, bound)
+                continue
+            against = compare(bound, last[1])
+            if against > 0 or (against == 0 and order > last[0]):
+                last = (order, bound)
+    return not limited and last is not None and last[0] == _EVENT_ORDER["introduced"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.scan.osv.versions import UnparseableVersion, fixed_versions, is_affected, parse
+from gate.scan.osv.versions import UnparseableVersion, compare, fixed_versions, is_affected, parse
 
 
 def _range(kind: str, *events: tuple[str, str]) -> dict[str, object]:
@@ -100,3 +103,66 @@ def test_alpine_revisions_compare_numerically(installed: int, fixed: int) -> Non
     # univers' Alpine class inherits a string-comparing >=; the matcher must not use it.
     entry = _range("ECOSYSTEM", ("introduced", "0"), ("fixed", f"1.37.0-r{fixed}"))
     assert is_affected("Alpine", f"1.37.0-r{installed}", entry) is (installed < fixed)
+
+
+def _walk_reference(family: str, version: str, events: list[dict[str, str]]) -> bool:
+    """The OSV schema's evaluation as written: sort the events, then walk them all."""
+    mine = parse(family, version)
+    order = {"introduced": 0, "fixed": 1, "last_affected": 2}
+    limits = [parse(family, v) for e in events for k, v in e.items() if k == "limit" and v != "*"]
+    keyed = [(order[k], k, None if (k, v) == ("introduced", "0") else parse(family, v))
+             for e in events for k, v in e.items() if k in order]  # fmt: skip
+    if any(compare(mine, limit) >= 0 for limit in limits):
+        return False
+
+    def before(a: tuple[int, str, Any], b: tuple[int, str, Any]) -> int:
+        if a[2] is None or b[2] is None:
+            return (b[2] is None) - (a[2] is None)
+        return compare(a[2], b[2]) or a[0] - b[0]
+
+    affected = False
+    for _, kind, bound in sorted(keyed, key=functools.cmp_to_key(before)):
+        if kind == "introduced" and (bound is None or compare(mine, bound) >= 0):
+            affected = True
+        elif kind != "introduced" and compare(mine, bound) >= (1 if kind == "last_affected" else 0):
+            affected = False
+    return affected
+
+
+_small = st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.integers(0, 2), st.integers(0, 2), st.integers(0, 2))
+_events = st.lists(
+    st.one_of(
+        st.builds(lambda k, v: {k: v}, st.sampled_from(["introduced", "fixed", "last_affected", "limit"]), _small),
+        st.just({"introduced": "0"}),
+        st.just({"limit": "*"}),
+    ),
+    max_size=7,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(family=st.sampled_from(["npm", "PyPI", "Alpine", "Debian"]), version=_small, events=_events)
+def test_range_evaluation_agrees_with_sorting_and_walking_all_events(
+    family: str, version: str, events: list[dict[str, str]]
+) -> None:
+    if family == "Alpine":
+        version, events = (
+            version + "-r0",
+            [{k: (v if v in ("0", "*") else v + "-r1")} for e in events for k, v in e.items()],
+        )
+    expected = _walk_reference(family, version, events)
+    assert is_affected(family, version, {"ranges": [{"type": "ECOSYSTEM", "events": events}]}) is expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    family=st.sampled_from(["npm", "PyPI", "Debian", "Maven", "RubyGems", "Go", "NuGet", "Alpine"]),
+    left=_small,
+    right=_small,
+)
+def test_compare_agrees_with_the_ordering_operators(family: str, left: str, right: str) -> None:
+    if family == "Alpine":
+        left, right = left + "-r1", right + "-r10"
+    a, b = parse(family, left), parse(family, right)
+    assert compare(a, b) == (-1 if a < b else 1 if b < a else 0)
+    assert compare(a, a) == 0
