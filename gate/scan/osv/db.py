@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
 import requests
 
 from gate.errors import InputError, RuntimeFailure
@@ -54,11 +55,10 @@ class DatabaseInfo:
     """For a downloaded file: its SHA-256 (also stored beside it)."""
 
 
-@dataclass(frozen=True)
-class _Location:
-    container: int
-    """Index into the database's containers (a zip file, or -1 for a loose file)."""
-    member: str
+# Where a record is: (container, member name, local header offset, compressed size, size, method, flags);
+# container -1 is a loose file (member is its path). A plain tuple of atomic values: the cycle collector
+# stops tracking it, which matters with 100,000s of them.
+_Location = tuple[int, str, int, int, int, int, int]
 
 
 @lru_cache(maxsize=1 << 18)
@@ -73,13 +73,12 @@ class OsvDatabase:
     def __init__(self, info: DatabaseInfo) -> None:
         self.info = info
         self._zips: list[Path] = []
-        self._zip_handles: dict[int, zipfile.ZipFile] = {}
+        self._views: dict[int, mmap.mmap] = {}
         self._pending_families: dict[str, list[int]] = defaultdict(list)
         self._pending_any: list[int] = []
         self._loose: list[Path] = []
         self._loose_loaded = False
         self._index: dict[str, list[_Location]] = defaultdict(list)
-        self._parsed: dict[_Location, dict[str, Any] | None] = {}
         self._discovered = False
         self._raw_keys: dict[bytes, str] = {}
         self.record_files = 0
@@ -127,9 +126,9 @@ class OsvDatabase:
         ]
 
     def close(self) -> None:
-        for handle in self._zip_handles.values():
-            handle.close()
-        self._zip_handles.clear()
+        for view in self._views.values():
+            view.close()
+        self._views.clear()
 
     # -- loading -------------------------------------------------------------------------
 
@@ -168,7 +167,7 @@ class OsvDatabase:
         if not self._loose_loaded:
             self._loose_loaded = True
             for path in self._loose:
-                self._index_bytes(_read_capped(path), _Location(-1, str(path)))
+                self._index_bytes(_read_capped(path), (-1, str(path), 0, 0, 0, 0, 0))
         for index in self._pending_any + self._pending_families.pop(family, []):
             self._index_zip(index)
         self._pending_any = []
@@ -176,19 +175,21 @@ class OsvDatabase:
     def _index_zip(self, index: int) -> None:
         path = self._zips[index]
         try:
-            handle = zipfile.ZipFile(path)
-            members = handle.infolist()
-        except (OSError, zipfile.BadZipFile) as exc:
+            with path.open("rb") as raw_file:
+                view = mmap.mmap(raw_file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
             raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
-        self._zip_handles[index] = handle
-        # zipfile's per-member open() dominates with 100,000 records: inflate straight from a mapping.
-        with path.open("rb") as raw_file, mmap.mmap(raw_file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            for member in members:
-                if member.is_dir() or not member.filename.endswith(".json"):
-                    continue
-                if member.file_size > MAX_RECORD_BYTES:
-                    raise InputError(f"OSV database {path}!{member.filename}: record exceeds {MAX_RECORD_BYTES} bytes")
-                self._index_bytes(_member_bytes(handle, view, member, path), _Location(index, member.filename))
+        self._views[index] = view
+        # zipfile's directory reading and per-member open() dominate with 100,000 records: read the
+        # central directory and inflate the members straight from the mapping.
+        for entry in _central_directory(view, path):
+            name, _offset, _compressed, size, _method, _flags = entry
+            if name.endswith("/") or not name.endswith(".json"):
+                continue
+            if size > MAX_RECORD_BYTES:
+                raise InputError(f"OSV database {path}!{name}: record exceeds {MAX_RECORD_BYTES} bytes")
+            location = (index, *entry)
+            self._index_bytes(_member_bytes(view, location, path), location)
 
     def _index_bytes(self, data: bytes, location: _Location) -> None:
         self.record_files += 1
@@ -204,45 +205,110 @@ class OsvDatabase:
                 self._index[key].append(location)
 
     def _record(self, location: _Location) -> dict[str, Any] | None:
-        if location in self._parsed:
-            return self._parsed[location]
-        if location.container < 0:
-            path = Path(location.member)
-            data = _read_capped(path)
-            where = str(path)
+        # Not cached: parsing again is cheap, and 10,000s of kept records would weigh on the collector.
+        container, member = location[0], location[1]
+        if container < 0:
+            data = _read_capped(Path(member))
+            where = member
         else:
-            data = self._zip_handles[location.container].read(location.member)
-            where = f"{self._zips[location.container]}!{location.member}"
-        record = _validated(data, where)
-        self._parsed[location] = record
-        return record
+            data = _member_bytes(self._views[container], location, self._zips[container])
+            where = f"{self._zips[container]}!{member}"
+        return _validated(data, where)
 
 
-def _member_bytes(handle: zipfile.ZipFile, view: mmap.mmap, member: zipfile.ZipInfo, path: Path) -> bytes:
-    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or member.flag_bits & 0x1:
-        return handle.read(member)  # anything unusual: let zipfile deal with it
-    offset = member.header_offset
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+
+
+def _central_directory(view: mmap.mmap, path: Path) -> list[tuple[str, int, int, int, int, int]]:
+    """(name, local header offset, compressed size, size, method, flags) of every member.
+
+    Plain archives (and zip64 ones with more than 65,535 members) are read directly; anything
+    else (multi-disk, data before the archive, zip64 sizes per member) through ``zipfile``.
+    """
+    # The end record is the signature whose comment length reaches the end of the file
+    # (a comment may hold the signature too).
+    floor, end = max(0, len(view) - 65557), len(view)
+    while True:
+        end = view.rfind(b"PK\x05\x06", floor, end)
+        if end < 0:
+            return _zipfile_directory(path)
+        if end + _EOCD.size <= len(view) and end + _EOCD.size + _EOCD.unpack_from(view, end)[-1] == len(view):
+            break
+    _, disk, cd_disk, _, count, cd_size, cd_offset, _ = _EOCD.unpack_from(view, end)
+    directory_end = end
+    locator = end - _EOCD64_LOCATOR.size
+    if locator >= 0 and view[locator : locator + 4] == b"PK\x06\x07":  # zip64: its end record counts
+        record = _EOCD64_LOCATOR.unpack_from(view, locator)[2]
+        if record + _EOCD64.size > locator or view[record : record + 4] != b"PK\x06\x06":
+            return _zipfile_directory(path)
+        _, _, _, _, disk, cd_disk, _, count, cd_size, cd_offset = _EOCD64.unpack_from(view, record)
+        directory_end = record
+    elif count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        return _zipfile_directory(path)
+    if disk or cd_disk or cd_offset + cd_size != directory_end:
+        return _zipfile_directory(path)
+    entries = []
+    position = cd_offset
+    unpack = _CENTRAL.unpack_from
+    for _ in range(count):
+        if position + _CENTRAL.size > directory_end:
+            return _zipfile_directory(path)
+        (signature, _, _, _, _, flags, method, _, _, _, compressed, size, name_length, extra_length,
+         comment_length, _, _, _, offset) = unpack(view, position)  # fmt: skip
+        if signature != b"PK\x01\x02" or 0xFFFFFFFF in (compressed, size, offset):
+            return _zipfile_directory(path)
+        raw = view[position + 46 : position + 46 + name_length]
+        name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace").split("\x00", 1)[0]  # as zipfile
+        entries.append((name, offset, compressed, size, method, flags))
+        position += 46 + name_length + extra_length + comment_length
+    return entries
+
+
+def _zipfile_directory(path: Path) -> list[tuple[str, int, int, int, int, int]]:
+    try:
+        with zipfile.ZipFile(path) as handle:
+            members = handle.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
+    return [(m.filename, m.header_offset, m.compress_size, m.file_size, m.compress_type, m.flag_bits) for m in members]
+
+
+def _member_bytes(view: mmap.mmap, location: _Location, path: Path) -> bytes:
+    _, name, offset, compressed, size, method, flags = location
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or flags & 0x1:
+        try:  # anything unusual: let zipfile deal with it
+            with zipfile.ZipFile(path) as handle:
+                return handle.read(name)
+        except (OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile, KeyError) as exc:
+            raise InputError(f"OSV database {path}!{name}: cannot read it: {exc}") from exc
     if view[offset : offset + 4] != b"PK\x03\x04":
-        raise InputError(f"OSV database {path}!{member.filename}: bad local header")
-    name_length, extra_length = struct.unpack_from("<HH", view, offset + 26)
-    start = offset + 30 + name_length + extra_length
-    data = view[start : start + member.compress_size]
-    if member.compress_type == zipfile.ZIP_DEFLATED:
+        raise InputError(f"OSV database {path}!{name}: bad local header")
+    name_length, extra_length = _LOCAL.unpack_from(view, offset)[-2:]
+    start = offset + _LOCAL.size + name_length + extra_length
+    data = view[start : start + compressed]
+    if method == zipfile.ZIP_DEFLATED:
         try:
             data = zlib.decompressobj(-15).decompress(data, MAX_RECORD_BYTES + 1)
         except zlib.error as exc:
-            raise InputError(f"OSV database {path}!{member.filename}: corrupt data: {exc}") from exc
-    if len(data) != member.file_size:
-        raise InputError(f"OSV database {path}!{member.filename}: size differs from the zip directory")
+            raise InputError(f"OSV database {path}!{name}: corrupt data: {exc}") from exc
+    if len(data) != size:
+        raise InputError(f"OSV database {path}!{name}: size differs from the zip directory")
     return data
 
 
 def _validated(data: bytes, where: str) -> dict[str, Any] | None:
     """The parsed record, or None when it is withdrawn. Malformed records are input errors."""
     try:
-        record = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"OSV record {where}: not JSON: {exc}") from exc
+        record = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:  # the standard library is the reference: it reads NaN, or says where the JSON breaks
+            record = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"OSV record {where}: not JSON: {exc}") from exc
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise InputError(f"OSV record {where}: not an OSV record (no string 'id')")
     if record.get("withdrawn"):

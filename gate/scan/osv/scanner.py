@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError
+from gate.sarif import gc_paused
 from gate.sbom.components import Component, Inventory, read_inventory
 from gate.scan.base import ScanRequest, ScanResult, UncheckedComponent
 from gate.scan.osv import ecosystems, versions
@@ -107,8 +108,9 @@ class OsvScanner:
         return gate_version()
 
     def scan(self, request: ScanRequest) -> ScanResult:
-        inventory = read_inventory(request.bom_path, request.bom_format)
-        report = self.match(inventory)
+        with gc_paused():  # the database index and records are 100,000s of acyclic objects
+            inventory = read_inventory(request.bom_path, request.bom_format)
+            report = self.match(inventory)
         self._log(
             f"osv: {request.platform or request.image}: {report.checked} components checked, "
             f"{len(report.findings)} findings, {len(report.unchecked)} unchecked"

@@ -53,6 +53,65 @@ def test_single_zip_and_single_file(tmp_path: Path) -> None:
     assert len(OsvDatabase.open(str(one)).records_for("npm", "cross-spawn")) == 1
 
 
+def _npm_zip(target: Path, compression: int = zipfile.ZIP_DEFLATED, comment: bytes = b"") -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression) as archive:
+        archive.comment = comment
+        archive.writestr("advisories/", "")  # a directory member
+        archive.writestr("README.txt", "not a record")
+        for record in sorted((RECORDS / "npm").glob("*.json")):
+            archive.write(record, record.name)
+    return target
+
+
+def _zip64_end_record(target: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # zipfile writes zip64 end records past 65,535 members; lower its limit rather than write 65,536.
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+        _npm_zip(target)
+    assert b"PK\x06\x06" in target.read_bytes()
+    return target
+
+
+def _prepended(target: Path) -> Path:
+    _npm_zip(target.with_suffix(".tmp"))
+    target.write_bytes(b"#!/bin/sh\nexit 0\n" + target.with_suffix(".tmp").read_bytes())  # a self-extractor's stub
+    target.with_suffix(".tmp").unlink()
+    return target
+
+
+@pytest.mark.parametrize(
+    "layout", ["deflated", "stored", "zip64 end record", "data before the archive", "comment with a signature"]
+)
+def test_zip_layouts_read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+    target = tmp_path / layout.replace(" ", "-") / "npm" / "all.zip"
+    if layout == "zip64 end record":
+        _zip64_end_record(target, monkeypatch)
+    elif layout == "data before the archive":
+        target.parent.mkdir(parents=True)
+        _prepended(target)
+    else:
+        compression = zipfile.ZIP_STORED if layout == "stored" else zipfile.ZIP_DEFLATED
+        _npm_zip(target, compression, b"PK\x05\x06 in a comment" if "comment" in layout else b"")
+    db = OsvDatabase.open(str(target.parent.parent))
+    assert sorted(r["id"] for r in db.records_for("npm", "lodash")) == ["GHSA-29mw-wpgm-hmr9", "GHSA-35jh-r3h4-6jhm"]
+    assert db.record_files == len(list((RECORDS / "npm").glob("*.json")))
+    db.close()
+
+
+def test_corrupt_zip_members_are_input_errors(tmp_path: Path) -> None:
+    target = _npm_zip(tmp_path / "npm" / "all.zip")
+    data = bytearray(target.read_bytes())
+    first = data.index(b"PK\x03\x04", data.index(b"GHSA-") - 40)  # a record's local header
+    data[first : first + 4] = b"XXXX"
+    target.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"all.zip!GHSA-.*: bad local header"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "lodash")
+    (tmp_path / "npm" / "all.zip").write_bytes(b"")
+    with pytest.raises(InputError, match="not a readable zip"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "lodash")
+
+
 def test_withdrawn_records_are_ignored(tmp_path: Path) -> None:
     record = json.loads((RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_text())
     record["withdrawn"] = "2026-03-01T00:00:00Z"
