@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from gate.policy import GateOptions, evaluate  # noqa: E402
-from gate.sarif import _gc_paused, parse_sarif, validate_sarif  # noqa: E402
+from gate.sarif import gc_paused, parse_sarif, validate_sarif  # noqa: E402
 
 SEVERITIES = [
     ("CRITICAL", "9.8", "error"),
@@ -139,7 +139,7 @@ def main() -> int:
 
         phases: dict[str, list[float]] = {"json": [], "validate": [], "extract": [], "policy": [], "total": []}
         for _ in range(args.repeat):
-            with _gc_paused():  # the phases of load_sarif, as it runs them
+            with gc_paused():  # the phases of load_sarif, as it runs them
                 marks = [time.perf_counter()]
                 document = orjson.loads(path.read_bytes())
                 marks.append(time.perf_counter())

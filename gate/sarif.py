@@ -493,6 +493,10 @@ class _RuleFacts:
     title: str
     kind: FindingKind | None  # when the rule alone decides it
     score: float | None
+    help_package: str | None
+    help_installed: str | None
+    help_fixed: tuple[bool, str | None]  # (known, version) from the help text
+    props_fixed: tuple[bool, str | None]  # (known, version) from the rule's properties
 
 
 def _rule_facts(rule: Mapping[str, Any], rule_id: str, source: str, path: str) -> _RuleFacts:
@@ -524,6 +528,12 @@ def _rule_facts(rule: Mapping[str, Any], rule_id: str, source: str, path: str) -
         title=_text(rule.get("shortDescription")),
         kind=_rule_kind(tags, match is not None),
         score=_score(props.get("security-severity"), source, f"{path} (rule {rule_id}).properties.security-severity"),
+        help_package=helped.get("package"),
+        help_installed=helped.get("installed version") or helped.get("version"),
+        help_fixed=next(
+            ((True, helped[k] or None) for k in ("fixed version", "fix version") if k in helped), (False, None)
+        ),
+        props_fixed=_fixed_from_props(props),
     )
 
 
@@ -581,20 +591,17 @@ def _finding(
         fixed_known, fixed = True, msg["fixed version"] or None
     if not fixed_known and result_props:
         fixed_known, fixed = _fixed_from_props(result_props)
-    help_package = helped.get("package")
+    help_package = facts.help_package
     # Trivy shares one rule between every package a CVE hits: its help text names only the first.
     help_applies = help_package is None or package is None or help_package == package
     if not package and help_package:
         package = help_package
     if help_applies:
-        installed = installed or helped.get("installed version") or helped.get("version")
+        installed = installed or facts.help_installed
         if not fixed_known:
-            for key in ("fixed version", "fix version"):
-                if key in helped:
-                    fixed_known, fixed = True, helped[key] or None
-                    break
+            fixed_known, fixed = facts.help_fixed
     if not fixed_known:
-        fixed_known, fixed = _fixed_from_props(facts.props)
+        fixed_known, fixed = facts.props_fixed
     if fixed and fixed.lower() in {"none", "n/a", "not fixed", "unknown", "-"}:
         fixed = None
 
