@@ -127,7 +127,8 @@ def check_verdict(verdict: Mapping[str, Any], digest: str | None, source: str = 
     if not isinstance(named, str) or not named:
         raise PromotionRefused(
             f"{source}: names no image digest, so it cannot vouch for the image; nothing was promoted",
-            hint="use the --json document of `scan` (it records the digest it scanned)",
+            hint="use the --json document of `scan` (it records the digest it scanned), or of `evaluate` of a "
+            "SARIF that names the image (image-gate's own) or given --image REF@DIGEST",
         )
     if digest is not None and named != digest:
         raise PromotionRefused(

@@ -414,3 +414,34 @@ def test_writer_refuses_an_invalid_log(tmp_path: Path) -> None:
     log = build_sarif_log([PlatformRun(bad, "i", "linux/amd64", "sha256:" + "c" * 64)])
     with pytest.raises(InputError, match=r"results\[0\]"):
         write_sarif(tmp_path / "x.sarif", log)
+
+
+def test_writer_names_the_root_image_and_digest_beside_the_platform_digest(tmp_path: Path) -> None:
+    scanner_run = _minimal()["runs"][0]
+    root, platform = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    pinned = f"registry.test/app:1@{root}"
+    log = build_sarif_log(
+        [PlatformRun(scanner_run, pinned, "linux/amd64", platform, image_name=pinned, image_digest=root)]
+    )
+    properties = log["runs"][0]["properties"]
+    assert properties["imageName"] == pinned and properties["imageDigest"] == root and properties["digest"] == platform
+    [run] = load_sarif(write_sarif(tmp_path / "scan.sarif", log))
+    assert (run.digest, run.image_digest) == (platform, root)
+    # without them (an older log, another scanner) the run names no root digest
+    assert parse_run(_minimal()["runs"][0], source="x").image_digest is None
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ({"imageDigest": "sha256:" + "c" * 64, "repoDigests": ["a@sha256:" + "d" * 64]}, "sha256:" + "c" * 64),
+        ({"repoDigests": ["a/b@sha256:" + "d" * 64, "c/d@sha256:" + "d" * 64]}, "sha256:" + "d" * 64),
+        ({"repoDigests": ["a/b@sha256:" + "d" * 64, "a/b@sha256:" + "e" * 64]}, None),
+        ({"repoDigests": []}, None),
+        ({"repoDigests": "a@sha256:" + "d" * 64}, None),
+        ({"imageDigest": "sha256:short"}, None),
+    ],
+)
+def test_the_root_digest_is_read_only_when_unambiguous(properties: dict[str, Any], expected: str | None) -> None:
+    run = dict(_minimal()["runs"][0], properties=properties)
+    assert parse_run(run, source="x").image_digest == expected

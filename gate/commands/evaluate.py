@@ -3,20 +3,25 @@
 Reads every SARIF file (Trivy, Grype, ours...), rates each finding by CVSS ``security-severity``
 or by the scanner's label, removes excepted findings and judges all runs together. Exit 0 pass,
 1 fail, 2 bad input.
+
+The document names the image the SARIF covers (``image``, ``digest``: its root digest) when every
+run agrees on one (the ``imageDigest`` run property ``scan`` writes, or a Trivy image scan's single
+``repoDigests`` digest), or as given by ``--image REF@DIGEST``; ``promote --verdict`` needs it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.commands import Context
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
+from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
 from gate.policy import (
     GATE_SCHEMA,
@@ -45,6 +50,7 @@ SCHEMA: Mapping[str, Any] = {
     "required": ["sarif_files", *GATE_SCHEMA["required"]],
     "properties": {
         "sarif_files": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "image": {"type": "string"},
         **GATE_SCHEMA["properties"],
         **VEX_SCHEMA_PROPERTIES,
     },
@@ -54,6 +60,8 @@ SCHEMA: Mapping[str, Any] = {
 @dataclass(frozen=True)
 class EvaluateConfig:
     sarif_files: tuple[str, ...] = ()
+    image: str = ""
+    """``REF@DIGEST``: the image the SARIF covers, for SARIF that does not name it (empty: from the SARIF)."""
     severity_threshold: str = "high"
     severity_source: str = "cvss"
     exceptions_file: str | None = None
@@ -65,6 +73,14 @@ class EvaluateConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sarif", nargs="+", metavar="SARIF", help="SARIF 2.1.0 file(s) to evaluate together")
+    parser.add_argument(
+        "--image",
+        default="",
+        metavar="REF@DIGEST",
+        help="the image the SARIF covers, pinned by its root digest, for SARIF that does not name it "
+        "(another scanner's); it must not contradict the SARIF. Without it the digest comes from the SARIF "
+        "when every run names the same one (promote --verdict needs it)",
+    )
     add_gate_arguments(parser)
     add_vex_arguments(parser)
 
@@ -72,9 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(namespace: argparse.Namespace) -> EvaluateConfig:
     values = {
         "sarif_files": list(namespace.sarif),
+        "image": namespace.image.strip(),
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
     }
+    pinned_image(values["image"], "--image")
     return build_config(EvaluateConfig, SCHEMA, values, "command line")
 
 
@@ -82,8 +100,57 @@ def config_from_inputs(inputs: ActionInputs) -> EvaluateConfig:
     files = inputs.list("sarif_file")
     if not files:
         raise InputError("input sarif_file: give one or more SARIF files (one per line or comma-separated)")
-    values = {"sarif_files": files, **gate_values_from_inputs(inputs), **vex_values_from_inputs(inputs)}
+    values = {
+        "sarif_files": files,
+        "image": inputs.get("image").strip(),
+        **gate_values_from_inputs(inputs),
+        **vex_values_from_inputs(inputs),
+    }
+    pinned_image(values["image"], "input image")
     return build_config(EvaluateConfig, SCHEMA, values, "action inputs")
+
+
+def pinned_image(text: str, where: str) -> tuple[str, str] | None:
+    """``(name[:tag], digest)`` of a pinned reference (``host/repo[:tag]@sha256:...`` or
+    ``oci:PATH[:tag]@sha256:...``); None for empty text; ``InputError`` when it names no digest."""
+    if not text:
+        return None
+    reference = parse_target_reference(text, default_tag=None)
+    if reference.digest is None:
+        raise InputError(
+            f"{where} {text}: not pinned: give the image with its root digest, REF@sha256:<64 hex> "
+            "(the digest promote will check the source against)"
+        )
+    return str(replace(reference, digest=None)), reference.digest
+
+
+def image_of(runs: Sequence[SarifRun], given: str = "") -> tuple[str | None, str | None]:
+    """The image (name, root digest) the runs cover: ``given`` (checked against every run that names a
+    root digest), else the one root digest every run names, else (None, None)."""
+    pinned = pinned_image(given, "--image")
+    if pinned is not None:
+        name, digest = pinned
+        for run in runs:
+            if run.image_digest and run.image_digest != digest:
+                raise InputError(
+                    f"--image {given}: {run.source} run {run.index} ({run.label}) is of image {run.image_digest}, "
+                    f"not {digest}; the SARIF and --image contradict each other"
+                )
+        return name, digest
+    digests = {run.image_digest for run in runs}
+    if len(digests) != 1 or None in digests:
+        return None, None
+    names = {run.image.rpartition("@")[0] if "@" in run.image else run.image for run in runs if run.image}
+    return (names.pop() if len(names) == 1 else None), digests.pop()
+
+
+def _scanner_of(runs: Sequence[SarifRun]) -> dict[str, str | None]:
+    """The tool that wrote the runs, when they all name the same one."""
+    tools = {(run.tool, run.tool_version) for run in runs}
+    if len(tools) == 1:
+        name, version = tools.pop()
+        return {"name": name, "version": version}
+    return {"name": None, "version": None}
 
 
 def gate_outputs(result: GateResult) -> dict[str, str]:
@@ -105,18 +172,31 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
         context.log(f"evaluate: {path}: {len(loaded)} run(s), {sum(len(r.findings) for r in loaded)} finding(s)")
         runs += loaded
     result = evaluate(runs, options, vex=vex)
+    image, digest = image_of(runs, config.image)
     outputs = gate_outputs(result)
     outputs["sarif_file"] = ",".join(config.sarif_files)
+    outputs["digest"] = digest or ""
     messages = [
         f"evaluate: {result.verdict.upper()}: {len(result.blocking)} blocking finding(s) at or above "
         f"{result.threshold} ({result.severity_source}); " + ", ".join(f"{k} {v}" for k, v in result.counts.items())
     ]
     messages += [f"note: {note}" for note in result.notes]
+    if digest is None:
+        messages.append(
+            "note: the SARIF names no single image digest, so promote --verdict will not accept this verdict; "
+            "give --image REF@DIGEST (input image) when it covers one image"
+        )
     messages += [f"expired exception: {e.id} ({e.where})" for e in result.expired_exceptions]
     messages += [f"stale exception (matched nothing): {e.id} ({e.where})" for e in result.stale_exceptions]
     return Outcome(
         exit_code=EXIT_OK if result.verdict == "pass" else EXIT_POLICY,
-        document=result.to_json(),
+        document={
+            **result.to_json(),
+            "image": image,
+            "digest": digest,
+            "method": "sarif",
+            "scanner": _scanner_of(runs),
+        },
         outputs=outputs,
         summary=summary_markdown(result),
         messages=tuple(messages),

@@ -1,8 +1,8 @@
 """``promote``: copy a passing image with all referrers to production, attach a scan report, verify, then
 (optionally) delete the quarantine tag.
 
-The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan``, which names the
-digest it scanned), or, without it, from a scan and gate run in the same invocation (the scan options).
+The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan`` or ``evaluate``, which
+names the digest it judged), or, without it, from a scan and gate run in the same invocation (the scan options).
 Exit 0 promoted, 1 refused (verdict fail, no digest, another digest), 2 bad input, 3 runtime failure.
 """
 
@@ -141,8 +141,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="verdict_file",
         default="",
         metavar="FILE",
-        help="the --json document of an earlier scan of the source (it must name the same digest); "
-        "without it the source is scanned and gated now (scan options)",
+        help="the --json document of an earlier scan or evaluate of the source (it must say pass and name the "
+        "same digest); without it the source is scanned and gated now (scan options)",
     )
     parser.add_argument(
         "--delete-source-tag",

@@ -9,7 +9,8 @@
 4. find VEX documents among the referrers of the index and of every platform (and in-index
    attestation manifests), add ``--vex`` files, and mark the results they cover as suppressed;
 5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<platform>/``, run properties
-   image, platform, digest), validate and write it;
+   image, platform, digest, and imageName/imageDigest: the root reference and digest, so that
+   ``evaluate`` of this SARIF names the image), validate and write it;
 6. gate it (``gate.policy.evaluate``): platforms without SBOM are ``MissingSbom``, VEX suppresses,
    unchecked components block with ``fail_on_unchecked``.
 
@@ -173,6 +174,7 @@ class ScanOutcome:
         document.update(
             image=self.scan.image,
             digest=self.scan.digest,
+            method="sbom",
             media_type=self.scan.media_type,
             scanner={"name": self.scan.scanner, "version": self.scan.scanner_version},
             predicate_type=self.scan.predicate_type,
@@ -311,9 +313,10 @@ def scan_target(
                     image=pinned,
                     platform=entry.platform,
                     digest=entry.digest,
+                    image_name=pinned,
+                    image_digest=root.digest,
                     extra_properties={
                         "sbom": True,
-                        "imageDigest": root.digest,
                         "sbomAttestation": entry.attestation_digest,
                         "sbomLayer": entry.layer_digest,
                         "sbomSource": entry.source,

@@ -198,6 +198,7 @@ def test_action_inputs_outputs_and_summary(tmp_path: Path) -> None:
         "counts": '{"critical":1,"high":0,"medium":0,"low":0,"none":0}',
         "blocking_ids": "",
         "sarif_file": str(scan),
+        "digest": "",
     }
     assert outcome.summary.startswith("## image-gate evaluate: ✅ **PASS**")
     assert "Excepted findings (1)" in outcome.summary and "Stale exceptions (matched no finding) (1)" in outcome.summary
@@ -214,3 +215,95 @@ def test_failing_outputs_list_blocking_ids_once(tmp_path: Path) -> None:
     assert outcome.outputs["blocking_ids"] == "CVE-2024-0001"
     assert outcome.outputs["blocking_count"] == "1"  # the same finding twice on one platform counts once
     assert outcome.summary.index("FAIL") < outcome.summary.index("| platform |")
+
+
+ROOT_DIGEST = "sha256:" + "a" * 64
+OTHER_DIGEST = "sha256:" + "b" * 64
+
+
+def _image_log(tmp_path: Path, name: str, platform: str, **properties: Any) -> Path:
+    rules = [trivy_rule("CVE-2024-0001", "LOW", "2.0")]
+    results = [trivy_result(0, "CVE-2024-0001", "LOW", "openssl")]
+    props = {"platform": platform, "digest": "sha256:" + platform[-1] * 64, **properties}
+    return write(tmp_path, sarif_log(rules, results, properties=props), name)
+
+
+def _evaluate(*files: Path, image: str = "") -> Any:
+    argv = [*map(str, files), *(["--image", image] if image else [])]
+    return command.run(command.config_from_args(_namespace(argv)), Context())
+
+
+def test_the_document_names_the_image_when_every_run_names_the_same_root_digest(tmp_path: Path) -> None:
+    pinned = f"127.0.0.1:5000/q/app:v1@{ROOT_DIGEST}"
+    amd = _image_log(tmp_path, "amd.sarif", "linux/amd64", image=pinned, imageName=pinned, imageDigest=ROOT_DIGEST)
+    arm = _image_log(tmp_path, "arm.sarif", "linux/arm64", image=pinned, imageName=pinned, imageDigest=ROOT_DIGEST)
+    outcome = _evaluate(amd, arm)
+    assert outcome.exit_code == 0
+    document = outcome.document
+    assert document["image"] == "127.0.0.1:5000/q/app:v1" and document["digest"] == ROOT_DIGEST
+    assert document["method"] == "sarif"
+    assert document["scanner"] == {"name": "Trivy", "version": "0.50.0"}
+    assert outcome.outputs["digest"] == ROOT_DIGEST
+    # the per-platform digests stay in the rows
+    assert {r["platform"]: r["digest"] for r in document["platforms"]} == {
+        "linux/amd64": "sha256:" + "4" * 64,
+        "linux/arm64": "sha256:" + "4" * 64,
+    }
+    assert not any("names no single image digest" in m for m in outcome.messages)
+
+
+@pytest.mark.parametrize("case", ["disagree", "one-without"])
+def test_no_digest_when_the_runs_do_not_agree_on_one(tmp_path: Path, case: str) -> None:
+    amd = _image_log(tmp_path, "amd.sarif", "linux/amd64", imageDigest=ROOT_DIGEST)
+    arm = _image_log(
+        tmp_path, "arm.sarif", "linux/arm64", **({"imageDigest": OTHER_DIGEST} if case == "disagree" else {})
+    )
+    outcome = _evaluate(amd, arm)
+    assert outcome.document["digest"] is None and outcome.document["image"] is None
+    assert outcome.outputs["digest"] == ""
+    assert any("names no single image digest" in m for m in outcome.messages)
+
+
+def test_a_trivy_image_scan_names_its_image_through_repo_digests(tmp_path: Path) -> None:
+    document = _evaluate(real_world("trivy-0.69-node-alpine.sarif")).document
+    digest = "sha256:ddc713a3a7663d650dd3b935cfcc9d26341e371190d3fcea95e49a62550e58e3"
+    assert document["digest"] == digest and document["image"] == "vulnerable-app:v1"
+    # several repositories of one image are still one image; two images are ambiguous
+    one = _image_log(tmp_path, "one.sarif", "linux/amd64", repoDigests=[f"a/b@{ROOT_DIGEST}", f"c/d@{ROOT_DIGEST}"])
+    assert _evaluate(one).document["digest"] == ROOT_DIGEST
+    two = _image_log(tmp_path, "two.sarif", "linux/amd64", repoDigests=[f"a/b@{ROOT_DIGEST}", f"a/b@{OTHER_DIGEST}"])
+    assert _evaluate(two).document["digest"] is None
+    # Trivy without repoDigests (a locally built image) and Grype name none
+    assert _evaluate(real_world("trivy-0.50-with-secret.sarif")).document["digest"] is None
+    assert _evaluate(real_world("grype-0.114-image.sarif")).document["digest"] is None
+
+
+def test_image_names_the_image_of_sarif_that_does_not(tmp_path: Path) -> None:
+    grype = real_world("grype-0.114-image.sarif")
+    outcome = _evaluate(grype, image=f"ghcr.io/acme/app:1.0@{ROOT_DIGEST}")
+    assert outcome.document["image"] == "ghcr.io/acme/app:1.0" and outcome.document["digest"] == ROOT_DIGEST
+    assert outcome.document["scanner"]["name"] == "grype"
+    # it may agree with the SARIF, never contradict it
+    ours = _image_log(tmp_path, "ours.sarif", "linux/amd64", imageDigest=ROOT_DIGEST)
+    assert _evaluate(ours, image=f"oci:./layout@{ROOT_DIGEST}").document["digest"] == ROOT_DIGEST
+    with pytest.raises(InputError, match=r"ours.sarif run 0 \(linux/amd64\) is of image sha256:aaa.*contradict"):
+        _evaluate(ours, grype, image=f"ghcr.io/acme/app@{OTHER_DIGEST}")
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("ghcr.io/acme/app:1.0", "not pinned"),
+        ("ghcr.io/acme/app@sha256:xyz", "invalid digest"),
+    ],
+)
+def test_an_image_that_is_not_pinned_is_bad_input(tmp_path: Path, image: str, message: str) -> None:
+    scan = _log(tmp_path)
+    completed = _cli(str(scan), "--image", image, "--json")
+    assert completed.returncode == 2 and message in completed.stderr, completed.stderr
+    with pytest.raises(InputError, match=f"input image {image}: not pinned" if message == "not pinned" else message):
+        command.config_from_inputs(ActionInputs({"INPUT_SARIF_FILE": str(scan), "INPUT_IMAGE": image}))
+    config = command.config_from_inputs(
+        ActionInputs({"INPUT_SARIF_FILE": str(scan), "INPUT_IMAGE": f"ghcr.io/acme/app@{ROOT_DIGEST}"})
+    )
+    assert config.image == f"ghcr.io/acme/app@{ROOT_DIGEST}"

@@ -387,3 +387,79 @@ def test_without_a_verdict_file_the_source_is_scanned_and_gated_first(
     )
     assert manifest["annotations"][ANNOTATION_METHOD] == "sbom"
     assert manifest["annotations"][ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
+
+
+def _evaluate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = cli.main(["evaluate", *argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_an_evaluate_verdict_of_the_scan_sarif_promotes_with_method_sarif(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = distribution_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    built = build_image(registry, quarantine, TAG)
+    for digest in built.children.values():
+        attach_sbom(registry, quarantine, digest)  # lodash 4.17.20: CVE-2021-23337 (high)
+    sarif = tmp_path / "scan.sarif"
+    code = cli.main(["scan", registry.ref(quarantine, TAG), "--scanner", "osv", "--osv-db", OSV_DB,
+                     "--sarif-output", str(sarif)])  # fmt: skip
+    assert code == 1 and sarif.is_file()
+    capsys.readouterr()
+    exceptions = tmp_path / "exceptions.yml"
+    exceptions.write_text("exceptions:\n  - id: CVE-2021-23337\n    reason: not reachable\n")
+
+    # evaluate the SARIF the scan wrote (as a workflow would, in another job): it names the image
+    code, document = _evaluate_json(capsys, str(sarif), "--exceptions", str(exceptions))
+    assert code == 0 and document["verdict"] == "pass"
+    assert document["digest"] == built.digest and document["image"] == registry.ref(quarantine, TAG)
+    assert document["method"] == "sarif"
+    verdict = write_verdict(tmp_path, document)
+
+    code, promoted, outputs, logs = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict
+    )
+    assert code == 0, logs
+    assert promoted["digest"] == built.digest and outputs["promoted"] == "true"
+    manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=outputs["report_digest"])))
+    assert manifest["annotations"][ANNOTATION_METHOD] == "sarif"
+    assert manifest["annotations"][ANNOTATION_VERDICT] == "pass"
+    report = json.loads(RegistryClient(registry).get_blob(production, manifest["layers"][0]["digest"]))
+    validate_scan_report(report)
+    assert report["digest"] == built.digest and report["scan"]["method"] == "sarif"
+    assert report["scan"]["scanner"]["name"] == document["scanner"]["name"]
+    assert [e["id"] for e in report["exceptions"]["applied"]] == ["CVE-2021-23337"]
+
+
+def test_an_evaluate_verdict_for_another_digest_is_refused(
+    any_registry: Registry,
+    unique_repo: str,
+    quarantined: AttestedImage,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry = any_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    # another scanner's SARIF that names no image, vouched for by --image with a digest that is not the source's
+    grype = tmp_path / "grype.sarif"
+    grype.write_text(json.dumps(sarif_log([trivy_rule("CVE-2024-2222", "LOW", "2.0")],
+                                          [trivy_result(0, "CVE-2024-2222", "LOW", "zlib")])))  # fmt: skip
+    other = "sha256:" + "0" * 64
+    code, document = _evaluate_json(capsys, str(grype), "--image", registry.ref(quarantine, TAG) + f"@{other}")
+    assert code == 0 and document["verdict"] == "pass" and document["digest"] == other
+    code, refused, outputs, _ = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=write_verdict(tmp_path, document)
+    )
+    assert code == 1 and refused["promoted"] is False and outputs["promoted"] == "false"
+    assert f"is for {other}, but the source now resolves to {quarantined.image.digest}" in refused["refused"]
+    assert RegistryClient(registry).tags(production) == []
+
+    # without --image the same SARIF names no digest: refused too, saying why
+    code, document = _evaluate_json(capsys, str(grype))
+    assert code == 0 and document["digest"] is None
+    code, refused, _, _ = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=write_verdict(tmp_path, document)
+    )
+    assert code == 1 and "names no image digest" in refused["refused"]
+    assert RegistryClient(registry).tags(production) == []

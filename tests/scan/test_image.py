@@ -98,10 +98,13 @@ def test_referrer_sboms_every_platform_one_sarif(any_registry: Registry, unique_
         props = run["properties"]
         assert props["platform"] == platform and props["digest"] == attested.image.child(platform)
         assert props["image"] == f"{attested.image.ref}@{attested.image.digest}"
+        assert props["imageName"] == props["image"] and props["imageDigest"] == attested.image.digest
         assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == {HIGH, *MEDIUM}
         assert all(r["properties"]["purl"].startswith("pkg:npm/") for r in run["results"])
     reread = load_sarif(document["sarif_file"])  # the gate reads back what was written
     assert [r.platform for r in reread] == list(PLATFORMS)
+    assert {r.image_digest for r in reread} == {attested.image.digest}
+    assert document["method"] == "sbom"
 
 
 def test_vex_referrer_suppresses_not_deletes(any_registry: Registry, unique_repo: str, tmp_path: Path) -> None:
