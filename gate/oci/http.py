@@ -8,6 +8,11 @@
   is a stream is never retried here (the caller re-opens its source).
 - Redirects are followed by hand for GET and HEAD only, and ``Authorization`` is only
   ever sent to the host that was asked first (blob GETs redirect to storage elsewhere).
+- Reading a body has a deadline besides the socket's per-read timeout (which a registry
+  sending one byte at a time never trips): a capped read (manifest, list page, token) must
+  end within the client's read deadline, and a streamed blob must deliver each chunk within
+  the read timeout (the stall guard) and the whole within a budget proportional to its size.
+  One watchdog thread shuts the socket of an answer whose time is up.
 - Registry answers become one-line errors: the distribution error JSON
   (``errors[].code/message``) is read, 404 -> ``NotFound``, 401/403 -> ``Denied``, other 4xx
   -> ``BadRequest`` (all ``InputError``); 5xx and unreachable hosts -> ``RuntimeFailure``.
@@ -15,11 +20,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import math
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import NoReturn
@@ -34,6 +43,9 @@ from gate.errors import InputError, RuntimeFailure
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_ERROR_BODY = 64 * 1024
+MAX_BUFFERED_BODY = 4 * 1024 * 1024  # an answer nobody streams (PUT, POST, DELETE, token): read whole, capped
+DEFAULT_READ_DEADLINE = 120.0
+MIN_BLOB_RATE = 256 * 1024  # bytes per second a blob download must average (beyond the deadline floor)
 USER_AGENT = "image-gate/0.1 (+https://github.com/)"
 
 
@@ -63,6 +75,128 @@ class Unreachable(RegistryFailure):
 
 class ResponseTooLarge(RegistryFailure):
     """An answer larger than the cap for its kind (manifest, token, error body)."""
+
+
+class AnswerTooSlow(RegistryFailure):
+    """A body that did not arrive in time: over its total deadline, or (``stalled``) no chunk
+    within the read timeout."""
+
+    def __init__(self, message: str, *, stalled: bool = False) -> None:
+        super().__init__(message)
+        self.stalled = stalled
+
+
+def blob_read_budget(size: int, floor: float) -> float:
+    """Seconds a blob of ``size`` bytes may take to arrive: ``floor`` plus ``MIN_BLOB_RATE``."""
+    return floor + max(0, size) / MIN_BLOB_RATE
+
+
+class _Watchdog:
+    """One daemon thread that fires the callbacks of armed deadlines (it shuts sockets down).
+
+    Memory is bounded by the number of answers being read at once: an answer holds at most one
+    deadline, re-armed per read; the thread only wakes early when a sooner deadline arrives."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._next_wake = math.inf
+        self._thread: threading.Thread | None = None
+
+    def arm(self, key: int, seconds: float, fire: Callable[[], None]) -> None:
+        when = time.monotonic() + max(0.0, seconds)
+        with self._cond:
+            self._armed[key] = (when, fire)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="gate-http-watchdog", daemon=True)
+                self._thread.start()
+            if when < self._next_wake:
+                self._cond.notify()
+
+    def disarm(self, key: int) -> None:
+        with self._cond:
+            self._armed.pop(key, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key in [key for key, (when, _) in self._armed.items() if when <= now]:
+                    _, fire = self._armed.pop(key)
+                    with contextlib.suppress(Exception):  # the watchdog must outlive any one answer
+                        fire()
+                self._next_wake = min((when for when, _ in self._armed.values()), default=math.inf)
+                self._cond.wait(None if self._next_wake == math.inf else self._next_wake - now)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    raw = getattr(response, "raw", None)
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        return sock
+    fp = getattr(getattr(raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+class ReadClock:
+    """How long reading one body may take: ``budget`` seconds of reading in all (time the consumer
+    spends between chunks does not count), and each chunk within ``stall`` seconds."""
+
+    def __init__(self, budget: float, stall: float) -> None:
+        self.budget = budget
+        self.stall = stall
+        self.spent = 0.0
+
+
+def timed_chunks(response: requests.Response, chunk_size: int, clock: ReadClock, what: str) -> Iterator[bytes]:
+    """``response.iter_content(chunk_size)`` under ``clock``: when a chunk or the whole is late,
+    the socket is shut down and ``AnswerTooSlow`` raised (``stalled`` for a late chunk)."""
+    chunks = response.iter_content(chunk_size)
+    key = id(chunks)
+    fired: list[bool] = []  # [stalled] once the watchdog has cut the answer
+
+    def cut(stalled: bool) -> Callable[[], None]:
+        def fire() -> None:
+            fired.append(stalled)
+            sock = _socket_of(response)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        return fire
+
+    def late() -> AnswerTooSlow:
+        if fired[0]:
+            return AnswerTooSlow(f"{what}: no data for {clock.stall:g} s (the answer stalled)", stalled=True)
+        return AnswerTooSlow(f"{what}: the answer took longer than {clock.budget:g} s")
+
+    while True:
+        remaining = clock.budget - clock.spent
+        if remaining <= 0:
+            fired.append(False)
+            raise late()
+        stalls_first = clock.stall < remaining
+        started = time.monotonic()
+        _WATCHDOG.arm(key, min(clock.stall, remaining), cut(stalls_first))
+        try:
+            chunk = next(chunks, None)
+        except _NETWORK_ERRORS as exc:
+            if fired:
+                raise late() from exc
+            raise
+        finally:
+            _WATCHDOG.disarm(key)
+            clock.spent += time.monotonic() - started
+        if fired:
+            raise late()
+        if chunk is None:
+            return
+        yield chunk
 
 
 def is_loopback(host: str) -> bool:
@@ -156,10 +290,14 @@ def describe_answer(response: requests.Response) -> str:
 def _error_body(response: requests.Response) -> bytes:
     if getattr(response, "_content_consumed", False):
         return (response.content or b"")[:MAX_ERROR_BODY]
-    try:
-        return response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
-    except Exception:
-        return b""
+    body = bytearray()
+    clock = ReadClock(DEFAULT_READ_DEADLINE, DEFAULT_READ_DEADLINE)
+    with contextlib.suppress(Exception):  # the status line alone still says enough
+        for chunk in timed_chunks(response, 16 * 1024, clock, "an error answer"):
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    return bytes(body[:MAX_ERROR_BODY])
 
 
 def raise_for_answer(response: requests.Response, what: str, registry: str) -> NoReturn:
@@ -177,15 +315,18 @@ def raise_for_answer(response: requests.Response, what: str, registry: str) -> N
     raise RegistryFailure(message)
 
 
-def read_capped(response: requests.Response, limit: int, what: str) -> bytes:
-    """The whole body, refusing anything over ``limit`` bytes (checked as it arrives)."""
+def read_capped(
+    response: requests.Response, limit: int, what: str, *, deadline: float = DEFAULT_READ_DEADLINE
+) -> bytes:
+    """The whole body, refusing anything over ``limit`` bytes (checked as it arrives) or taking
+    longer than ``deadline`` seconds (``AnswerTooSlow``)."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         response.close()
         raise ResponseTooLarge(f"{what}: the answer is {declared} bytes, over the {limit}-byte limit")
     buffer = bytearray()
     try:
-        for chunk in response.iter_content(64 * 1024):
+        for chunk in timed_chunks(response, 64 * 1024, ReadClock(deadline, deadline), what):
             buffer += chunk
             if len(buffer) > limit:
                 raise ResponseTooLarge(f"{what}: the answer is over the {limit}-byte limit")
@@ -214,6 +355,7 @@ class HttpClient:
         *,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
+        read_deadline: float | None = None,
         max_redirects: int = 5,
         pool_size: int = 16,
         log: Callable[[str], None] = _ignore,
@@ -221,6 +363,9 @@ class HttpClient:
     ) -> None:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        # A whole capped answer must arrive within this (default: the read timeout); a blob
+        # within this plus its size at MIN_BLOB_RATE.
+        self.read_deadline = read_deadline if read_deadline is not None else timeout[1]
         self.max_redirects = max_redirects
         self.log = log
         self.sleep = sleep
@@ -273,10 +418,12 @@ class HttpClient:
             self.log(f"{method} {_redact_url(url)}: {reason}; retry {state.attempt_number}/{attempts - 1}")
 
         def once() -> requests.Response:
-            response = self._follow(method, url, headers, params, data, stream, authorization)
+            response = self._follow(method, url, headers, params, data, authorization)
             if response.status_code in statuses:
                 retry_after = retry_after_seconds(response, self.retry.retry_after_cap)
                 raise _RetryableAnswer(response, retry_after)
+            if not stream:
+                self._buffer(response, what)
             return response
 
         retrying = tenacity.Retrying(
@@ -300,6 +447,21 @@ class HttpClient:
                 f"cannot {what}: {host} is unreachable after {attempts} attempt(s) ({_network_reason(exc)})"
             ) from exc
 
+    def _buffer(self, response: requests.Response, what: str) -> None:
+        """Read an answer the caller does not stream, as ``requests`` would, but capped and under
+        the read deadline; a broken connection propagates (the request may be retried)."""
+        buffer = bytearray()
+        clock = ReadClock(self.read_deadline, self.read_deadline)
+        try:
+            for chunk in timed_chunks(response, 64 * 1024, clock, f"cannot {what}"):
+                buffer += chunk
+                if len(buffer) > MAX_BUFFERED_BODY:
+                    raise ResponseTooLarge(f"cannot {what}: the answer is over the {MAX_BUFFERED_BODY}-byte limit")
+        finally:
+            response.close()
+        response._content = bytes(buffer)
+        response._content_consumed = True  # type: ignore[attr-defined]
+
     def _follow(
         self,
         method: str,
@@ -307,7 +469,6 @@ class HttpClient:
         headers: Mapping[str, str] | None,
         params: Mapping[str, str | list[str]] | None,
         data: bytes | Iterable[bytes] | None,
-        stream: bool,
         authorization: str | None,
     ) -> requests.Response:
         origin = urlsplit(url)
@@ -326,7 +487,7 @@ class HttpClient:
                 headers=send_headers,
                 params=current_params,
                 data=data,
-                stream=stream,
+                stream=True,  # bodies are read by us: capped and under a deadline
                 timeout=self.timeout,
                 allow_redirects=False,
             )

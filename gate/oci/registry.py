@@ -39,17 +39,21 @@ import requests
 from gate.errors import GateError, InputError
 from gate.oci.auth import Authenticator, CredentialStore, repository_scope
 from gate.oci.http import (
+    AnswerTooSlow,
     BadRequest,
     Denied,
     HttpClient,
     NotFound,
+    ReadClock,
     RegistryFailure,
     RetryPolicy,
     Unreachable,
+    blob_read_budget,
     describe_answer,
     raise_for_answer,
     read_capped,
     scheme_for,
+    timed_chunks,
 )
 from gate.oci.target import (
     ALL_MANIFEST_TYPES,
@@ -138,6 +142,7 @@ class RegistryPool:
         log: Callable[[str], None] = _ignore,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
+        read_deadline: float | None = None,
         force_chunked_upload: int | None = None,
     ) -> None:
         if concurrency < 1:
@@ -148,7 +153,9 @@ class RegistryPool:
         self.mask = mask
         self.log = log
         self.force_chunked_upload = force_chunked_upload
-        self.http = HttpClient(retry=retry, timeout=timeout, pool_size=max(16, concurrency * 4), log=log)
+        self.http = HttpClient(
+            retry=retry, timeout=timeout, read_deadline=read_deadline, pool_size=max(16, concurrency * 4), log=log
+        )
         self._hosts: dict[str, RegistryHost] = {}
         self._guard = threading.Lock()
 
@@ -309,6 +316,9 @@ class RegistryTarget:
             )
         return response
 
+    def _read_capped(self, response: requests.Response, limit: int, what: str) -> bytes:
+        return read_capped(response, limit, what, deadline=self.host.http.read_deadline)
+
     def _push_scopes(self, *extra: str) -> list[str]:
         return [repository_scope(self.repository, "pull", "push"), *extra]
 
@@ -342,7 +352,7 @@ class RegistryTarget:
             raise_for_answer(response, what, self.ref.registry)
         header_digest = response.headers.get("Docker-Content-Digest", "")
         content_type = _media_type(response.headers.get("Content-Type", ""))
-        data = read_capped(response, MAX_MANIFEST_BYTES, f"manifest {self._where(reference)}")
+        data = self._read_capped(response, MAX_MANIFEST_BYTES, f"manifest {self._where(reference)}")
         if ":" in reference:
             _hasher(reference)  # validates the digest text
             algorithm = reference.partition(":")[0]
@@ -446,6 +456,10 @@ class RegistryTarget:
         what = f"fetch blob {where}"
         offset = 0
         breaks = 0
+        http = self.host.http
+        # The stall guard (each chunk within the read timeout) and the budget (the whole blob)
+        # count only time spent waiting for the registry, across resumed attempts.
+        clock = ReadClock(blob_read_budget(descriptor.size, http.read_deadline), http.timeout[1])
         while True:
             # Blobs are stored compressed already: no transfer gzip to undo (and hash) on top.
             headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={offset}-"} if offset else {})}
@@ -461,7 +475,7 @@ class RegistryTarget:
                     f"bytes {offset}-"
                 ):
                     raise RegistryFailure(f"{what}: the registry answered a range that does not start at {offset}")
-                for chunk in response.iter_content(CHUNK_SIZE):
+                for chunk in timed_chunks(response, CHUNK_SIZE, clock, what):
                     if skip:
                         if len(chunk) <= skip:
                             skip -= len(chunk)
@@ -482,6 +496,13 @@ class RegistryTarget:
                         f"{what}: the download broke {breaks} times (last at byte {offset}: {type(exc).__name__})"
                     ) from exc
                 self.log(f"{what}: the stream broke at byte {offset}; resuming")
+                time.sleep(self.retry.backoff(breaks))
+                continue
+            except AnswerTooSlow as exc:
+                breaks += 1
+                if not exc.stalled or breaks >= self.retry.attempts:
+                    raise
+                self.log(f"{what}: the stream stalled at byte {offset}; resuming")
                 time.sleep(self.retry.backoff(breaks))
                 continue
             finally:
@@ -687,7 +708,7 @@ class RegistryTarget:
                 raise_for_answer(response, what, self.ref.registry)
             applied = {f.strip() for f in response.headers.get("OCI-Filters-Applied", "").split(",")}
             next_url = _next_link(response, url)
-            data = read_capped(response, MAX_LIST_PAGE, what)
+            data = self._read_capped(response, MAX_LIST_PAGE, what)
             index = _json_object(data)
             if index is None or not isinstance(index.get("manifests"), list):
                 raise RegistryFailure(f"cannot {what}: the registry's referrers answer is not an image index")
@@ -793,7 +814,7 @@ class RegistryTarget:
             if response.status_code != 200:
                 raise_for_answer(response, what, self.ref.registry)
             next_url = _next_link(response, url)
-            document = _json_object(read_capped(response, MAX_LIST_PAGE, what)) or {}
+            document = _json_object(self._read_capped(response, MAX_LIST_PAGE, what)) or {}
             page = document.get("tags") or []
             if not isinstance(page, list):
                 raise RegistryFailure(f"cannot {what}: the registry's answer has no tag list")
