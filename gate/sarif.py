@@ -214,6 +214,8 @@ def load_sarif(path: str | Path, *, validate: bool = True) -> tuple[SarifRun, ..
             # orjson reads integers beyond 64 bits as floats, which only ever makes a log less valid:
             # a log it finds invalid is judged again on the standard library's reading.
             return parse_sarif(_stdlib_json(data, source), source, validate=validate)
+        finally:
+            del document  # freed before the collector resumes, or its first pass would walk all of it
 
 
 def _stdlib_json(data: bytes, source: str) -> Any:
