@@ -73,11 +73,12 @@ def main(environ: dict[str, str] | None = None, action_yml: Path = ACTION_YML) -
         inputs = ActionInputs(os.environ if environ is None else environ, action_yml)
         mask_credentials(inputs, io)
         name = inputs.get("command").strip()
+        json_output = inputs.get("json_output")
         module = load(name)
     except GateError as exc:
         io.log(f"error: {exc.diagnostics()}")
         return exc.exit_code
-    return execute(module, lambda: module.config_from_inputs(inputs), io, as_json=False)
+    return execute(module, lambda: module.config_from_inputs(inputs), io, as_json=False, json_output=json_output)
 
 
 if __name__ == "__main__":

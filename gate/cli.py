@@ -1,23 +1,27 @@
 """``python -m gate``: the command line. The only place (with entrypoint.py) that prints or exits.
 
 Exit codes: 0 ok/pass, 1 policy failed, 2 usage or input error, 3 runtime failure.
-Human text goes to stderr, the ``--json`` document to stdout.
+Human text goes to stderr, the ``--json`` document to stdout, and with ``--json-output FILE`` (action
+input ``json_output``) the same document to that file too (output ``json_file``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
 from gate.commands import Command, Context, available, is_available, load
-from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError
+from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError, InputError
 from gate.outcome import Annotation, Outcome
 
 
@@ -37,6 +41,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
         command_parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        command_parser.add_argument(
+            "--json-output",
+            default="",
+            metavar="FILE",
+            help="also write the JSON document to FILE (replaced atomically, parent directories created), "
+            "with or without --json; an error document when the command fails",
+        )
     return parser
 
 
@@ -46,51 +57,110 @@ def config_secrets(config: Any) -> tuple[str, ...]:
     return tuple(method()) if callable(method) else ()
 
 
-def emit(outcome: Outcome, io: RunnerIO, as_json: bool) -> int:
-    """Write an outcome where the user and the runner read it; return the exit code."""
+def emit(outcome: Outcome, io: RunnerIO, as_json: bool, json_output: Path | None = None) -> int:
+    """Write an outcome where the user and the runner read it; return the exit code.
+
+    A JSON file that cannot be written is an error annotation and, when the command succeeded,
+    its exit code (the caller asked for the file: a later step would miss it)."""
     for line in outcome.messages:
         io.log(line)
     for annotation in outcome.annotations:
         io.annotate(annotation)
     io.set_outputs(outcome.outputs)
     io.append_summary(outcome.summary)
+    exit_code = outcome.exit_code
+    if json_output is not None:
+        try:
+            write_json_file(json_output, outcome.document, io)
+        except GateError as exc:
+            io.annotate(Annotation("error", exc.diagnostics(), title="image-gate json_output"))
+            exit_code = exit_code or exc.exit_code
     if as_json:
         write_json(outcome.document, io)
-    return outcome.exit_code
+    return exit_code
+
+
+def _json_text(document: Any, io: RunnerIO) -> str:
+    return json.dumps(redact_document(document, io.redact), indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(document: Any, io: RunnerIO) -> None:
     """The one ``--json`` document on stdout, secrets redacted."""
-    sys.stdout.write(json.dumps(redact_document(document, io.redact), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(_json_text(document, io))
     sys.stdout.flush()
 
 
-def fail(io: RunnerIO, name: str, message: str, exit_code: int, as_json: bool) -> int:
-    """Report a failure that produced no outcome: an error annotation, and with ``--json`` an error document."""
+def json_output_path(text: str) -> Path | None:
+    """The ``--json-output`` / ``json_output`` file (None when not asked for); a directory is an ``InputError``."""
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if path.is_dir():
+        raise InputError(f"json_output {path}: is a directory; name a file")
+    return path
+
+
+def write_json_file(path: Path, document: Any, io: RunnerIO) -> None:
+    """The document (secrets redacted) to ``path``: a temporary file beside it renamed over it, so a
+    reader never sees half a document and a symlink at ``path`` is replaced, not followed; parent
+    directories are created; readable by the runner's later steps (0644). Sets output ``json_file``."""
+    text = _json_text(document, io)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(handle, 0o644)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise InputError(f"json_output {path}: cannot write the JSON document: {exc.strerror or exc}") from None
+    io.set_outputs({"json_file": str(path)})
+
+
+def fail(io: RunnerIO, name: str, message: str, exit_code: int, as_json: bool, json_output: Path | None = None) -> int:
+    """Report a failure that produced no outcome: an error annotation, and with ``--json`` (``--json-output``)
+    an error document on stdout (in the file)."""
     io.annotate(Annotation("error", message, title=f"image-gate {name}"))
+    document = {"error": {"command": name, "exit_code": exit_code, "message": message}}
+    if json_output is not None:
+        try:
+            write_json_file(json_output, document, io)
+        except GateError as exc:
+            io.annotate(Annotation("error", exc.diagnostics(), title="image-gate json_output"))
     if as_json:
-        write_json({"error": {"command": name, "exit_code": exit_code, "message": message}}, io)
+        write_json(document, io)
     return exit_code
 
 
-def execute(module: Command, make_config: Callable[[], Any], io: RunnerIO, as_json: bool) -> int:
-    """Build the config, run the command, emit the outcome; errors become exit codes."""
+def execute(module: Command, make_config: Callable[[], Any], io: RunnerIO, as_json: bool, json_output: str = "") -> int:
+    """Build the config, run the command, emit the outcome; errors become exit codes.
+
+    ``json_output``: also write the JSON document (or the error document) to this file."""
     name = getattr(module, "NAME", "?")
+    target: Path | None = None
     try:
+        target = json_output_path(json_output)
         config = make_config()
         for secret in config_secrets(config):
             io.mask(secret)
         context = Context(log=io.log, mask=io.mask, environ=dict(os.environ))
         outcome = module.run(config, context)
-        return emit(outcome, io, as_json)
+        return emit(outcome, io, as_json, target)
     except GateError as exc:
-        return fail(io, name, exc.diagnostics(), exc.exit_code, as_json)
+        return fail(io, name, exc.diagnostics(), exc.exit_code, as_json, target)
     except KeyboardInterrupt:
         io.log("interrupted")
         return 130
     except Exception:  # a bug: say so, with the traceback (redacted by io.log), never a credential
         io.log(f"internal error in image-gate {name} (please report it):\n{traceback.format_exc()}")
-        return fail(io, name, f"internal error in image-gate {name}", EXIT_RUNTIME, as_json)
+        return fail(io, name, f"internal error in image-gate {name}", EXIT_RUNTIME, as_json, target)
 
 
 def _named_command(arguments: Sequence[str]) -> str | None:
@@ -115,4 +185,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # a command module that fails to import is a bug, reported as one
         io.log(f"internal error in image-gate (please report it):\n{traceback.format_exc()}")
         return EXIT_RUNTIME
-    return execute(module, lambda: module.config_from_args(namespace), io, bool(namespace.json))
+    return execute(module, lambda: module.config_from_args(namespace), io, bool(namespace.json), namespace.json_output)

@@ -271,3 +271,82 @@ def test_a_named_command_imports_only_its_own_module() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "['gate.commands.discover']"
+
+
+@pytest.mark.usefixtures("fake_command", "clean_env")
+class TestJsonOutput:
+    def test_the_document_goes_to_the_file_as_well_as_stdout(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        target = tmp_path / "reports" / "deep" / "fake.json"  # parent directories are created
+        code, out, _ = run_cli(
+            capsys, "fake", "ok", "--item", "a", "--password", SECRET, "--json", "--json-output", str(target)
+        )
+        assert code == 0
+        written = target.read_text(encoding="utf-8")
+        assert written == out  # the same redacted document
+        assert json.loads(written) == {"mode": "ok", "items": ["a"], "echo": "***", "args": None}
+        assert SECRET not in written
+        assert target.stat().st_mode & 0o777 == 0o644  # later steps (another user) can read it
+        assert [p.name for p in target.parent.iterdir()] == ["fake.json"]  # no temporary file left
+
+    def test_without_json_only_the_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        target = tmp_path / "fake.json"
+        target.write_text("stale")
+        code, out, _ = run_cli(capsys, "fake", "policy", "--json-output", str(target))
+        assert (code, out) == (1, "")
+        assert json.loads(target.read_text())["mode"] == "policy"
+
+    def test_a_failure_writes_the_error_document(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        target = tmp_path / "fake.json"
+        target.write_text('{"verdict": "pass", "digest": "sha256:stale"}')  # a stale verdict must not survive
+        code, _, _ = run_cli(capsys, "fake", "runtime", "--json-output", str(target))
+        assert code == 3
+        assert json.loads(target.read_text())["error"]["exit_code"] == 3
+
+    def test_a_symlink_is_replaced_not_followed(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        elsewhere = tmp_path / "elsewhere.txt"
+        elsewhere.write_text("keep me")
+        link = tmp_path / "fake.json"
+        link.symlink_to(elsewhere)
+        code, _, _ = run_cli(capsys, "fake", "ok", "--json-output", str(link))
+        assert code == 0
+        assert not link.is_symlink() and json.loads(link.read_text())["mode"] == "ok"
+        assert elsewhere.read_text() == "keep me"
+
+    def test_a_directory_is_bad_input_before_the_command_runs(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        code, out, err = run_cli(capsys, "fake", "log", "--json", "--json-output", str(tmp_path))
+        assert code == 2 and "is a directory; name a file" in err
+        assert "running log" not in err  # nothing ran
+        assert json.loads(out)["error"]["exit_code"] == 2
+
+    def test_an_unwritable_file_fails_a_successful_command(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        code, out, err = run_cli(capsys, "fake", "ok", "--json", "--json-output", str(blocker / "x.json"))
+        assert code == 2 and "cannot write the JSON document" in err
+        assert json.loads(out)["mode"] == "ok"  # stdout still has the document
+        code, _, _ = run_cli(capsys, "fake", "policy", "--json-output", str(blocker / "x.json"))
+        assert code == 1  # a failed verdict keeps its exit code
+
+    def test_in_actions_the_json_file_output_names_it(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        output = tmp_path / "output"
+        monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+        monkeypatch.chdir(tmp_path)
+        code, _, _ = run_cli(capsys, "fake", "ok", "--json-output", "out/fake.json")
+        assert code == 0 and json.loads((tmp_path / "out" / "fake.json").read_text())["mode"] == "ok"
+        assert "json_file<<" in output.read_text() and "\nout/fake.json\n" in output.read_text()
+
+
+def test_every_command_has_json_output() -> None:
+    for name in available():
+        help_text = subprocess.run(
+            [sys.executable, "-m", "gate", name, "--help"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
+        assert "--json-output FILE" in help_text, name

@@ -31,6 +31,7 @@ inputs:
   registry_password: {description: a password, default: ""}
   registry_auth: {description: a docker config, default: ""}
   github_token: {description: token, default: "${{ github.token }}"}
+  json_output: {description: file, default: ""}
 runs: {using: docker, image: Dockerfile}
 """
 
@@ -170,3 +171,60 @@ def test_entrypoint_as_a_process_masks_first() -> None:
     assert lines[0] == "::add-mask::ghs_proc3ss"
     assert "unknown command 'no-such-stage'" in result.stderr
     assert "ghs_proc3ss" not in "\n".join(lines[1:]) + result.stdout
+
+
+@pytest.mark.usefixtures("fake_command")
+def test_json_output_writes_the_redacted_document_and_names_it(
+    capsys: pytest.CaptureFixture[str], action_yml: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the workspace
+    code, _, out = run_action(
+        capsys, action_yml, tmp_path, mode="policy", registry_password=SECRET, json_output="reports/fake.json"
+    )
+    assert code == 1 and out == ""  # the file, not stdout: the runner shows stdout in the log
+    document = json.loads((tmp_path / "reports" / "fake.json").read_text(encoding="utf-8"))
+    assert document == {"mode": "policy", "items": [], "echo": "***", "args": {}}
+    output = (tmp_path / "output").read_text(encoding="utf-8")
+    assert "json_file<<" in output and "\nreports/fake.json\n" in output
+    assert SECRET not in (tmp_path / "reports" / "fake.json").read_text() + output
+
+
+@pytest.mark.usefixtures("fake_command")
+def test_without_json_output_no_file_and_no_output(
+    capsys: pytest.CaptureFixture[str], action_yml: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run_action(capsys, action_yml, tmp_path)
+    assert code == 0
+    assert "json_file" not in (tmp_path / "output").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["action.yml", "output", "summary"]
+
+
+def test_an_evaluate_verdict_file_from_the_real_action(tmp_path: Path) -> None:
+    """The real entrypoint and action.yml: evaluate's json_output is a verdict file promote can read."""
+    from gate.report import load_verdict
+    from tests.sarif_samples import sarif_log, trivy_result, trivy_rule, write
+
+    digest = "sha256:" + "a" * 64
+    sarif = write(
+        tmp_path,
+        sarif_log([trivy_rule("CVE-2024-0001", "LOW", "2.0")], [trivy_result(0, "CVE-2024-0001", "LOW", "zlib")]),
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "INPUT_COMMAND": "evaluate",
+            "INPUT_SARIF_FILE": str(sarif),
+            "INPUT_IMAGE": f"ghcr.io/acme/app:1@{digest}",
+            "INPUT_JSON_OUTPUT": "verdicts/app.json",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = load_verdict(tmp_path / "verdicts" / "app.json")
+    assert verdict["verdict"] == "pass" and verdict["digest"] == digest and verdict["method"] == "sarif"
+    assert "\nverdicts/app.json\n" in (tmp_path / "output").read_text()
