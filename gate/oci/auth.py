@@ -33,7 +33,16 @@ import requests
 import yaml
 
 from gate.errors import InputError
-from gate.oci.http import Denied, HttpClient, RegistryFailure, describe_answer, is_loopback, read_capped, split_host
+from gate.oci.http import (
+    Denied,
+    HttpClient,
+    RegistryFailure,
+    describe_answer,
+    is_loopback,
+    read_capped,
+    split_host,
+    url_host,
+)
 from gate.reference import DOCKER_HUB
 
 MAX_TOKEN_ANSWER = 1024 * 1024
@@ -409,7 +418,7 @@ class Authenticator:
         if realm.scheme == "http" and self.credential is not None and not self.allow_http(realm.netloc):
             raise Denied(
                 f"cannot authenticate to {self.registry}: refusing to send credentials to the plain-HTTP "
-                f"token realm {realm.netloc}",
+                f"token realm {url_host(realm.geturl())}",
                 hint="list the realm host as an insecure registry if this is intended",
             )
         scope_list = _scope_strings(needed)
@@ -424,11 +433,11 @@ class Authenticator:
         if response.status_code != 200:
             answer = describe_answer(response)
             response.close()
-            message = f"cannot {what}: the token service {realm.netloc} answered {answer}"
+            message = f"cannot {what}: the token service {url_host(realm.geturl())} answered {answer}"
             if response.status_code in (401, 403):
                 raise Denied(message, hint="check the username and password for this registry")
             raise RegistryFailure(message)
-        body = read_capped(response, MAX_TOKEN_ANSWER, f"token answer from {realm.netloc}")
+        body = read_capped(response, MAX_TOKEN_ANSWER, f"token answer from {url_host(realm.geturl())}")
         try:
             document = json.loads(body)
         except ValueError:

@@ -415,7 +415,7 @@ class HttpClient:
             reason = f"answer {exc.response.status_code}" if isinstance(exc, _RetryableAnswer) else type(exc).__name__
             if isinstance(exc, _RetryableAnswer):
                 exc.response.close()
-            self.log(f"{method} {_redact_url(url)}: {reason}; retry {state.attempt_number}/{attempts - 1}")
+            self.log(f"{method} {redact_url(url)}: {reason}; retry {state.attempt_number}/{attempts - 1}")
 
         def once() -> requests.Response:
             response = self._follow(method, url, headers, params, data, authorization)
@@ -442,7 +442,7 @@ class HttpClient:
         except _RetryableAnswer as exc:
             return exc.response
         except _NETWORK_ERRORS as exc:
-            host = urlsplit(url).netloc
+            host = url_host(url)
             raise Unreachable(
                 f"cannot {what}: {host} is unreachable after {attempts} attempt(s) ({_network_reason(exc)})"
             ) from exc
@@ -499,12 +499,12 @@ class HttpClient:
             response.close()
             next_url = urljoin(response.url, location)
             if urlsplit(next_url).scheme not in ("http", "https"):
-                raise RegistryFailure(f"{origin.netloc} redirected to an unsupported URL scheme")
+                raise RegistryFailure(f"{url_host(url)} redirected to an unsupported URL scheme")
             if target.scheme == "https" and urlsplit(next_url).scheme == "http":
-                raise RegistryFailure(f"{origin.netloc} redirected from HTTPS to plain HTTP; refusing to follow")
+                raise RegistryFailure(f"{url_host(url)} redirected from HTTPS to plain HTTP; refusing to follow")
             current = next_url
             current_params = None
-        raise RegistryFailure(f"{origin.netloc}: more than {self.max_redirects} redirects for {method} {origin.path}")
+        raise RegistryFailure(f"{url_host(url)}: more than {self.max_redirects} redirects for {method} {origin.path}")
 
 
 def _network_reason(exc: BaseException) -> str:
@@ -515,7 +515,14 @@ def _network_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _redact_url(url: str) -> str:
-    """Drop the query (upload state, signed storage URLs) from a URL for logs."""
+def url_host(url: str) -> str:
+    """``host[:port]`` of ``url`` for messages: never the userinfo (``user:password@``) a URL may carry."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    return netloc or "(no host)"
+
+
+def redact_url(url: str) -> str:
+    """``url`` for messages: no userinfo, no query (upload state, signed storage URLs with
+    ``X-Amz-Signature`` and the like), no fragment."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{url_host(url)}{parts.path}"

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gate.errors import GateError
 from gate.oci.auth import CredentialStore
-from gate.oci.http import AnswerTooSlow, HttpClient, RetryPolicy, blob_read_budget
+from gate.oci.http import (
+    AnswerTooSlow,
+    HttpClient,
+    RetryPolicy,
+    Unreachable,
+    blob_read_budget,
+    redact_url,
+    url_host,
+)
 from gate.oci.registry import RegistryPool, RegistryTarget
 from gate.oci.target import OCI_MANIFEST, Descriptor
 from gate.reference import parse_reference
-from tests.oci.hostile_server import Handler, hostile_registry
+from tests.oci.hostile_server import Handler, HostileRegistry, hostile_registry
+from tests.support.registries import free_port
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.02, jitter=0.0, retry_after_cap=0.1)
 MANIFEST = b'{"schemaVersion":2,"mediaType":"' + OCI_MANIFEST.encode() + b'","config":{},"layers":[]}' + b" " * 2000
@@ -87,3 +101,63 @@ def test_an_unstreamed_answer_is_read_under_the_deadline_too() -> None:
 def test_blob_budget_grows_with_size_from_a_floor() -> None:
     assert blob_read_budget(0, 120.0) == 120.0
     assert blob_read_budget(1024**3, 120.0) == 120.0 + 4096.0
+
+
+def _upload_routes(server: HostileRegistry, location: str) -> None:
+    def start(handler: Handler, _: re.Match[str]) -> None:
+        handler.answer(202, b"", {"Location": location})
+
+    server.route("HEAD", r"/v2/hostile/repo/blobs/.*", lambda handler, _: handler.answer(404, b""))
+    server.route("POST", r"/v2/hostile/repo/blobs/uploads/", start)
+    server.route("*", r"/upload", lambda handler, _: handler.answer(503, b"busy", {"Content-Type": "text/plain"}))
+
+
+def _push(target: RegistryTarget) -> GateError:
+    data = b"layer"
+    descriptor = Descriptor("application/octet-stream", "sha256:" + hashlib.sha256(data).hexdigest(), len(data))
+
+    @contextmanager
+    def source() -> Iterator[Iterator[bytes]]:
+        yield iter([data])
+
+    with pytest.raises(GateError) as caught:
+        target.push_blob(descriptor, source)
+    return caught.value
+
+
+SECRETS = ("s3cret", "SIGSECRET", "user:", "X-Amz")
+
+
+def test_logged_and_raised_urls_carry_no_userinfo_and_no_query() -> None:
+    logs: list[str] = []
+    with hostile_registry() as server:
+        _upload_routes(server, f"http://user:s3cret@{server.host}/upload?X-Amz-Signature=SIGSECRET&_state=abc")
+        pool = RegistryPool(CredentialStore(), retry=FAST, timeout=(2.0, 5.0), log=logs.append, force_chunked_upload=2)
+        error = _push(pool.target(parse_reference(f"{server.host}/hostile/repo")))
+    assert any(f"PATCH http://{server.host}/upload: answer 503; retry" in line for line in logs), logs
+    for text in (*logs, error.message):
+        assert not any(secret in text for secret in SECRETS), text
+
+
+def test_unreachable_upload_location_is_named_by_host_and_port_only() -> None:
+    port = free_port()
+    logs: list[str] = []
+    with hostile_registry() as server:
+        _upload_routes(server, f"http://user:s3cret@127.0.0.1:{port}/upload?X-Amz-Signature=SIGSECRET")
+        pool = RegistryPool(CredentialStore(), retry=FAST, timeout=(2.0, 5.0), log=logs.append)
+        error = _push(pool.target(parse_reference(f"{server.host}/hostile/repo")))
+    assert isinstance(error, Unreachable)
+    assert f"127.0.0.1:{port} is unreachable" in error.message
+    for text in (*logs, error.message):
+        assert not any(secret in text for secret in SECRETS), text
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="@/?#[]"), min_size=1),
+    st.text(alphabet="abcXYZ=&%-_", min_size=0),
+)
+def test_redact_url_drops_userinfo_and_query(secret: str, query: str) -> None:
+    url = f"https://{secret}@storage.example:8443/blob/path?{query}#{query}"
+    assert redact_url(url) == "https://storage.example:8443/blob/path"
+    assert url_host(url) == "storage.example:8443"
+    assert url_host("http://[::1]:5000/v2/") == "[::1]:5000"
