@@ -77,6 +77,8 @@ from gate.reference import ImageReference
 MANIFEST_ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST])
 MAX_LIST_PAGE = 4 * 1024 * 1024
 MAX_PAGES = 1000
+MAX_REFERRERS = 10_000  # per subject, over all pages (and in a fallback index)
+MAX_TAGS = 100_000
 DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024
 MAX_UPLOAD_CHUNK = 64 * 1024 * 1024
 REFERRER_UPDATE_ATTEMPTS = 5
@@ -683,6 +685,7 @@ class RegistryTarget:
         result: list[Descriptor] = []
         seen: set[str] = set()
         pages = 0
+        received = 0
         while url is not None:
             pages += 1
             if pages > MAX_PAGES or url in seen:
@@ -713,6 +716,11 @@ class RegistryTarget:
             if index is None or not isinstance(index.get("manifests"), list):
                 raise RegistryFailure(f"cannot {what}: the registry's referrers answer is not an image index")
             self.host.referrers_api[self.repository] = True
+            received += len(index["manifests"])
+            if received > MAX_REFERRERS:
+                raise RegistryFailure(
+                    f"cannot {what}: the registry lists more than {MAX_REFERRERS} referrers (the cap per subject)"
+                )
             for entry in index["manifests"]:
                 descriptor = _descriptor(entry)
                 if descriptor is None:
@@ -742,6 +750,10 @@ class RegistryTarget:
         ):
             self.log(f"warning: {where} is a {manifest.descriptor.media_type}, not a referrers index; ignored")
             return None, []
+        if len(index["manifests"]) > MAX_REFERRERS:
+            raise RegistryFailure(
+                f"referrers index {where} lists more than {MAX_REFERRERS} referrers (the cap per subject)"
+            )
         descriptors = [d for d in (_descriptor(entry) for entry in index["manifests"]) if d is not None]
         return manifest, descriptors
 
@@ -821,6 +833,10 @@ class RegistryTarget:
             fresh = [t for t in page if isinstance(t, str) and t not in known]
             tags.extend(fresh)
             known.update(fresh)
+            if len(tags) > MAX_TAGS:
+                raise RegistryFailure(f"cannot {what}: the repository has more than {MAX_TAGS} tags (the cap)")
+            if next_url is not None and urlsplit(next_url).netloc != urlsplit(self.host.base_url).netloc:
+                raise RegistryFailure(f"cannot {what}: the registry's next page is on another host")
             if next_url is not None:
                 url, params = next_url, None
             elif fresh and len(page) >= self.tag_page_size:

@@ -1,0 +1,99 @@
+"""Hostile registries against the registry client: endless lists, odd digests, deep JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+
+from gate.oci.auth import CredentialStore
+from gate.oci.http import RegistryFailure, RetryPolicy
+from gate.oci.registry import MAX_REFERRERS, MAX_TAGS, RegistryPool, RegistryTarget
+from gate.oci.target import OCI_INDEX, OCI_MANIFEST
+from gate.reference import parse_reference
+from tests.oci.hostile_server import Handler, HostileRegistry, hostile_registry
+
+FAST = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, jitter=0.0, retry_after_cap=0.1)
+SUBJECT = "sha256:" + "a" * 64
+
+
+def _target(server: HostileRegistry, logs: list[str] | None = None) -> RegistryTarget:
+    pool = RegistryPool(CredentialStore(), retry=FAST, log=logs.append if logs is not None else (lambda _: None))
+    return pool.target(parse_reference(f"{server.host}/hostile/repo"))
+
+
+def _digest(n: int) -> str:
+    return "sha256:" + hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def _referrers_pages(server: HostileRegistry, pages: list[list[dict[str, object]]]) -> None:
+    def respond(handler: Handler, _: re.Match[str]) -> None:
+        number = int(re.search(r"page=(\d+)", handler.path).group(1)) if "page=" in handler.path else 0  # type: ignore[union-attr]
+        headers = {"Content-Type": OCI_INDEX}
+        if number + 1 < len(pages):
+            headers["Link"] = f'</v2/hostile/repo/referrers/{SUBJECT}?page={number + 1}>; rel="next"'
+        handler.answer(200, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": pages[number]}, headers)
+
+    server.route("GET", r"/v2/hostile/repo/referrers/.*", respond)
+
+
+def _entry(n: int) -> dict[str, object]:
+    return {"mediaType": OCI_MANIFEST, "digest": _digest(n), "size": 500, "artifactType": "application/x-test"}
+
+
+def test_referrers_over_the_cap_across_pages_fail_naming_the_cap() -> None:
+    half = MAX_REFERRERS // 2 + 1
+    with hostile_registry() as server:
+        _referrers_pages(server, [[_entry(n) for n in range(half)], [_entry(n) for n in range(half, 2 * half)]])
+        with pytest.raises(RegistryFailure, match=f"more than {MAX_REFERRERS} referrers"):
+            _target(server).referrers(SUBJECT)
+        assert len(server.paths("GET")) == 2
+
+
+def test_referrers_at_the_cap_are_listed() -> None:
+    with hostile_registry() as server:
+        _referrers_pages(server, [[_entry(n) for n in range(MAX_REFERRERS)]])
+        assert len(_target(server).referrers(SUBJECT)) == MAX_REFERRERS
+
+
+def _tag_pages(server: HostileRegistry, pages: list[list[str]], next_host: str | None = None) -> None:
+    def respond(handler: Handler, _: re.Match[str]) -> None:
+        number = int(re.search(r"page=(\d+)", handler.path).group(1)) if "page=" in handler.path else 0  # type: ignore[union-attr]
+        headers = {}
+        if number + 1 < len(pages):
+            prefix = f"http://{next_host}" if next_host else ""
+            headers["Link"] = f'<{prefix}/v2/hostile/repo/tags/list?page={number + 1}>; rel="next"'
+        handler.answer(200, {"name": "hostile/repo", "tags": pages[number]}, headers)
+
+    server.route("GET", r"/v2/hostile/repo/tags/list", respond)
+
+
+def test_tags_over_the_cap_fail_naming_the_cap() -> None:
+    half = MAX_TAGS // 2 + 1
+    with hostile_registry() as server:
+        _tag_pages(server, [[f"t{n}" for n in range(half)], [f"t{n}" for n in range(half, 2 * half)]])
+        with pytest.raises(RegistryFailure, match=f"more than {MAX_TAGS} tags"):
+            _target(server).list_tags()
+
+
+def test_tags_next_page_on_another_host_is_refused() -> None:
+    with hostile_registry() as server:
+        _tag_pages(server, [["a"], ["b"]], next_host="127.0.0.2:1")
+        with pytest.raises(RegistryFailure, match="next page is on another host"):
+            _target(server).list_tags()
+
+
+def test_fallback_index_over_the_cap_fails_naming_the_cap() -> None:
+    document = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [_entry(n) for n in range(MAX_REFERRERS + 1)]}
+    data = json.dumps(document).encode()
+    with hostile_registry() as server:
+        server.route("GET", r"/v2/hostile/repo/referrers/.*", lambda handler, _: handler.answer(404, b""))
+        server.route(
+            "GET",
+            r"/v2/hostile/repo/manifests/sha256-a+",
+            lambda handler, _: handler.answer(200, data, {"Content-Type": OCI_INDEX}),
+        )
+        with pytest.raises(RegistryFailure, match=f"more than {MAX_REFERRERS} referrers"):
+            _target(server).referrers(SUBJECT)
