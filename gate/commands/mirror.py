@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -11,6 +10,12 @@ from typing import Any
 
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
+from gate.commands.options import (
+    access_schema,
+    access_values_from_args,
+    access_values_from_inputs,
+    add_access_arguments,
+)
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.oci.auth import Credential, CredentialStore, parse_registry_auth
@@ -27,8 +32,7 @@ from gate.reference import ImageReference
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
 
-ENV_PREFIX = "IMAGE_GATE_"
-MAX_CONCURRENCY = 64
+SIDES = {"source": "the source registry", "destination": "the destination registry"}
 
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -40,13 +44,7 @@ SCHEMA: Mapping[str, Any] = {
         "copy_referrers": {"type": "boolean"},
         "referrers_source": {"type": "string"},
         "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
-        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "registry_auth": {"type": "string"},
-        "source_username": {"type": "string"},
-        "source_password": {"type": "string"},
-        "destination_username": {"type": "string"},
-        "destination_password": {"type": "string"},
+        **access_schema(tuple(SIDES)),
     },
 }
 
@@ -98,40 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="copy only these platforms of an index (repeatable; a new, smaller index is written)",
     )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"parallel blob transfers per registry (default: {DEFAULT_CONCURRENCY})",
-    )
-    parser.add_argument(
-        "--insecure-registry",
-        dest="insecure_registries",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="allow plain HTTP to this registry (loopback hosts always use HTTP; repeatable)",
-    )
-    parser.add_argument(
-        "--registry-auth",
-        default=None,
-        metavar="FILE_OR_JSON",
-        help=f"credentials per registry host: a YAML/JSON map host -> {{username, password}}, or a file holding one "
-        f"(env {ENV_PREFIX}REGISTRY_AUTH)",
-    )
-    for side in ("source", "destination"):
-        for field_name in ("username", "password"):
-            env = f"{ENV_PREFIX}{side.upper()}_{field_name.upper()}"
-            parser.add_argument(
-                f"--{side}-{field_name}",
-                default=None,
-                help=f"{field_name} for the {side} registry (env {env})",
-            )
-
-
-def _from_env(value: str | None, name: str) -> str:
-    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+    add_access_arguments(parser, SIDES)
 
 
 def config_from_args(namespace: argparse.Namespace) -> MirrorConfig:
@@ -141,13 +106,7 @@ def config_from_args(namespace: argparse.Namespace) -> MirrorConfig:
         "copy_referrers": namespace.copy_referrers,
         "referrers_source": namespace.referrers_source,
         "platforms": list(namespace.platforms),
-        "concurrency": namespace.concurrency,
-        "insecure_registries": list(namespace.insecure_registries),
-        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
-        "source_username": _from_env(namespace.source_username, "source_username"),
-        "source_password": _from_env(namespace.source_password, "source_password"),
-        "destination_username": _from_env(namespace.destination_username, "destination_username"),
-        "destination_password": _from_env(namespace.destination_password, "destination_password"),
+        **access_values_from_args(namespace, tuple(SIDES)),
     }
     return build_config(MirrorConfig, SCHEMA, values, "command line")
 
@@ -159,13 +118,7 @@ def config_from_inputs(inputs: ActionInputs) -> MirrorConfig:
         "copy_referrers": inputs.bool("copy_referrers"),
         "referrers_source": inputs.get("referrers_source").strip(),
         "platforms": inputs.list("platforms"),
-        "concurrency": inputs.int("concurrency"),
-        "insecure_registries": inputs.list("insecure_registries"),
-        "registry_auth": inputs.get("registry_auth"),
-        "source_username": inputs.get("source_username").strip(),
-        "source_password": inputs.get("source_password"),
-        "destination_username": inputs.get("destination_username").strip(),
-        "destination_password": inputs.get("destination_password"),
+        **access_values_from_inputs(inputs, tuple(SIDES)),
     }
     if not values["source"]:
         raise InputError("input source is required for command mirror")

@@ -13,7 +13,6 @@ copied (references, exceptions and VEX files, the scanner's options) fails befor
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,14 @@ from typing import Any
 
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
+from gate.commands.options import (
+    access_schema,
+    access_values_from_args,
+    access_values_from_inputs,
+    add_access_arguments,
+    add_github_token_argument,
+    github_token_from_args,
+)
 from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
 from gate.config import ActionInputs, build_config
@@ -45,7 +52,7 @@ from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_
 NAME = "pipeline"
 HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"
 
-ENV_PREFIX = "IMAGE_GATE_"
+SIDES = {"source": "the source registry", "destination": "the quarantine and production registries"}
 PLATFORM_PATTERN = r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"
 
 SCHEMA: Mapping[str, Any] = {
@@ -59,13 +66,7 @@ SCHEMA: Mapping[str, Any] = {
         "copy_referrers": {"type": "boolean"},
         "referrers_source": {"type": "string"},
         "platforms": {"type": "array", "items": {"type": "string", "pattern": PLATFORM_PATTERN}},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": mirror_command.MAX_CONCURRENCY},
-        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "registry_auth": {"type": "string"},
-        "source_username": {"type": "string"},
-        "source_password": {"type": "string"},
-        "destination_username": {"type": "string"},
-        "destination_password": {"type": "string"},
+        **access_schema(tuple(SIDES)),
         "sbom_predicate_type": {"type": "string", "minLength": 1},
         "scanner": {"type": "string", "minLength": 1},
         "osv_db": {"type": "string"},
@@ -168,7 +169,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="mirror (and so scan and promote) only these platforms (repeatable)",
     )
-    mirror.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N")
     scan = parser.add_argument_group("scan options")
     scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
     scan.add_argument("--scanner", default="trivy", choices=scanner_names(), help="(default: trivy)")
@@ -190,41 +190,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="after a verified promotion, delete the quarantine tag",
     )
-    promote_group.add_argument(
-        "--github-token",
-        default=None,
-        metavar="TOKEN",
-        help="GitHub token to delete a GHCR quarantine tag through the Packages API (env GITHUB_TOKEN)",
-    )
-    access = parser.add_argument_group("registry access")
-    access.add_argument(
-        "--insecure-registry",
-        dest="insecure_registries",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="allow plain HTTP to this registry (loopback hosts always use HTTP; repeatable)",
-    )
-    access.add_argument(
-        "--registry-auth",
-        default=None,
-        metavar="FILE_OR_JSON",
-        help=f"credentials per registry host (env {ENV_PREFIX}REGISTRY_AUTH)",
-    )
-    access.add_argument("--source-username", default=None, help=f"(env {ENV_PREFIX}SOURCE_USERNAME)")
-    access.add_argument("--source-password", default=None, help=f"(env {ENV_PREFIX}SOURCE_PASSWORD)")
-    access.add_argument(
-        "--destination-username",
-        default=None,
-        help=f"for the quarantine and production registries (env {ENV_PREFIX}DESTINATION_USERNAME)",
-    )
-    access.add_argument("--destination-password", default=None, help=f"(env {ENV_PREFIX}DESTINATION_PASSWORD)")
+    add_github_token_argument(promote_group)
+    add_access_arguments(parser, SIDES)
     add_gate_arguments(parser)
     add_vex_arguments(parser)
-
-
-def _from_env(value: str | None, name: str) -> str:
-    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
 
 
 def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
@@ -246,13 +215,7 @@ def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
         "copy_referrers": bool(namespace.copy_referrers),
         "referrers_source": namespace.referrers_source,
         "platforms": list(namespace.platforms),
-        "concurrency": namespace.concurrency,
-        "insecure_registries": list(namespace.insecure_registries),
-        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
-        "source_username": _from_env(namespace.source_username, "source_username"),
-        "source_password": _from_env(namespace.source_password, "source_password"),
-        "destination_username": _from_env(namespace.destination_username, "destination_username"),
-        "destination_password": _from_env(namespace.destination_password, "destination_password"),
+        **access_values_from_args(namespace, tuple(SIDES)),
         "sbom_predicate_type": namespace.sbom_predicate_type,
         "scanner": namespace.scanner,
         "osv_db": namespace.osv_db,
@@ -263,12 +226,10 @@ def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
         "trivy_cache_dir": namespace.trivy_cache_dir,
         "trivy_timeout": namespace.trivy_timeout,
         "delete_source_tag": bool(namespace.delete_source_tag),
-        "github_token": namespace.github_token if namespace.github_token is not None else "",
+        "github_token": github_token_from_args(namespace.github_token),
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
     }
-    if namespace.github_token is None:
-        values["github_token"] = os.environ.get("GITHUB_TOKEN", "")
     return build_config(PipelineConfig, SCHEMA, _check(values, "command line"), "command line")
 
 
@@ -281,13 +242,7 @@ def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
         "copy_referrers": True,
         "referrers_source": inputs.get("referrers_source").strip(),
         "platforms": inputs.list("platforms"),
-        "concurrency": inputs.int("concurrency"),
-        "insecure_registries": inputs.list("insecure_registries"),
-        "registry_auth": inputs.get("registry_auth"),
-        "source_username": inputs.get("source_username").strip(),
-        "source_password": inputs.get("source_password"),
-        "destination_username": inputs.get("destination_username").strip(),
-        "destination_password": inputs.get("destination_password"),
+        **access_values_from_inputs(inputs, tuple(SIDES)),
         "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
         "scanner": inputs.get("scanner").strip().lower() or "trivy",
         "osv_db": inputs.get("osv_db").strip(),

@@ -9,7 +9,6 @@ Exit 0 promoted, 1 refused (verdict fail, no digest, another digest), 2 bad inpu
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,14 @@ from gate.actions import md_code, md_table, md_text
 from gate.commands import Context
 from gate.commands import scan as scan_command
 from gate.commands.mirror import render_summary as copy_summary
+from gate.commands.options import (
+    access_schema,
+    access_values_from_args,
+    access_values_from_inputs,
+    add_access_arguments,
+    add_github_token_argument,
+    github_token_from_args,
+)
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.github_packages import DEFAULT_API_URL
@@ -29,13 +36,14 @@ from gate.outcome import Annotation, Outcome
 from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
 from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
 from gate.report import load_verdict
+from gate.scan import scanner_names
 from gate.scan.image import DEFAULT_SARIF_OUTPUT, scan_image
 from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 NAME = "promote"
 HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
 
-ENV_PREFIX = "IMAGE_GATE_"
+SIDES = {"source": "the source (quarantine) registry", "destination": "the destination (production) registry"}
 _SCAN_FIELDS = ("sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output")
 
 SCHEMA: Mapping[str, Any] = {
@@ -48,13 +56,7 @@ SCHEMA: Mapping[str, Any] = {
         "verdict_file": {"type": "string"},
         "delete_source_tag": {"type": "boolean"},
         "github_token": {"type": "string"},
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
-        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "registry_auth": {"type": "string"},
-        "source_username": {"type": "string"},
-        "source_password": {"type": "string"},
-        "destination_username": {"type": "string"},
-        "destination_password": {"type": "string"},
+        **access_schema(tuple(SIDES)),
         **{name: scan_command.SCHEMA["properties"][name] for name in _SCAN_FIELDS},
         **GATE_SCHEMA["properties"],
         **VEX_SCHEMA_PROPERTIES,
@@ -149,25 +151,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="after a verified promotion, delete the source (quarantine) tag",
     )
-    parser.add_argument(
-        "--github-token",
-        default=None,
-        metavar="TOKEN",
-        help=f"GitHub token to delete a GHCR tag through the GitHub Packages API (env {ENV_PREFIX}GITHUB_TOKEN, "
-        "else GITHUB_TOKEN)",
-    )
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N")
-    parser.add_argument("--insecure-registry", dest="insecure_registries", action="append", default=[], metavar="HOST")
-    parser.add_argument("--registry-auth", default=None, metavar="FILE_OR_JSON")
-    for side in ("source", "destination"):
-        for field_name in ("username", "password"):
-            env = f"{ENV_PREFIX}{side.upper()}_{field_name.upper()}"
-            parser.add_argument(
-                f"--{side}-{field_name}", default=None, help=f"{field_name} for the {side} registry (env {env})"
-            )
+    add_github_token_argument(parser)
+    add_access_arguments(parser, SIDES)
     scan = parser.add_argument_group("scan options (without --verdict)")
     scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
-    scan.add_argument("--scanner", default="trivy", metavar="NAME", help="trivy or osv (default: trivy)")
+    scan.add_argument(
+        "--scanner", default="trivy", choices=scanner_names(), help="scanner run on each SBOM (default: trivy)"
+    )
     scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="the OSV database (scanner osv)")
     scan.add_argument("--fail-on-unchecked", action="store_true")
     scan.add_argument("--sarif-output", default=DEFAULT_SARIF_OUTPUT, metavar="FILE")
@@ -175,27 +165,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_vex_arguments(parser)
 
 
-def _from_env(value: str | None, name: str) -> str:
-    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
-
-
 def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
-    token = namespace.github_token
-    if token is None:
-        token = os.environ.get(f"{ENV_PREFIX}GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN", "")
     values = {
         "source": namespace.source,
         "destination": namespace.destination,
         "verdict_file": namespace.verdict_file,
         "delete_source_tag": bool(namespace.delete_source_tag),
-        "github_token": token,
-        "concurrency": namespace.concurrency,
-        "insecure_registries": list(namespace.insecure_registries),
-        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
-        "source_username": _from_env(namespace.source_username, "source_username"),
-        "source_password": _from_env(namespace.source_password, "source_password"),
-        "destination_username": _from_env(namespace.destination_username, "destination_username"),
-        "destination_password": _from_env(namespace.destination_password, "destination_password"),
+        "github_token": github_token_from_args(namespace.github_token),
+        **access_values_from_args(namespace, tuple(SIDES)),
         **{name: getattr(namespace, name) for name in _SCAN_FIELDS},
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
@@ -210,13 +187,7 @@ def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
         "verdict_file": inputs.get("verdict_file").strip(),
         "delete_source_tag": inputs.bool("delete_source_tag"),
         "github_token": inputs.get("github_token").strip(),
-        "concurrency": inputs.int("concurrency"),
-        "insecure_registries": inputs.list("insecure_registries"),
-        "registry_auth": inputs.get("registry_auth"),
-        "source_username": inputs.get("source_username").strip(),
-        "source_password": inputs.get("source_password"),
-        "destination_username": inputs.get("destination_username").strip(),
-        "destination_password": inputs.get("destination_password"),
+        **access_values_from_inputs(inputs, tuple(SIDES)),
         "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
         "scanner": inputs.get("scanner").strip().lower() or "trivy",
         "osv_db": inputs.get("osv_db").strip(),

@@ -8,7 +8,6 @@ config, and the outcome (JSON document, outputs, summary, annotations). Exit 0 p
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,12 @@ from typing import Any
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outputs
+from gate.commands.options import (
+    access_schema,
+    access_values_from_args,
+    access_values_from_inputs,
+    add_access_arguments,
+)
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
@@ -32,8 +37,8 @@ from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_
 NAME = "scan"
 HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
 
-ENV_PREFIX = "IMAGE_GATE_"
 MAX_LISTED = 200
+SIDES = {"source": "the image's registry"}
 
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -54,10 +59,7 @@ SCHEMA: Mapping[str, Any] = {
         "trivy_offline_scan": {"type": "boolean"},
         "trivy_cache_dir": {"type": "string"},
         "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
-        "insecure_registries": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "registry_auth": {"type": "string"},
-        "source_username": {"type": "string"},
-        "source_password": {"type": "string"},
+        **access_schema(tuple(SIDES), concurrency=False),
         **GATE_SCHEMA["properties"],
         **VEX_SCHEMA_PROPERTIES,
     },
@@ -184,30 +186,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     trivy.add_argument("--trivy-offline-scan", action="store_true")
     trivy.add_argument("--trivy-cache-dir", default="", metavar="DIR")
     trivy.add_argument("--trivy-timeout", type=float, default=900.0, metavar="SECONDS", help="(default: 900)")
-    access = parser.add_argument_group("registry access")
-    access.add_argument(
-        "--insecure-registry",
-        dest="insecure_registries",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="allow plain HTTP to this registry (loopback hosts always use HTTP; repeatable)",
-    )
-    access.add_argument(
-        "--registry-auth",
-        default=None,
-        metavar="FILE_OR_JSON",
-        help=f"credentials per registry host (YAML/JSON map host -> {{username, password}}, or a file holding one; "
-        f"env {ENV_PREFIX}REGISTRY_AUTH)",
-    )
-    access.add_argument("--source-username", default=None, help=f"registry username (env {ENV_PREFIX}SOURCE_USERNAME)")
-    access.add_argument("--source-password", default=None, help=f"registry password (env {ENV_PREFIX}SOURCE_PASSWORD)")
+    add_access_arguments(parser, SIDES, concurrency=False)
     add_gate_arguments(parser)
     add_vex_arguments(parser)
-
-
-def _from_env(value: str | None, name: str) -> str:
-    return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
 
 
 def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
@@ -237,10 +218,7 @@ def config_from_args(namespace: argparse.Namespace) -> ScanConfig:
         "trivy_offline_scan": bool(namespace.trivy_offline_scan),
         "trivy_cache_dir": namespace.trivy_cache_dir,
         "trivy_timeout": namespace.trivy_timeout,
-        "insecure_registries": list(namespace.insecure_registries),
-        "registry_auth": _from_env(namespace.registry_auth, "registry_auth"),
-        "source_username": _from_env(namespace.source_username, "source_username"),
-        "source_password": _from_env(namespace.source_password, "source_password"),
+        **access_values_from_args(namespace, tuple(SIDES), concurrency=False),
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
     }
@@ -256,10 +234,7 @@ def config_from_inputs(inputs: ActionInputs) -> ScanConfig:
         "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
         "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
         "platforms": inputs.list("platforms"),
-        "insecure_registries": inputs.list("insecure_registries"),
-        "registry_auth": inputs.get("registry_auth"),
-        "source_username": inputs.get("source_username").strip(),
-        "source_password": inputs.get("source_password"),
+        **access_values_from_inputs(inputs, tuple(SIDES), concurrency=False),
         **gate_values_from_inputs(inputs),
         **vex_values_from_inputs(inputs),
     }
