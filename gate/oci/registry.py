@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -84,6 +85,7 @@ MAX_UPLOAD_CHUNK = 64 * 1024 * 1024
 REFERRER_UPDATE_ATTEMPTS = 5
 ABSENT_MEMO_SECONDS = 60.0
 _HASHES = {"sha256": 64, "sha512": 128}
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 EMPTY_CONFIG_DATA = b"{}"
 EMPTY_CONFIG = Descriptor(OCI_EMPTY_CONFIG, "sha256:" + hashlib.sha256(EMPTY_CONFIG_DATA).hexdigest(), 2)
 
@@ -99,6 +101,23 @@ def _hasher(digest: str) -> Any:
             f"invalid digest {digest!r}: expected sha256: and 64 lowercase hex digits (or sha512: and 128)"
         )
     return hashlib.new(algorithm)
+
+
+def _checked_reference(reference: str) -> str:
+    """``reference`` when it is a valid digest or tag: checked before it becomes part of a URL."""
+    if ":" in reference:
+        _hasher(reference)
+    elif not _TAG.fullmatch(reference):
+        raise InputError(f"invalid tag {reference[:200]!r}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}")
+    return reference
+
+
+def _valid_digest(digest: str) -> bool:
+    try:
+        _hasher(digest)
+    except InputError:
+        return False
+    return True
 
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> str:
@@ -264,7 +283,7 @@ class RegistryTarget:
     def _url(self, kind: str, reference: str = "") -> str:
         path = f"/v2/{self.repository}/{kind}"
         if reference:
-            path += "/" + quote(reference, safe=":")
+            path += "/" + quote(_checked_reference(reference), safe=":")
         return self.host.base_url + path
 
     def _where(self, reference: str) -> str:
@@ -321,6 +340,16 @@ class RegistryTarget:
     def _read_capped(self, response: requests.Response, limit: int, what: str) -> bytes:
         return read_capped(response, limit, what, deadline=self.host.http.read_deadline)
 
+    def _check_next(self, next_url: str | None, kind: str, what: str) -> None:
+        """A ``Link`` to the next page stays on this host and under this repository's ``kind`` path."""
+        if next_url is None:
+            return
+        parts, base = urlsplit(next_url), urlsplit(self.host.base_url)
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            raise RegistryFailure(f"cannot {what}: the registry's next page is on another host")
+        if not parts.path.startswith(f"/v2/{self.repository}/{kind}") or "/../" in f"{parts.path}/":
+            raise RegistryFailure(f"cannot {what}: the registry's next page is outside /v2/{self.repository}/{kind}")
+
     def _push_scopes(self, *extra: str) -> list[str]:
         return [repository_scope(self.repository, "pull", "push"), *extra]
 
@@ -339,7 +368,8 @@ class RegistryTarget:
         media_type = _media_type(response.headers.get("Content-Type", ""))
         length = response.headers.get("Content-Length", "")
         response.close()
-        if digest and media_type in ALL_MANIFEST_TYPES and length.isdigit():
+        trusted = _valid_digest(digest)
+        if trusted and media_type in ALL_MANIFEST_TYPES and length.isdigit() and int(length) <= MAX_MANIFEST_BYTES:
             if ":" in reference and digest != reference:
                 raise DigestMismatch(f"{self._where(reference)}: the registry answered digest {digest}")
             return Descriptor(media_type, digest, int(length))
@@ -722,14 +752,13 @@ class RegistryTarget:
                     f"cannot {what}: the registry lists more than {MAX_REFERRERS} referrers (the cap per subject)"
                 )
             for entry in index["manifests"]:
-                descriptor = _descriptor(entry)
+                descriptor = _descriptor(entry, f"the referrers of {self._where(digest)}", self.log)
                 if descriptor is None:
                     continue
                 if artifact_type and "artifactType" not in applied and descriptor.artifact_type != artifact_type:
                     continue
                 result.append(descriptor)
-            if next_url is not None and urlsplit(next_url).netloc != urlsplit(self.host.base_url).netloc:
-                raise RegistryFailure(f"cannot {what}: the registry's next page is on another host")
+            self._check_next(next_url, "referrers", what)
             url, params = next_url, None
         return result
 
@@ -754,7 +783,9 @@ class RegistryTarget:
             raise RegistryFailure(
                 f"referrers index {where} lists more than {MAX_REFERRERS} referrers (the cap per subject)"
             )
-        descriptors = [d for d in (_descriptor(entry) for entry in index["manifests"]) if d is not None]
+        descriptors = [
+            d for d in (_descriptor(entry, where, self.log) for entry in index["manifests"]) if d is not None
+        ]
         return manifest, descriptors
 
     def add_referrer(self, subject: Descriptor, referrer: Manifest) -> None:
@@ -835,8 +866,7 @@ class RegistryTarget:
             known.update(fresh)
             if len(tags) > MAX_TAGS:
                 raise RegistryFailure(f"cannot {what}: the repository has more than {MAX_TAGS} tags (the cap)")
-            if next_url is not None and urlsplit(next_url).netloc != urlsplit(self.host.base_url).netloc:
-                raise RegistryFailure(f"cannot {what}: the registry's next page is on another host")
+            self._check_next(next_url, "tags", what)
             if next_url is not None:
                 url, params = next_url, None
             elif fresh and len(page) >= self.tag_page_size:
@@ -1027,11 +1057,21 @@ def _subject_of(data: bytes) -> str | None:
     return None
 
 
-def _descriptor(entry: object) -> Descriptor | None:
+def _descriptor(entry: object, where: str, log: Callable[[str], None]) -> Descriptor | None:
+    """A referrer entry's descriptor; None (with a warning) for one we must not act on: a digest
+    that is not ``sha256:``/``sha512:`` lowercase hex, a size that no manifest can have."""
     if not isinstance(entry, dict):
         return None
     media_type, digest, size = entry.get("mediaType"), entry.get("digest"), entry.get("size")
-    if not isinstance(media_type, str) or not isinstance(digest, str) or not isinstance(size, int):
+    if not isinstance(media_type, str) or not isinstance(digest, str):
+        return None
+    try:
+        _hasher(digest)
+    except InputError:
+        log(f"warning: {where}: a referrer with the invalid digest {digest[:100]!r} skipped")
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_MANIFEST_BYTES:
+        log(f"warning: {where}: referrer {digest} has an impossible size {str(size)[:40]!r}; skipped")
         return None
     annotations = entry.get("annotations")
     artifact_type = entry.get("artifactType")

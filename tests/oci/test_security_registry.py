@@ -8,10 +8,11 @@ import re
 
 import pytest
 
+from gate.errors import InputError
 from gate.oci.auth import CredentialStore
 from gate.oci.http import RegistryFailure, RetryPolicy
 from gate.oci.registry import MAX_REFERRERS, MAX_TAGS, RegistryPool, RegistryTarget
-from gate.oci.target import OCI_INDEX, OCI_MANIFEST
+from gate.oci.target import OCI_INDEX, OCI_MANIFEST, DigestMismatch
 from gate.reference import parse_reference
 from tests.oci.hostile_server import Handler, HostileRegistry, hostile_registry
 
@@ -97,3 +98,49 @@ def test_fallback_index_over_the_cap_fails_naming_the_cap() -> None:
         )
         with pytest.raises(RegistryFailure, match=f"more than {MAX_REFERRERS} referrers"):
             _target(server).referrers(SUBJECT)
+
+
+BAD_ENTRIES: list[dict[str, object]] = [
+    {"mediaType": OCI_MANIFEST, "digest": "sha256:../../../other/manifests/latest", "size": 10},
+    {"mediaType": OCI_MANIFEST, "digest": "sha256:" + "A" * 64, "size": 10},
+    {"mediaType": OCI_MANIFEST, "digest": "sha1:" + "a" * 40, "size": 10},
+    {"mediaType": OCI_MANIFEST, "digest": "sha512:" + "a" * 64, "size": 10},
+    {"mediaType": OCI_MANIFEST, "digest": _digest(1), "size": -1},
+    {"mediaType": OCI_MANIFEST, "digest": _digest(2), "size": 5 * 1024 * 1024},
+    {"mediaType": OCI_MANIFEST, "digest": _digest(3), "size": True},
+    {"mediaType": OCI_MANIFEST, "digest": _digest(4), "size": "10"},
+]
+
+
+def test_referrers_with_bad_digests_or_sizes_are_dropped_with_a_warning() -> None:
+    logs: list[str] = []
+    with hostile_registry() as server:
+        _referrers_pages(server, [[*BAD_ENTRIES, _entry(0)]])
+        found = _target(server, logs).referrers(SUBJECT)
+    assert [d.digest for d in found] == [_digest(0)]
+    warnings = [line for line in logs if line.startswith("warning:")]
+    assert len(warnings) == len(BAD_ENTRIES), logs
+    assert any("invalid digest 'sha256:../../../other/manifests/latest'" in line for line in warnings)
+    assert any("impossible size" in line for line in warnings)
+
+
+def test_a_copy_never_requests_paths_built_from_bad_referrer_digests() -> None:
+    with hostile_registry() as server:
+        _referrers_pages(server, [BAD_ENTRIES])
+        target = _target(server)
+        assert target.referrers(SUBJECT) == []
+        for reference in ("sha256:../../x", "sha256:" + "A" * 64, "../x", "a/b", "-tag", "x" * 129):
+            with pytest.raises(InputError, match="invalid"):
+                target.fetch_manifest(reference)
+            with pytest.raises(InputError, match="invalid"):
+                target.resolve(reference)
+        assert server.paths() == [f"/v2/hostile/repo/referrers/{SUBJECT}"]
+
+
+def test_resolve_ignores_an_invalid_digest_header_and_hashes_the_bytes() -> None:
+    data = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {}, "layers": []}).encode()
+    headers = {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": "sha256:../../evil"}
+    with hostile_registry() as server:
+        server.route("*", r"/v2/hostile/repo/manifests/latest", lambda handler, _: handler.answer(200, data, headers))
+        with pytest.raises(DigestMismatch, match=r"Docker-Content-Digest says sha256:\.\./\.\./evil"):
+            _target(server).resolve("latest")
