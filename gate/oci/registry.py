@@ -462,7 +462,7 @@ class RegistryTarget:
         if subject_header:
             subject_supported = True
             self.host.referrers_api[self.repository] = True
-        elif _subject_of(manifest.data) is not None:
+        elif _subject_of(manifest.data, descriptor.digest) is not None:
             subject_supported = False
         return PushResult(descriptor.digest, subject_supported)
 
@@ -742,7 +742,7 @@ class RegistryTarget:
             applied = {f.strip() for f in response.headers.get("OCI-Filters-Applied", "").split(",")}
             next_url = _next_link(response, url)
             data = self._read_capped(response, MAX_LIST_PAGE, what)
-            index = _json_object(data)
+            index = _json_object(data, f"cannot {what}")
             if index is None or not isinstance(index.get("manifests"), list):
                 raise RegistryFailure(f"cannot {what}: the registry's referrers answer is not an image index")
             self.host.referrers_api[self.repository] = True
@@ -770,7 +770,7 @@ class RegistryTarget:
         except NotFound:
             return None, []
         where = self._where(tag)
-        index = _json_object(manifest.data)
+        index = _json_object(manifest.data, f"referrers index {where}")
         if (
             manifest.descriptor.media_type not in INDEX_TYPES
             or manifest.descriptor.digest == digest
@@ -812,7 +812,7 @@ class RegistryTarget:
                     return
                 document: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
                 if current is not None:
-                    existing = _json_object(current.data) or {}
+                    existing = _json_object(current.data, f"referrers index {self._where(tag)}") or {}
                     document = {**existing, "mediaType": OCI_INDEX, "schemaVersion": 2}
                     document["manifests"] = [m for m in existing.get("manifests", []) if isinstance(m, dict)]
                 added: set[str] = set()
@@ -857,7 +857,7 @@ class RegistryTarget:
             if response.status_code != 200:
                 raise_for_answer(response, what, self.ref.registry)
             next_url = _next_link(response, url)
-            document = _json_object(self._read_capped(response, MAX_LIST_PAGE, what)) or {}
+            document = _json_object(self._read_capped(response, MAX_LIST_PAGE, what), f"cannot {what}") or {}
             page = document.get("tags") or []
             if not isinstance(page, list):
                 raise RegistryFailure(f"cannot {what}: the registry's answer has no tag list")
@@ -1023,16 +1023,20 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _json_object(data: bytes) -> dict[str, Any] | None:
+def _json_object(data: bytes, what: str) -> dict[str, Any] | None:
+    """The JSON object in ``data``; None for other JSON or none. Nesting too deep for the parser
+    (a hostile document) is a ``RegistryFailure`` naming ``what``, not an internal error."""
     try:
         document = json.loads(data)
     except ValueError:
         return None
+    except RecursionError:
+        raise RegistryFailure(f"{what}: the JSON document is nested too deeply to read") from None
     return document if isinstance(document, dict) else None
 
 
 def _manifest_media_type(data: bytes, content_type: str, where: str) -> str:
-    document = _json_object(data)
+    document = _json_object(data, f"manifest {where}")
     if document is None:
         raise RegistryFailure(f"manifest {where}: the registry sent something that is not a JSON object")
     declared = document.get("mediaType")
@@ -1049,8 +1053,8 @@ def _manifest_media_type(data: bytes, content_type: str, where: str) -> str:
     raise BadRequest(f"manifest {where}: unsupported media type {declared or content_type or 'unknown'}")
 
 
-def _subject_of(data: bytes) -> str | None:
-    document = _json_object(data) or {}
+def _subject_of(data: bytes, where: str) -> str | None:
+    document = _json_object(data, f"manifest {where}") or {}
     subject = document.get("subject")
     if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
         return str(subject["digest"])
@@ -1095,7 +1099,7 @@ def _descriptor(entry: object, where: str, log: Callable[[str], None]) -> Descri
 
 def _referrer_entry(referrer: Manifest) -> dict[str, Any]:
     """The index entry for a referrer: its descriptor, artifact type and annotations."""
-    document = _json_object(referrer.data) or {}
+    document = _json_object(referrer.data, f"referrer {referrer.descriptor.digest}") or {}
     entry: dict[str, Any] = {
         "mediaType": referrer.descriptor.media_type,
         "digest": referrer.descriptor.digest,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,26 @@ def test_resolve_ignores_an_invalid_digest_header_and_hashes_the_bytes() -> None
         server.route("*", r"/v2/hostile/repo/manifests/latest", lambda handler, _: handler.answer(200, data, headers))
         with pytest.raises(DigestMismatch, match=r"Docker-Content-Digest says sha256:\.\./\.\./evil"):
             _target(server).resolve("latest")
+
+
+DEEP = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("path", "call", "named"),
+    [
+        (
+            r"/v2/hostile/repo/manifests/latest",
+            lambda t: t.fetch_manifest("latest"),
+            r"manifest .*/hostile/repo:latest",
+        ),
+        (r"/v2/hostile/repo/referrers/.*", lambda t: t.referrers(SUBJECT), r"list referrers of .*/hostile/repo@sha256"),
+        (r"/v2/hostile/repo/tags/list", lambda t: t.list_tags(), r"list tags of .*/hostile/repo"),
+    ],
+)
+def test_deeply_nested_json_is_a_registry_failure_naming_the_document(path: str, call: Any, named: str) -> None:
+    headers = {"Content-Type": OCI_INDEX}
+    with hostile_registry() as server:
+        server.route("GET", path, lambda handler, _: handler.answer(200, DEEP, headers))
+        with pytest.raises(RegistryFailure, match=f"{named}.*nested too deeply"):
+            call(_target(server))
