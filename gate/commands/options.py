@@ -4,7 +4,9 @@ schemas and action inputs cannot diverge:
 - registry access (mirror, scan, promote, pipeline): ``--concurrency``, ``--insecure-registry``,
   ``--registry-auth`` and ``--<side>-username`` / ``--<side>-password`` per registry side;
 - the GitHub token (promote, pipeline): ``--github-token``, else ``IMAGE_GATE_GITHUB_TOKEN``, else
-  ``GITHUB_TOKEN``.
+  ``GITHUB_TOKEN``;
+- Trivy's passthrough options (scan, promote, pipeline): ``--trivy-*`` flags on the CLI, one structured
+  input ``trivy_options`` (a YAML/JSON map of the ``TrivyOptions`` fields) in the action.
 
 Each group has an ``add_*_arguments(parser)``, a ``*_values_from_args(namespace)`` and a
 ``*_values_from_inputs(inputs)`` returning the config values (the same keys from both edges), and
@@ -18,6 +20,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import jsonschema
+
+from gate.errors import InputError
 from gate.oci.copy import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "IMAGE_GATE_"
 MAX_CONCURRENCY = 64
+TRIVY_TIMEOUT = 900.0
 
 # --- registry access -------------------------------------------------------------------------------
 
@@ -141,3 +147,137 @@ def github_token_from_args(value: str | None, environ: Mapping[str, str] | None 
         return value
     env = os.environ if environ is None else environ
     return env.get(f"{ENV_PREFIX}GITHUB_TOKEN") or env.get("GITHUB_TOKEN", "")
+
+
+# --- Trivy ----------------------------------------------------------------------------------------
+
+# The config fields (as scan, promote and pipeline name them) and the TrivyOptions field each feeds.
+TRIVY_FIELDS: Mapping[str, str] = {
+    "trivy_db_repositories": "db_repositories",
+    "trivy_java_db_repositories": "java_db_repositories",
+    "trivy_skip_db_update": "skip_db_update",
+    "trivy_skip_java_db_update": "skip_java_db_update",
+    "trivy_offline_scan": "offline_scan",
+    "trivy_cache_dir": "cache_dir",
+    "trivy_timeout": "timeout_seconds",
+}
+
+TRIVY_SCHEMA_PROPERTIES: Mapping[str, Any] = {
+    "trivy_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "trivy_java_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "trivy_skip_db_update": {"type": "boolean"},
+    "trivy_skip_java_db_update": {"type": "boolean"},
+    "trivy_offline_scan": {"type": "boolean"},
+    "trivy_cache_dir": {"type": "string"},
+    "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
+}
+
+_REPOSITORIES: Mapping[str, Any] = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}},
+    ]
+}
+
+# The ``trivy_options`` input: a map of TrivyOptions fields (a string is one repository).
+TRIVY_OPTIONS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "db_repositories": _REPOSITORIES,
+        "java_db_repositories": _REPOSITORIES,
+        "skip_db_update": {"type": "boolean"},
+        "skip_java_db_update": {"type": "boolean"},
+        "offline_scan": {"type": "boolean"},
+        "cache_dir": {"type": "string", "minLength": 1},
+        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+
+
+def add_trivy_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--trivy-*`` options (action: the ``trivy_options`` input)."""
+    group = parser.add_argument_group("trivy options (passed to trivy sbom; action input trivy_options)")
+    group.add_argument(
+        "--trivy-db-repository",
+        dest="trivy_db_repositories",
+        action="append",
+        default=[],
+        metavar="REPO",
+        help="OCI repository of the vulnerability database, e.g. a mirror (repeatable: tried in order)",
+    )
+    group.add_argument(
+        "--trivy-java-db-repository",
+        dest="trivy_java_db_repositories",
+        action="append",
+        default=[],
+        metavar="REPO",
+        help="OCI repository of the Java index database (repeatable)",
+    )
+    group.add_argument("--trivy-skip-db-update", action="store_true", help="use the database in the cache as it is")
+    group.add_argument(
+        "--trivy-skip-java-db-update", action="store_true", help="use the Java database in the cache as it is"
+    )
+    group.add_argument(
+        "--trivy-offline-scan", action="store_true", help="no network access during the scan (trivy --offline-scan)"
+    )
+    group.add_argument("--trivy-cache-dir", default="", metavar="DIR", help="Trivy's cache (its databases)")
+    group.add_argument(
+        "--trivy-timeout",
+        type=float,
+        default=TRIVY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"kill Trivy after this long (default: {TRIVY_TIMEOUT:g})",
+    )
+
+
+def trivy_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "trivy_db_repositories": list(namespace.trivy_db_repositories),
+        "trivy_java_db_repositories": list(namespace.trivy_java_db_repositories),
+        "trivy_skip_db_update": bool(namespace.trivy_skip_db_update),
+        "trivy_skip_java_db_update": bool(namespace.trivy_skip_java_db_update),
+        "trivy_offline_scan": bool(namespace.trivy_offline_scan),
+        "trivy_cache_dir": namespace.trivy_cache_dir,
+        "trivy_timeout": namespace.trivy_timeout,
+    }
+
+
+def trivy_values(document: Any, where: str) -> dict[str, Any]:
+    """The config values of a ``trivy_options`` map (None: none given); ``InputError`` naming the key."""
+    if document is None:
+        return {}
+    errors = sorted(
+        jsonschema.Draft202012Validator(TRIVY_OPTIONS_SCHEMA).iter_errors(document), key=lambda e: list(e.path)
+    )
+    if errors:
+        first = errors[0]
+        key = ".".join(str(p) for p in first.path)
+        if first.validator == "additionalProperties":
+            known = ", ".join(TRIVY_OPTIONS_SCHEMA["properties"])
+            raise InputError(f"{where}: {first.message} (known: {known})")
+        raise InputError(f"{where}: {key or '(the document)'}: {first.message}")
+    from gate.scan.trivy import TrivyOptions  # only the commands that scan import the backend
+
+    options = {key: [value] if key.endswith("repositories") and isinstance(value, str) else value
+               for key, value in document.items()}  # fmt: skip
+    TrivyOptions.from_mapping(options)  # the backend accepts the same (a schema out of step fails here)
+    by_option = {option: field for field, option in TRIVY_FIELDS.items()}
+    return {by_option[key]: value for key, value in options.items()}
+
+
+def trivy_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
+    return trivy_values(inputs.structured("trivy_options"), "input trivy_options")
+
+
+def trivy_scanner_options(config: Any) -> dict[str, Any]:
+    """The ``trivy`` backend's options from a config carrying the ``trivy_*`` fields."""
+    return {
+        "timeout_seconds": config.trivy_timeout,
+        "db_repositories": list(config.trivy_db_repositories),
+        "java_db_repositories": list(config.trivy_java_db_repositories),
+        "skip_db_update": config.trivy_skip_db_update,
+        "skip_java_db_update": config.trivy_skip_java_db_update,
+        "offline_scan": config.trivy_offline_scan,
+        "cache_dir": config.trivy_cache_dir or None,
+    }

@@ -21,12 +21,18 @@ from typing import Any
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
 from gate.commands.options import (
+    TRIVY_SCHEMA_PROPERTIES,
+    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
+    add_trivy_arguments,
     github_token_from_args,
+    trivy_scanner_options,
+    trivy_values_from_args,
+    trivy_values_from_inputs,
 )
 from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
@@ -72,10 +78,7 @@ SCHEMA: Mapping[str, Any] = {
         "osv_db": {"type": "string"},
         "fail_on_unchecked": {"type": "boolean"},
         "sarif_output": {"type": "string", "minLength": 1},
-        "trivy_offline_scan": {"type": "boolean"},
-        "trivy_skip_db_update": {"type": "boolean"},
-        "trivy_cache_dir": {"type": "string"},
-        "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
+        **TRIVY_SCHEMA_PROPERTIES,
         "delete_source_tag": {"type": "boolean"},
         "github_token": {"type": "string"},
         **GATE_SCHEMA["properties"],
@@ -104,10 +107,13 @@ class PipelineConfig:
     osv_db: str = ""
     fail_on_unchecked: bool = False
     sarif_output: str = DEFAULT_SARIF_OUTPUT
-    trivy_offline_scan: bool = False
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
     trivy_skip_db_update: bool = False
+    trivy_skip_java_db_update: bool = False
+    trivy_offline_scan: bool = False
     trivy_cache_dir: str = ""
-    trivy_timeout: float = 900.0
+    trivy_timeout: float = TRIVY_TIMEOUT
     delete_source_tag: bool = False
     github_token: str = ""
     severity_threshold: str = "high"
@@ -129,12 +135,7 @@ class PipelineConfig:
         if self.scanner == "osv":
             return {"db": self.osv_db or None}
         if self.scanner == "trivy":
-            return {
-                "timeout_seconds": self.trivy_timeout,
-                "skip_db_update": self.trivy_skip_db_update,
-                "offline_scan": self.trivy_offline_scan,
-                "cache_dir": self.trivy_cache_dir or None,
-            }
+            return trivy_scanner_options(self)
         return {}
 
 
@@ -180,10 +181,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"where to write the SARIF log (default: {DEFAULT_SARIF_OUTPUT})",
     )
-    scan.add_argument("--trivy-offline-scan", action="store_true")
-    scan.add_argument("--trivy-skip-db-update", action="store_true")
-    scan.add_argument("--trivy-cache-dir", default="", metavar="DIR")
-    scan.add_argument("--trivy-timeout", type=float, default=900.0, metavar="SECONDS")
+    add_trivy_arguments(parser)
     promote_group = parser.add_argument_group("promote options")
     promote_group.add_argument(
         "--delete-source-tag",
@@ -221,10 +219,7 @@ def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
         "osv_db": namespace.osv_db,
         "fail_on_unchecked": bool(namespace.fail_on_unchecked),
         "sarif_output": namespace.sarif_output,
-        "trivy_offline_scan": bool(namespace.trivy_offline_scan),
-        "trivy_skip_db_update": bool(namespace.trivy_skip_db_update),
-        "trivy_cache_dir": namespace.trivy_cache_dir,
-        "trivy_timeout": namespace.trivy_timeout,
+        **trivy_values_from_args(namespace),
         "delete_source_tag": bool(namespace.delete_source_tag),
         "github_token": github_token_from_args(namespace.github_token),
         **gate_values_from_args(namespace),
@@ -248,6 +243,7 @@ def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
         "osv_db": inputs.get("osv_db").strip(),
         "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
         "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
+        **trivy_values_from_inputs(inputs),
         "delete_source_tag": inputs.bool("delete_source_tag"),
         "github_token": inputs.get("github_token").strip(),
         **gate_values_from_inputs(inputs),

@@ -18,12 +18,17 @@ from gate.commands import Context
 from gate.commands import scan as scan_command
 from gate.commands.mirror import render_summary as copy_summary
 from gate.commands.options import (
+    TRIVY_FIELDS,
+    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
+    add_trivy_arguments,
     github_token_from_args,
+    trivy_values_from_args,
+    trivy_values_from_inputs,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
@@ -44,7 +49,7 @@ NAME = "promote"
 HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
 
 SIDES = {"source": "the source (quarantine) registry", "destination": "the destination (production) registry"}
-_SCAN_FIELDS = ("sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output")
+_SCAN_FIELDS = ("sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output", *TRIVY_FIELDS)
 
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -84,6 +89,13 @@ class PromoteConfig:
     osv_db: str = ""
     fail_on_unchecked: bool = False
     sarif_output: str = DEFAULT_SARIF_OUTPUT
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
+    trivy_skip_db_update: bool = False
+    trivy_skip_java_db_update: bool = False
+    trivy_offline_scan: bool = False
+    trivy_cache_dir: str = ""
+    trivy_timeout: float = TRIVY_TIMEOUT
     severity_threshold: str = "high"
     severity_source: str = "cvss"
     exceptions_file: str | None = None
@@ -121,7 +133,7 @@ class PromoteConfig:
         """The ``scan`` config of the in-invocation scan of the source."""
         values: dict[str, Any] = {
             "image": self.source,
-            **{name: getattr(self, name) for name in _SCAN_FIELDS},
+            **{name: _plain(getattr(self, name)) for name in _SCAN_FIELDS},
             "insecure_registries": list(self.insecure_registries),
             "registry_auth": self.registry_auth,
             "source_username": self.source_username,
@@ -131,6 +143,11 @@ class PromoteConfig:
             "use_vex": self.use_vex,
         }
         return build_config(scan_command.ScanConfig, scan_command.SCHEMA, values, "scan options of promote")
+
+
+def _plain(value: Any) -> Any:
+    """A frozen config value as the schema expects it (tuples are JSON arrays)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -161,6 +178,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="the OSV database (scanner osv)")
     scan.add_argument("--fail-on-unchecked", action="store_true")
     scan.add_argument("--sarif-output", default=DEFAULT_SARIF_OUTPUT, metavar="FILE")
+    add_trivy_arguments(parser)
     add_gate_arguments(parser)
     add_vex_arguments(parser)
 
@@ -173,7 +191,8 @@ def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
         "delete_source_tag": bool(namespace.delete_source_tag),
         "github_token": github_token_from_args(namespace.github_token),
         **access_values_from_args(namespace, tuple(SIDES)),
-        **{name: getattr(namespace, name) for name in _SCAN_FIELDS},
+        **{name: getattr(namespace, name) for name in _SCAN_FIELDS if name not in TRIVY_FIELDS},
+        **trivy_values_from_args(namespace),
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
     }
@@ -193,6 +212,7 @@ def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
         "osv_db": inputs.get("osv_db").strip(),
         "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
         "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
+        **trivy_values_from_inputs(inputs),
         **gate_values_from_inputs(inputs),
         **vex_values_from_inputs(inputs),
     }

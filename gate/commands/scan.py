@@ -16,10 +16,16 @@ from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outputs
 from gate.commands.options import (
+    TRIVY_SCHEMA_PROPERTIES,
+    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
+    add_trivy_arguments,
+    trivy_scanner_options,
+    trivy_values_from_args,
+    trivy_values_from_inputs,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
@@ -52,13 +58,7 @@ SCHEMA: Mapping[str, Any] = {
         "fail_on_unchecked": {"type": "boolean"},
         "sarif_output": {"type": "string", "minLength": 1},
         "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
-        "trivy_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "trivy_java_db_repositories": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "trivy_skip_db_update": {"type": "boolean"},
-        "trivy_skip_java_db_update": {"type": "boolean"},
-        "trivy_offline_scan": {"type": "boolean"},
-        "trivy_cache_dir": {"type": "string"},
-        "trivy_timeout": {"type": "number", "exclusiveMinimum": 0},
+        **TRIVY_SCHEMA_PROPERTIES,
         **access_schema(tuple(SIDES), concurrency=False),
         **GATE_SCHEMA["properties"],
         **VEX_SCHEMA_PROPERTIES,
@@ -81,7 +81,7 @@ class ScanConfig:
     trivy_skip_java_db_update: bool = False
     trivy_offline_scan: bool = False
     trivy_cache_dir: str = ""
-    trivy_timeout: float = 900.0
+    trivy_timeout: float = TRIVY_TIMEOUT
     insecure_registries: tuple[str, ...] = ()
     registry_auth: str = ""
     source_username: str = ""
@@ -106,15 +106,7 @@ class ScanConfig:
         if self.scanner == "osv":
             return {"db": self.osv_db or None}
         if self.scanner == "trivy":
-            return {
-                "timeout_seconds": self.trivy_timeout,
-                "db_repositories": list(self.trivy_db_repositories),
-                "java_db_repositories": list(self.trivy_java_db_repositories),
-                "skip_db_update": self.trivy_skip_db_update,
-                "skip_java_db_update": self.trivy_skip_java_db_update,
-                "offline_scan": self.trivy_offline_scan,
-                "cache_dir": self.trivy_cache_dir or None,
-            }
+            return trivy_scanner_options(self)
         return {}
 
     def request(self) -> ImageScanRequest:
@@ -178,14 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="scan only these platforms of an index (repeatable; default: all)",
     )
-    trivy = parser.add_argument_group("trivy options (passed to trivy sbom)")
-    trivy.add_argument("--trivy-db-repository", dest="trivy_db_repositories", action="append", default=[])
-    trivy.add_argument("--trivy-java-db-repository", dest="trivy_java_db_repositories", action="append", default=[])
-    trivy.add_argument("--trivy-skip-db-update", action="store_true")
-    trivy.add_argument("--trivy-skip-java-db-update", action="store_true")
-    trivy.add_argument("--trivy-offline-scan", action="store_true")
-    trivy.add_argument("--trivy-cache-dir", default="", metavar="DIR")
-    trivy.add_argument("--trivy-timeout", type=float, default=900.0, metavar="SECONDS", help="(default: 900)")
+    add_trivy_arguments(parser)
     add_access_arguments(parser, SIDES, concurrency=False)
     add_gate_arguments(parser)
     add_vex_arguments(parser)
@@ -211,13 +196,7 @@ def config_from_args(namespace: argparse.Namespace) -> ScanConfig:
         "fail_on_unchecked": bool(namespace.fail_on_unchecked),
         "sarif_output": namespace.sarif_output,
         "platforms": list(namespace.platforms),
-        "trivy_db_repositories": list(namespace.trivy_db_repositories),
-        "trivy_java_db_repositories": list(namespace.trivy_java_db_repositories),
-        "trivy_skip_db_update": bool(namespace.trivy_skip_db_update),
-        "trivy_skip_java_db_update": bool(namespace.trivy_skip_java_db_update),
-        "trivy_offline_scan": bool(namespace.trivy_offline_scan),
-        "trivy_cache_dir": namespace.trivy_cache_dir,
-        "trivy_timeout": namespace.trivy_timeout,
+        **trivy_values_from_args(namespace),
         **access_values_from_args(namespace, tuple(SIDES), concurrency=False),
         **gate_values_from_args(namespace),
         **vex_values_from_args(namespace),
@@ -234,6 +213,7 @@ def config_from_inputs(inputs: ActionInputs) -> ScanConfig:
         "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
         "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
         "platforms": inputs.list("platforms"),
+        **trivy_values_from_inputs(inputs),
         **access_values_from_inputs(inputs, tuple(SIDES), concurrency=False),
         **gate_values_from_inputs(inputs),
         **vex_values_from_inputs(inputs),

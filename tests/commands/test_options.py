@@ -4,14 +4,24 @@ fallbacks and action inputs are the same in every command."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gate import cli
 from gate.commands import load
 from gate.commands.options import github_token_from_args
 from gate.config import ActionInputs
+from gate.errors import InputError
+from gate.scan import get_scanner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ACCESS_COMMANDS = ("mirror", "scan", "promote", "pipeline")
 POSITIONAL = {
@@ -138,3 +148,108 @@ def test_promote_scanner_names_the_registered_scanners(capsys: pytest.CaptureFix
         cli.main(["promote", *POSITIONAL["promote"], "--scanner", "grype"])
     assert info.value.code == 2
     assert "invalid choice: 'grype' (choose from 'osv', 'trivy')" in capsys.readouterr().err
+
+
+# --- Trivy ----------------------------------------------------------------------------------------
+
+TRIVY_COMMANDS = ("scan", "promote", "pipeline")
+TRIVY_FLAGS = ("--trivy-db-repository", "--trivy-java-db-repository", "--trivy-skip-db-update",
+               "--trivy-skip-java-db-update", "--trivy-offline-scan", "--trivy-cache-dir", "--trivy-timeout")  # fmt: skip
+TRIVY_ARGV = ["--trivy-db-repository", "mirror.example/trivy-db:2", "--trivy-db-repository", "ghcr.io/aquasecurity/trivy-db:2",
+              "--trivy-java-db-repository", "mirror.example/trivy-java-db:1", "--trivy-skip-db-update",
+              "--trivy-skip-java-db-update", "--trivy-offline-scan", "--trivy-cache-dir", "/cache/trivy",
+              "--trivy-timeout", "120"]  # fmt: skip
+TRIVY_YAML = """\
+db_repositories:
+  - mirror.example/trivy-db:2
+  - ghcr.io/aquasecurity/trivy-db:2
+java_db_repositories: mirror.example/trivy-java-db:1
+skip_db_update: true
+skip_java_db_update: true
+offline_scan: true
+cache_dir: /cache/trivy
+timeout_seconds: 120
+"""
+EXPECTED_BACKEND = {
+    "timeout_seconds": 120.0,
+    "db_repositories": ["mirror.example/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2"],
+    "java_db_repositories": ["mirror.example/trivy-java-db:1"],
+    "skip_db_update": True,
+    "skip_java_db_update": True,
+    "offline_scan": True,
+    "cache_dir": "/cache/trivy",
+}
+
+
+def _scanner_options(command: str, config: Any) -> dict[str, Any]:
+    """What the trivy backend gets: promote passes its options through its scan config."""
+    return dict((config.scan_config() if command == "promote" else config).scanner_options())
+
+
+@pytest.mark.parametrize("command", TRIVY_COMMANDS)
+def test_every_scanning_command_has_the_same_trivy_flags(command: str) -> None:
+    actions = _actions(command)
+    for flag in TRIVY_FLAGS:
+        assert flag in actions, f"{command} lacks {flag}"
+        assert actions[flag].help == _actions("scan")[flag].help
+        assert actions[flag].default == _actions("scan")[flag].default
+
+
+@pytest.mark.parametrize("command", TRIVY_COMMANDS)
+def test_the_cli_flags_and_the_trivy_options_input_reach_the_backend_alike(command: str) -> None:
+    from_cli = _config(command, *TRIVY_ARGV)
+    assert _scanner_options(command, from_cli) == EXPECTED_BACKEND
+    for document in (TRIVY_YAML, json.dumps(yaml.safe_load(TRIVY_YAML))):
+        from_inputs = load(command).config_from_inputs(
+            ActionInputs({**INPUTS[command], "INPUT_TRIVY_OPTIONS": document})
+        )
+        assert _scanner_options(command, from_inputs) == EXPECTED_BACKEND
+    # the backend is built from them as the scan would build it
+    scanner = get_scanner("trivy", _scanner_options(command, from_cli))
+    assert scanner.options.db_repositories == ("mirror.example/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2")
+    assert scanner.options.cache_dir == Path("/cache/trivy") and scanner.options.timeout_seconds == 120
+
+
+@pytest.mark.parametrize("command", TRIVY_COMMANDS)
+def test_without_trivy_options_trivys_defaults(command: str) -> None:
+    expected = {"timeout_seconds": 900.0, "db_repositories": [], "java_db_repositories": [], "skip_db_update": False,
+                "skip_java_db_update": False, "offline_scan": False, "cache_dir": None}  # fmt: skip
+    assert _scanner_options(command, _config(command)) == expected
+    assert _scanner_options(command, load(command).config_from_inputs(ActionInputs(INPUTS[command]))) == expected
+    partial = load(command).config_from_inputs(
+        ActionInputs({**INPUTS[command], "INPUT_TRIVY_OPTIONS": "offline_scan: true"})
+    )
+    assert _scanner_options(command, partial) == {**expected, "offline_scan": True}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            "db_repository: x",
+            "Additional properties are not allowed ('db_repository' was unexpected) (known: db_repositories",
+        ),
+        ("executable: /tmp/evil", "'executable' was unexpected"),
+        ("offline_scan: maybe", "offline_scan: 'maybe' is not of type 'boolean'"),
+        ("timeout_seconds: 0", "timeout_seconds: 0 is less than or equal to the minimum of 0"),
+        ("timeout_seconds: true", "timeout_seconds: True is not of type 'number'"),
+        ("db_repositories: ['']", "db_repositories"),
+        ("cache_dir: ''", "cache_dir"),
+        ("- offline_scan", "(the document): ['offline_scan'] is not of type 'object'"),
+        ("{not: [valid", "input trivy_options: not valid JSON or YAML"),
+    ],
+)
+def test_bad_trivy_options_are_bad_input_naming_the_key(document: str, message: str) -> None:
+    for command in TRIVY_COMMANDS:
+        with pytest.raises(InputError) as info:
+            load(command).config_from_inputs(ActionInputs({**INPUTS[command], "INPUT_TRIVY_OPTIONS": document}))
+        assert message in info.value.message, info.value.message
+        assert info.value.message.startswith("input trivy_options")
+
+
+def test_a_bad_trivy_option_exits_2_through_the_entrypoint(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update({"INPUT_COMMAND": "scan", "INPUT_SOURCE": "127.0.0.1:9/a/b:1", "INPUT_TRIVY_OPTIONS": "offline: yes"})
+    done = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "input trivy_options" in done.stderr and "Traceback" not in done.stderr
