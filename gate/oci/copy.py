@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from gate.errors import GateError, InputError
+from gate.oci.http import RegistryFailure
 from gate.oci.manifest import (
     ParsedManifest,
     attestation_subject,
@@ -50,6 +51,8 @@ from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Targ
 COSIGN_SUFFIXES = ("sig", "att", "sbom")
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONCURRENCY = 4
+MAX_GRAPH_NODES = 10_000  # manifests in one copy: images, children, referrers, cosign artifacts
+MAX_GRAPH_DEPTH = 8  # index nesting, and referrers of referrers
 
 Role = Literal["image", "referrer", "cosign"]
 _T = TypeVar("_T")
@@ -74,6 +77,8 @@ class CopyOptions:
     mount_from: str | None = None
     referrers_mount_from: str | None = None
     cosign_tags: bool = True
+    max_nodes: int = MAX_GRAPH_NODES
+    max_depth: int = MAX_GRAPH_DEPTH
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class _Copy:
         self.failed: dict[str, str] = {}
         self.copied_referrers: set[str] = set()
         self.pool: ThreadPoolExecutor | None = None
+        self.tags: dict[int, set[str] | None] = {}  # id(origin) -> its tags, listed once per copy
 
     def _parallel(self, work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         """``work`` over ``items`` in the copy's thread pool (results in order; the first error is
@@ -330,12 +336,18 @@ class _Copy:
         mount_from: str | None,
         role: Role = "image",
         order: list[str] | None = None,
+        depth: int = 0,
     ) -> _Node:
         """Add a manifest and its children (post-order, siblings by digest) once each."""
         order = self.image_order if order is None else order
         digest = manifest.descriptor.digest
         if digest in self.nodes:
             return self.nodes[digest]
+        if depth > self.options.max_depth:
+            raise RegistryFailure(
+                f"{origin.display_name}@{digest}: indexes nested more than {self.options.max_depth} deep; not copied"
+            )
+        self._count_node(origin, digest)
         parsed = parse(manifest, f"{origin.display_name}@{digest}")
         node = _Node(manifest, parsed, origin, mount_from, role)
         self.nodes[digest] = node
@@ -350,10 +362,17 @@ class _Copy:
         )
         for child in children:
             if child.digest in fetched:
-                self._add_image_graph(fetched[child.digest], origin, mount_from, role, order)
+                self._add_image_graph(fetched[child.digest], origin, mount_from, role, order, depth + 1)
             node.children.append(child.digest)
         order.append(digest)
         return node
+
+    def _count_node(self, origin: Target, digest: str) -> None:
+        if len(self.nodes) >= self.options.max_nodes:
+            raise RegistryFailure(
+                f"{origin.display_name}@{digest}: the image graph has more than {self.options.max_nodes} manifests "
+                "(images, children, referrers and signatures); not copied"
+            )
 
     def _referrer_sources(self) -> list[tuple[Target, str | None]]:
         sources: list[tuple[Target, str | None]] = [(self.source, self.options.mount_from)]
@@ -367,7 +386,9 @@ class _Copy:
         sources = self._referrer_sources()
         level = list(subjects)
         first = True
+        depth = 0
         while level:
+            depth += 1
             asks = [(subject, origin) for subject in level for origin, _ in sources]
 
             def ask(item: tuple[str, Target]) -> list[Descriptor]:
@@ -383,6 +404,18 @@ class _Copy:
                 for descriptor in listed[(subject, id(origin))]:
                     if descriptor.digest not in self.nodes:
                         wanted.setdefault((descriptor.digest, id(origin)), (origin, descriptor, subject))
+            if wanted and depth > self.options.max_depth:
+                origin, descriptor, subject = next(iter(wanted.values()))
+                raise RegistryFailure(
+                    f"{origin.display_name}: referrers of referrers nested more than {self.options.max_depth} "
+                    f"deep ({descriptor.digest} refers to {subject}); not copied"
+                )
+            # Fail before fetching a flood of manifests, not after.
+            if len(self.nodes) + len({digest for digest, _ in wanted}) > self.options.max_nodes:
+                raise RegistryFailure(
+                    f"{self.source.display_name}: the image graph has more than {self.options.max_nodes} manifests "
+                    f"(images, children, referrers and signatures) at referrer level {depth}; not copied"
+                )
             manifests = dict(
                 zip(
                     wanted,
@@ -421,19 +454,29 @@ class _Copy:
                 node = self._add_image_graph(manifest, origin, mount_from, "referrer", self.referrer_order)
                 node.subject = Descriptor(subject.media_type, subject.digest, subject.size)
 
-    def _discover_cosign_tags(self) -> None:
-        for origin, mount_from in self._referrer_sources():
+    def _tags_of(self, origin: Target) -> set[str] | None:
+        """``origin``'s tags, listed once per copy (the list is capped by the store); None when unlistable."""
+        if id(origin) not in self.tags:
             try:
-                tags = set(origin.list_tags())
+                self.tags[id(origin)] = set(origin.list_tags())
             except GateError as exc:
                 self.log(f"warning: {origin.display_name}: cannot list tags for cosign signatures: {exc.message}")
+                self.tags[id(origin)] = None
+        return self.tags[id(origin)]
+
+    def _discover_cosign_tags(self) -> None:
+        taken: set[str] = set()
+        for origin, mount_from in self._referrer_sources():
+            tags = self._tags_of(origin)
+            if not tags:
                 continue
             for digest in list(self.nodes):
                 algorithm, hexpart = split_digest(digest)
                 for suffix in COSIGN_SUFFIXES:
                     cosign_tag = f"{algorithm}-{hexpart}.{suffix}"
-                    if cosign_tag not in tags or any(self.nodes[d].tag == cosign_tag for d in self.cosign_order):
+                    if cosign_tag not in tags or cosign_tag in taken:
                         continue
+                    taken.add(cosign_tag)
                     manifest = origin.fetch_manifest(cosign_tag)
                     node = self._add_image_graph(manifest, origin, mount_from, "cosign", self.cosign_order)
                     if node.tag is None:
