@@ -9,9 +9,13 @@ for a gate that should answer in under a second. So:
   for the properties scanners use (message, locations with physical/logical locations, regions,
   fingerprints, property bags, rule descriptions and default configuration);
 - a result or rule that uses anything else falls back to jsonschema for that one item, against
-  its own schema definition; so every item is checked against the published schema either way.
+  its own schema definition; so every item is checked against the published schema either way;
+- a result in the exact shape scanners write (``_usual_result``: message text, rule id/index,
+  level, kind, locations with uri and integer regions, fingerprints, properties without tags)
+  is accepted by one flat check first; anything else, valid or not, goes the way above.
 
-``tests/test_sarif.py`` checks the fast path against jsonschema on generated items.
+``tests/test_sarif.py`` and ``tests/test_sarif_schema.py`` check both against jsonschema on
+generated items.
 ``uniqueItems`` is checked through a canonical JSON text per item (jsonschema's own check is
 quadratic on objects).
 """
@@ -106,6 +110,8 @@ def validate(document: Any) -> None:
     envelope, items = _split(document)
     _jsonschema_check(envelope, None, ())
     for definition, prefix, item in items:
+        if definition == "result" and _usual_result(item):
+            continue
         try:
             (_check_result if definition == "result" else _check_rule)(item, prefix)
         except _Fallback:
@@ -232,9 +238,13 @@ def _property_bag(value: Any, path: Path_) -> None:
 _MESSAGE = frozenset({"text", "markdown", "id", "arguments", "properties"})
 
 
+def _usual_message(value: Any) -> bool:
+    return type(value) is dict and len(value) == 1 and type(value.get("text")) is str  # {"text": "..."}
+
+
 def _message(value: Any, path: Path_) -> None:
-    if type(value) is dict and len(value) == 1 and type(value.get("text")) is str:
-        return  # the usual {"text": "..."}
+    if _usual_message(value):
+        return
     message = _obj(value, path)
     _keys(message, _MESSAGE)
     for key in ("text", "markdown", "id"):
@@ -268,9 +278,14 @@ _URI_KEYS = frozenset({"uri", "uriBaseId"})
 _ARTIFACT_LOCATION = frozenset({"uri", "uriBaseId", "index", "description", "properties"})
 
 
+def _usual_artifact_location(value: Any) -> bool:
+    # {"uri": "...", "uriBaseId": "..."}
+    return type(value) is dict and value.keys() <= _URI_KEYS and all(type(item) is str for item in value.values())
+
+
 def _artifact_location(value: Any, path: Path_) -> None:
-    if type(value) is dict and value.keys() <= _URI_KEYS and all(type(item) is str for item in value.values()):
-        return  # the usual {"uri": "...", "uriBaseId": "..."}
+    if _usual_artifact_location(value):
+        return
     location = _obj(value, path)
     _keys(location, _ARTIFACT_LOCATION)
     for key in ("uri", "uriBaseId"):
@@ -300,13 +315,19 @@ _REGION_MIN = {
 _REGION_INTEGERS = frozenset(_REGION_MIN)
 
 
+def _usual_region(value: Any) -> bool:
+    # Integers only, each at or above its minimum, with a start.
+    return (
+        type(value) is dict
+        and value.keys() <= _REGION_INTEGERS
+        and bool(value.keys() & _REGION_START)
+        and all(type(item) is int and item >= _REGION_MIN[key] for key, item in value.items())
+    )
+
+
 def _region(value: Any, path: Path_) -> None:
-    if type(value) is dict and value.keys() <= _REGION_INTEGERS and value.keys() & _REGION_START:
-        for key, item in value.items():
-            if type(item) is not int or item < _REGION_MIN[key]:
-                break
-        else:
-            return  # integers only, each at or above its minimum
+    if _usual_region(value):
+        return
     region = _obj(value, path)
     _keys(region, _REGION_FAST)
     for key, item in region.items():
@@ -375,6 +396,59 @@ def _location(value: Any, path: Path_) -> None:
     if "properties" in location:
         _property_bag(location["properties"], (*path, "properties"))
 
+
+def _usual_location(value: Any) -> bool:
+    # {"physicalLocation": {"artifactLocation": usual, "region": usual}, "message": usual}
+    if type(value) is not dict or not value.keys() <= _LOCATION_USUAL:
+        return False
+    if "message" in value and not _usual_message(value["message"]):
+        return False
+    if "physicalLocation" not in value:
+        return True
+    physical = value["physicalLocation"]
+    return (
+        type(physical) is dict
+        and physical.keys() <= _PHYSICAL_USUAL
+        and _usual_artifact_location(physical.get("artifactLocation"))
+        and ("region" not in physical or _usual_region(physical["region"]))
+    )
+
+
+_LOCATION_USUAL = frozenset({"physicalLocation", "message"})
+_PHYSICAL_USUAL = frozenset({"artifactLocation", "region"})
+
+
+def _usual_result(value: Any) -> bool:
+    """A result in the shape scanners write, valid: checked without the general checker's paths."""
+    if type(value) is not dict or not value.keys() <= _RESULT_USUAL or not _usual_message(value.get("message")):
+        return False
+    for key, item in value.items():
+        if key == "ruleId":
+            if type(item) is not str:
+                return False
+        elif key == "ruleIndex":
+            if type(item) is not int or item < -1:
+                return False
+        elif key == "level":
+            if type(item) is not str or item not in _LEVELS:
+                return False
+        elif key == "kind":
+            if type(item) is not str or item not in _KINDS:
+                return False
+        elif key == "locations":
+            if type(item) is not list or not all(_usual_location(location) for location in item):
+                return False
+        elif key in ("partialFingerprints", "fingerprints"):
+            if type(item) is not dict or not all(type(text) is str for text in item.values()):
+                return False
+        elif key == "properties" and (type(item) is not dict or "tags" in item):
+            return False
+    return True
+
+
+_RESULT_USUAL = frozenset(
+    {"ruleId", "ruleIndex", "level", "kind", "message", "locations", "partialFingerprints", "fingerprints", "properties"}
+)  # fmt: skip
 
 _RESULT_FAST = frozenset(
     {
