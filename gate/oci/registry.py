@@ -13,8 +13,10 @@ repository and cached: an ``OCI-Subject`` header on a manifest PUT or a 200 from
 means supported; a 404 that is not ``NAME_UNKNOWN`` means fallback.
 
 Deleting a tag: the OCI spec allows ``DELETE /v2/<name>/manifests/<tag>``, but distribution
-2.8 deletes by digest only, and deleting the digest would remove every other tag on it too.
-So when the registry refuses a tag delete, ``delete_tag`` points the tag at a unique
+2.8 deletes by digest only (it answers 400 ``DIGEST_INVALID``), and deleting the digest would
+remove every other tag on it too. A registry answering 405 or ``UNSUPPORTED`` (GHCR,
+distribution without deletes) raises ``TagDeletionRefused`` at once, pushing nothing.
+On distribution's answer, ``delete_tag`` points the tag at a unique
 throw-away manifest (empty config, one annotation) and deletes that digest: exactly the
 one tag disappears and the image it pointed to is untouched. Deletion by digest is probed
 first with an untagged throw-away, so a registry with deletes disabled leaves the tag as
@@ -32,7 +34,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -40,6 +42,7 @@ import requests
 from gate.errors import GateError, InputError
 from gate.oci.auth import Authenticator, CredentialStore, repository_scope
 from gate.oci.http import (
+    RETRY_STATUSES,
     AnswerTooSlow,
     BadRequest,
     Denied,
@@ -886,11 +889,18 @@ class RegistryTarget:
         if response.status_code in (200, 202, 204):
             response.close()
             return
-        if response.status_code not in (400, 405) and response.status_code < 500:
-            raise_for_answer(response, what, self.ref.registry)
+        answer = describe_answer(response)
         response.close()
-        # The registry deletes by digest only: probe that deletes work at all, then retag
-        # to a unique throw-away manifest and delete it.
+        if response.status_code == 405 or "UNSUPPORTED" in answer:
+            raise TagDeletionRefused(
+                f"cannot {what}: {self.ref.registry} does not allow deletes of tags ({answer}); nothing was changed",
+                hint="the registry may offer another way (GitHub Packages: its API); "
+                "distribution needs storage.delete.enabled: true",
+            )
+        if response.status_code != 400 or "DIGEST_INVALID" not in answer:
+            _raise_described(response.status_code, f"cannot {what}: {self.ref.registry} answered {answer}")
+        # Distribution's answer when it deletes by digest only: probe that deletes work at all,
+        # then retag to a unique throw-away manifest and delete it.
         self.push_blob(EMPTY_CONFIG, _bytes_source(EMPTY_CONFIG_DATA))
         probe = _throwaway_manifest("probe")
         self.push_manifest(probe)
@@ -906,14 +916,30 @@ class RegistryTarget:
             return
         if response.status_code == 405:
             answer = describe_answer(response)
-            raise BadRequest(
+            raise TagDeletionRefused(
                 f"cannot {what}: {self.ref.registry} does not allow deletes ({answer})",
                 hint="distribution needs storage.delete.enabled: true",
             )
         raise_for_answer(response, what, self.ref.registry)
 
 
+class TagDeletionRefused(InputError):
+    """The registry refuses to delete a tag through the registry API (405 / ``UNSUPPORTED``, as
+    GHCR and distribution without deletes answer); nothing was pushed or changed. A caller may
+    try another way (GitHub Packages: its REST API)."""
+
+
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _raise_described(status: int, message: str) -> NoReturn:
+    if status == 404:
+        raise NotFound(message)
+    if status in (401, 403):
+        raise Denied(message, hint="check the credentials for this registry and their access to the repository")
+    if 400 <= status < 500 and status not in RETRY_STATUSES:
+        raise BadRequest(message)
+    raise RegistryFailure(message)
 
 
 def _raise_retryable(response: requests.Response, what: str, registry: str) -> None:

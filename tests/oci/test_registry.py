@@ -14,7 +14,7 @@ import pytest
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.auth import CredentialStore
 from gate.oci.http import Denied, NotFound, ResponseTooLarge, Unreachable, read_capped
-from gate.oci.registry import RegistryPool, fallback_tag, open_registry_target
+from gate.oci.registry import RegistryPool, TagDeletionRefused, fallback_tag, open_registry_target
 from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, DigestMismatch, Manifest
 from gate.reference import parse_reference
 from tests.oci.registry_helpers import (
@@ -35,7 +35,7 @@ from tests.oci.registry_helpers import (
     tool,
 )
 from tests.support.client import RegistryClient
-from tests.support.faults import FaultProxy, corrupt_fault
+from tests.support.faults import FaultProxy, corrupt_fault, status_fault
 from tests.support.registries import Registry, free_port, require_tool, start_distribution, wait_until_up
 
 
@@ -298,15 +298,33 @@ def test_delete_tag_reports_a_registry_without_deletes(tmp_path: Path, unique_re
     )
     try:
         wait_until_up(server.registry.url, process, server.workdir / "nodelete.log")
-        target = open_target(make_pool(server.registry), server.registry, unique_repo)
-        image = push_image(target, "v1")
-        with pytest.raises(InputError, match="does not allow deletes"):
-            target.delete_tag("v1")
-        assert target.resolve("v1").digest == image.descriptor.digest  # the tag is untouched
+        with FaultProxy(server.registry) as proxy:
+            target = open_target(make_pool(proxy.registry), proxy.registry, unique_repo)
+            image = push_image(target, "v1")
+            pushed = len(proxy.received(method="PUT"))
+            with pytest.raises(TagDeletionRefused, match=r"does not allow deletes of tags .*405 UNSUPPORTED"):
+                target.delete_tag("v1")
+            assert len(proxy.received(method="PUT")) == pushed  # no throw-away manifest pushed
+            assert target.resolve("v1").digest == image.descriptor.digest  # the tag is untouched
     finally:
         process.terminate()
         process.wait(10)
         log.close()
+
+
+def test_delete_tag_refused_with_405_pushes_nothing(distribution_registry: Registry, unique_repo: str) -> None:
+    # GHCR answers 405 to DELETE by tag (and refuses deletes by digest): fail at once, push nothing.
+    with FaultProxy(distribution_registry) as proxy:
+        target = open_target(make_pool(proxy.registry), proxy.registry, unique_repo)
+        image = push_image(target, "v1")
+        pushed = len(proxy.received(method="PUT"))
+        proxy.inject(status_fault(405, method="DELETE", path="/manifests/v1$"))
+        with pytest.raises(TagDeletionRefused, match=r"does not allow deletes of tags \(405"):
+            target.delete_tag("v1")
+        assert len(proxy.received(method="PUT")) == pushed
+        assert [r.method for r in proxy.received(method="DELETE")] == ["DELETE"]
+        assert target.resolve("v1").digest == image.descriptor.digest
+    assert issubclass(TagDeletionRefused, InputError)
 
 
 def test_missing_things_are_input_errors_naming_the_reference(any_registry: Registry, unique_repo: str) -> None:
