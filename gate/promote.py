@@ -14,9 +14,10 @@ targets (``promote(...)`` opens them from reference strings). In order, failing 
    referrer of the source (recursively) is listed at the destination, cosign tags point where they
    did, and the scan report is among the root's referrers. A failure raises (exit 3) and nothing is
    deleted;
-6. only then, with ``delete_source_tag``, the quarantine tag is deleted: through the registry API, or
-   on GHCR (which answers 405) through the GitHub Packages API with a token. A failed deletion is a
-   warning (``source_tag_deleted`` false), never an undo.
+6. only then, with ``delete_source_tag``, the quarantine tag is deleted: through the registry API first,
+   and only where the registry refuses (GHCR answers 405) and the host is a GHCR host and a token is
+   given, through the GitHub Packages API. A failed deletion is a warning (``source_tag_deleted``
+   false), never an undo.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, Referrer
 from gate.oci.manifest import parse
 from gate.oci.open import Access, open_target, registry_pool
 from gate.oci.refs import TargetReference, parse_target_reference
+from gate.oci.registry import TagDeletionRefused
 from gate.oci.target import BlobSource, Descriptor, Target
 from gate.reference import ImageReference
 from gate.report import (
@@ -416,24 +418,29 @@ def _cosign_tags(copied: CopyReport | None) -> list[ReferrerInfo]:
 def _delete_source_tag(
     source: Target, source_ref: TargetReference, tag: str, digest: str, options: PromoteOptions, log: Log
 ) -> tuple[bool, str | None, PackageTagDeletion | None]:
-    """(deleted, why not, the GitHub package answer): never raises for a refused deletion."""
+    """(deleted, why not, the GitHub package answer): never raises for a refused deletion.
+
+    The registry API first, on every registry. Only when the registry refuses tag deletion
+    (``TagDeletionRefused``: 405 / ``UNSUPPORTED``, nothing pushed) on a GHCR host, and a token is
+    given, the GitHub Packages API deletes the package version carrying the tag."""
+    on_ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
     try:
         if not _points_to(source, tag, digest):
             return False, f"{source_ref.name}:{tag} no longer points to {digest}", None
-        ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
-        if ghcr and options.github_token:
-            # GHCR refuses tag deletes (405); its registry-API fallback would leave a probe version behind.
-            assert isinstance(source_ref, ImageReference)
+        try:
+            source.delete_tag(tag)
+        except TagDeletionRefused as refused:
+            if not (on_ghcr and options.github_token and isinstance(source_ref, ImageReference)):
+                raise
+            log(f"promote: {refused.message}; deleting {source_ref.name}:{tag} through the GitHub Packages API")
             answer = delete_ghcr_tag(
                 source_ref.repository, tag, options.github_token, expected_digest=digest,
                 api_url=options.github_api_url, log=log,
             )  # fmt: skip
             return answer.deleted, answer.reason, answer
-        source.delete_tag(tag)
     except GateError as exc:
         reason = exc.message
-        on_ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
-        if on_ghcr and not options.github_token:
+        if on_ghcr and not options.github_token and isinstance(exc, TagDeletionRefused):
             reason += " (give github_token to delete it through the GitHub Packages API)"
         log(f"promote: warning: cannot delete {source_ref.name}:{tag}: {reason}")
         return False, reason, None

@@ -30,7 +30,7 @@ from gate.report import (
 from gate.sarif import parse_sarif
 from tests.sarif_samples import sarif_log, trivy_result, trivy_rule
 from tests.support.client import RegistryClient
-from tests.support.faults import FaultProxy, status_fault
+from tests.support.faults import Fault, FaultProxy, status_fault
 from tests.support.images import (
     CYCLONEDX,
     AttestedImage,
@@ -279,38 +279,70 @@ def test_a_registry_that_refuses_the_deletion_leaves_a_warning_not_an_undo(
     assert client.get_manifest(quarantine, TAG)[0] == client.get_manifest(production, TAG)[0]
 
 
+# GHCR's answer to a tag DELETE through the registry API.
+GHCR_REFUSAL = Fault(
+    "status", path="/manifests/", method="DELETE", times=None, status=405,
+    body=b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}',
+)  # fmt: skip
+
+
 @pytest.fixture
 def ghcr_like(
     distribution_registry: Registry,
+    fault_proxy: Callable[[Registry], FaultProxy],
     unique_repo: str,
     fake_github: FakeGitHub,  # noqa: F811
-) -> Iterator[tuple[Registry, str, AttestedImage]]:
+) -> Iterator[tuple[FaultProxy, str, AttestedImage]]:
+    """A real registry behind a proxy that can answer tag DELETEs as GHCR does; promote is told the proxy's
+    host is a GHCR host (``ghcr_hosts``), the fake GitHub API knows the owner."""
     owner = unique_repo.split("/")[0]
     image = build_attested_image(distribution_registry, f"{unique_repo}/quarantine", TAG, cosign_tags=False)
     fake_github.owners[owner] = "Organization"
-    yield distribution_registry, owner, image
+    yield fault_proxy(distribution_registry), owner, image
+
+
+def _ghcr_options(proxy: FaultProxy, fake_github: FakeGitHub, token: str = TOKEN) -> PromoteOptions:  # noqa: F811
+    return PromoteOptions(
+        delete_source_tag=True, github_token=token, github_api_url=fake_github.url, ghcr_hosts=(proxy.registry.host,)
+    )
 
 
 @pytest.mark.parametrize("other_tags", [[], ["keep-me"]])
-def test_on_ghcr_the_tag_goes_through_the_github_packages_api(
-    ghcr_like: tuple[Registry, str, AttestedImage],
+def test_on_ghcr_the_registry_refuses_then_the_github_packages_api_deletes(
+    ghcr_like: tuple[FaultProxy, str, AttestedImage],
     fake_github: FakeGitHub,  # noqa: F811
     unique_repo: str,
     other_tags: list[str],
 ) -> None:
-    registry, owner, image = ghcr_like
+    proxy, owner, image = ghcr_like
     package = f"{unique_repo}/quarantine".split("/", 1)[1]
     fake_github.add_version(owner, package, 41, image.image.digest, [TAG, *other_tags])
-    options = PromoteOptions(
-        delete_source_tag=True, github_token=TOKEN, github_api_url=fake_github.url, ghcr_hosts=(registry.host,)
-    )
+    proxy.inject(GHCR_REFUSAL)
+    # when GitHub is first asked, how many registry DELETEs had been answered
+    deletes_seen: list[int] = []
+    handle = fake_github.handle
+
+    def recording(method: str, raw_path: str, authorization: str | None) -> tuple[int, Any]:
+        deletes_seen.append(len(proxy.received(method="DELETE")))
+        return handle(method, raw_path, authorization)
+
+    fake_github.handle = recording  # type: ignore[method-assign]
+    logs: list[str] = []
     report = promote(
-        registry.ref(f"{unique_repo}/quarantine", TAG),
-        registry.ref(f"{unique_repo}/production"),
+        proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
+        proxy.registry.ref(f"{unique_repo}/production"),
         verdict_document(image),
-        options,
+        _ghcr_options(proxy, fake_github),
+        log=logs.append,
     )
     assert report.promoted and report.github_package is not None
+    # the registry API first: one DELETE of the tag, refused, and nothing pushed after it
+    [delete] = proxy.received(method="DELETE")
+    assert delete.path.endswith(f"/quarantine/manifests/{TAG}") and delete.status == 405 and delete.fault
+    after = proxy.requests[proxy.requests.index(delete) + 1 :]
+    assert [r for r in after if r.method in ("PUT", "POST", "PATCH", "DELETE")] == []
+    assert deletes_seen and deletes_seen[0] == 1  # GitHub only after the refusal
+    assert any("does not allow deletes of tags" in line and "GitHub Packages API" in line for line in logs)
     if other_tags:
         assert not report.source_tag_deleted and fake_github.deletes() == []
         assert report.source_tag_delete_error is not None and "keep-me" in report.source_tag_delete_error
@@ -318,8 +350,57 @@ def test_on_ghcr_the_tag_goes_through_the_github_packages_api(
     else:
         assert report.source_tag_deleted and report.source_tag_delete_error is None
         assert fake_github.deletes() == [f"/orgs/{owner}/packages/container/{package.replace('/', '%2F')}/versions/41"]
-    # the registry API was not used for the deletion: the tag is still in the (real) registry
-    assert TAG in RegistryClient(registry).tags(f"{unique_repo}/quarantine")
+    # the (real) registry behind the proxy still has the tag: only the fake GitHub deleted the version
+    assert TAG in RegistryClient(proxy.registry).tags(f"{unique_repo}/quarantine")
+
+
+def test_on_ghcr_a_registry_that_deletes_the_tag_needs_no_github_api(
+    ghcr_like: tuple[FaultProxy, str, AttestedImage],
+    fake_github: FakeGitHub,  # noqa: F811
+    unique_repo: str,
+) -> None:
+    proxy, owner, image = ghcr_like
+    fake_github.add_version(owner, f"{unique_repo}/quarantine".split("/", 1)[1], 41, image.image.digest, [TAG])
+    report = promote(
+        proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
+        proxy.registry.ref(f"{unique_repo}/production"),
+        verdict_document(image),
+        _ghcr_options(proxy, fake_github),
+    )
+    assert report.source_tag_deleted and report.github_package is None
+    assert fake_github.requests == []
+    assert TAG not in RegistryClient(proxy.registry).tags(f"{unique_repo}/quarantine")
+
+
+@pytest.mark.parametrize("case", ["no-token", "not-ghcr"])
+def test_a_refusal_without_token_or_off_ghcr_is_a_warning_and_github_is_not_asked(
+    ghcr_like: tuple[FaultProxy, str, AttestedImage],
+    fake_github: FakeGitHub,  # noqa: F811
+    unique_repo: str,
+    case: str,
+) -> None:
+    proxy, _, image = ghcr_like
+    proxy.inject(GHCR_REFUSAL)
+    options = _ghcr_options(proxy, fake_github, token="" if case == "no-token" else TOKEN)
+    if case == "not-ghcr":
+        options = PromoteOptions(
+            delete_source_tag=True, github_token=TOKEN, github_api_url=fake_github.url, ghcr_hosts=("ghcr.io",)
+        )
+    report = promote(
+        proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
+        proxy.registry.ref(f"{unique_repo}/production"),
+        verdict_document(image),
+        options,
+    )
+    assert report.promoted and not report.source_tag_deleted and report.github_package is None
+    assert (
+        report.source_tag_delete_error is not None
+        and "does not allow deletes of tags" in report.source_tag_delete_error
+    )
+    assert ("give github_token" in report.source_tag_delete_error) is (case == "no-token")
+    assert fake_github.requests == []
+    assert [r.method for r in proxy.requests if r.method in ("PUT", "POST", "PATCH", "DELETE")][-1] == "DELETE"
+    assert TAG in RegistryClient(proxy.registry).tags(f"{unique_repo}/quarantine")
 
 
 def test_inputs_build_the_same_config(tmp_path: Path) -> None:
