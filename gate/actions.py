@@ -55,6 +55,10 @@ _MD_TRANSLATION = str.maketrans(_MD_ENTITIES)
 # Block markup that only matters at the start of a line: a list item, a setext/thematic
 # rule, an ordered list ("1." / "1)").
 _MD_LEADING = re.compile(r"([-+=]|\d+(?=[.)]))")
+# What GitHub's autolink extension turns into a link in plain text: ``scheme://`` (the colon),
+# ``www.`` (the dot) and e-mail addresses, ``mailto:``/``xmpp:`` included (the at sign). One of
+# those characters as an entity renders alike but no longer matches.
+_MD_AUTOLINK = re.compile(r"(?<=[A-Za-z]):(?=/)|(?<=[Ww][Ww][Ww])\.|@")
 
 
 def to_command_value(value: object) -> str:
@@ -173,7 +177,12 @@ def _one_line(text: object) -> str:
 
 
 def md_text(text: object) -> str:
-    """Untrusted text for markdown: no HTML, no table break, no line break, no link, image, list or code block."""
+    """Untrusted text for markdown: no HTML, no table break, no line break, no link (autolinks of bare
+    URLs, ``www.`` names and e-mail addresses included), image, list or code block."""
+    return _MD_AUTOLINK.sub(lambda m: f"&#{ord(m.group())};", _md_text(text))
+
+
+def _md_text(text: object) -> str:
     value = _one_line(text)
     body = value.lstrip()
     # Leading white space as entities: it cannot indent a code block yet still shows.

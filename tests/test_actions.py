@@ -506,6 +506,61 @@ def test_md_details_keeps_untrusted_summary_and_body_inside() -> None:
     assert block.startswith("<details><summary>") and block.endswith("</details>\n")
 
 
+# GitHub's autolink extension (GFM): bare http(s)/ftp URLs, www. names, e-mail addresses. linkify-it
+# (markdown-it's linkify option) with fuzzy links off recognises the first and the last alike; it does
+# not do "www." without fuzzy links (which would also link any bare domain, as GitHub does not), so
+# that case is checked on the text.
+AUTOLINKED = [
+    "see https://evil.example/login for your fix",
+    "HTTP://EVIL.EXAMPLE/x",
+    "ftp://files.evil.example/a",
+    "mail security@evil.com now",
+    "mailto:root@evil.example",
+    "xmpp:bot@evil.com",
+    "Fixed in 1.2.3 (https://github.com/advisories/GHSA-xxxx-yyyy-zzzz)",
+]
+WWW = ["www.evil.example", "visit WWW.evil.example/path", "(www.evil.example)", "1. www.evil.example"]
+
+
+def _linkify_markdown() -> MarkdownIt:
+    pytest.importorskip("linkify_it", reason="linkify-it-py is not installed")
+    markdown = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(["table", "linkify"])
+    markdown.linkify.set({"fuzzy_link": False})
+    return markdown
+
+
+@pytest.mark.parametrize("text", AUTOLINKED)
+def test_md_text_defeats_autolinks(text: str) -> None:
+    linkify = _linkify_markdown()
+    assert "<a " in linkify.render(text)  # the renderer would link the raw text
+    rendered = linkify.render(md_text(text))
+    assert "<a " not in rendered and html_tags(rendered) <= {"p"}
+    assert html.unescape(re.sub(r"</?p>", "", rendered)).strip() == text  # still reads the same
+    table = md_table(["Title"], [[md_text(text)]])
+    assert "<a " not in linkify.render(table)
+
+
+@pytest.mark.parametrize("text", AUTOLINKED + WWW)
+def test_md_text_leaves_no_autolink_trigger(text: str) -> None:
+    escaped = md_text(text)
+    assert "@" not in escaped
+    assert not re.search(r"[A-Za-z]:/", escaped)
+    assert not re.search(r"(?i)www\.", escaped)
+    assert html.unescape(escaped) == text
+
+
+def test_md_text_keeps_ordinary_colons_and_dots_readable() -> None:
+    assert md_text("Severity: HIGH, app:1.4.2 in lodash.merge") == "Severity: HIGH, app:1.4.2 in lodash.merge"
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("wW.:/@ab1 -"), max_size=40))
+def test_md_text_never_leaves_an_autolink_trigger(text: str) -> None:
+    escaped = md_text(text)
+    assert "@" not in escaped and not re.search(r"[A-Za-z]:/|(?i:www)\.", escaped)
+    assert html.unescape(escaped) == flat(text)
+
+
 # ---------------------------------------------------------------------------------------------
 # Summary cap
 # ---------------------------------------------------------------------------------------------
