@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from gate.oci.manifest import (
     split_digest,
     verify_manifest_bytes,
 )
+from gate.oci.registry import VerifyingStream
 from gate.oci.target import (
     ALL_MANIFEST_TYPES,
     CHUNK_SIZE,
@@ -50,6 +51,8 @@ from gate.reference import is_valid_digest
 
 LAYOUT_VERSION = "1.0.0"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
+FILE_MODE = 0o644
+DIR_MODE = 0o755
 _MANIFEST_LIKE = ALL_MANIFEST_TYPES | {"application/vnd.oci.artifact.manifest.v1+json"}
 
 
@@ -65,7 +68,7 @@ class LayoutTarget:
             if not create:
                 raise InputError(f"oci:{self.path}: not an OCI image layout (no oci-layout file)")
             try:
-                (self.path / "blobs").mkdir(parents=True, exist_ok=True)
+                _make_dirs(self.path / "blobs")
                 _atomic_write(layout_file, json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode())
                 if not (self.path / "index.json").exists():
                     self._write_index({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
@@ -124,7 +127,12 @@ class LayoutTarget:
         except FileNotFoundError:
             raise InputError(f"{self.display_name}: blob {descriptor.digest} is missing") from None
         with handle:
-            yield _verified_chunks(handle, descriptor, self.display_name)
+            stream = VerifyingStream(descriptor)
+            stream.start(_verified_chunks(handle, descriptor, self.display_name, stream))
+            try:
+                yield stream
+            finally:
+                stream.close()
 
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
         found: dict[str, Descriptor] = {}
@@ -156,13 +164,19 @@ class LayoutTarget:
         if path.is_file():
             return
         algorithm, _ = split_digest(descriptor.digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False)  # noqa: SIM115
         try:
             with handle:
                 hasher = hashlib.new(algorithm)
                 size = 0
                 with source() as chunks:
+                    # A stream that verifies this very descriptor itself is not hashed twice.
+                    trusted = (
+                        isinstance(chunks, VerifyingStream)
+                        and chunks.descriptor.digest == descriptor.digest
+                        and chunks.descriptor.size == descriptor.size
+                    )
                     for chunk in chunks:
                         size += len(chunk)
                         if size > descriptor.size:
@@ -170,17 +184,19 @@ class LayoutTarget:
                                 f"{self.display_name}: blob {descriptor.digest} is larger than its descriptor's "
                                 f"{descriptor.size} bytes; not stored"
                             )
-                        hasher.update(chunk)
+                        if not trusted:
+                            hasher.update(chunk)
                         handle.write(chunk)
-                actual = f"{algorithm}:{hasher.hexdigest()}"
-                if size != descriptor.size or actual != descriptor.digest:
+                    verified = trusted and isinstance(chunks, VerifyingStream) and chunks.verified
+                actual = descriptor.digest if verified else f"{algorithm}:{hasher.hexdigest()}"
+                if size != descriptor.size or actual != descriptor.digest or (trusted and not verified):
                     raise DigestMismatch(
                         f"{self.display_name}: blob content is {actual} ({size} bytes), expected "
                         f"{descriptor.digest} ({descriptor.size} bytes); not stored"
                     )
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(handle.name, path)
+                _publish(handle, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(handle.name)
@@ -200,7 +216,7 @@ class LayoutTarget:
                 )
         path = self._blob_path(descriptor.digest)
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dirs(path.parent)
             _atomic_write(path, manifest.data)
         if tag is not None:
             self._tag(descriptor, parsed.media_type, tag)
@@ -335,7 +351,11 @@ class LayoutTarget:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _verified_chunks(handle: Any, descriptor: Descriptor, where: str) -> Iterator[bytes]:
+def _verified_chunks(
+    handle: Any, descriptor: Descriptor, where: str, stream: VerifyingStream
+) -> Generator[bytes, None, None]:
+    """The file's chunks; ``stream.verified`` is set once digest and size matched (an upload of
+    this stream then does not hash the bytes a second time)."""
     algorithm, _ = split_digest(descriptor.digest)
     hasher = hashlib.new(algorithm)
     size = 0
@@ -355,6 +375,7 @@ def _verified_chunks(handle: Any, descriptor: Descriptor, where: str) -> Iterato
         raise DigestMismatch(
             f"{where}: blob content is {actual} ({size} bytes), expected {descriptor.digest} ({descriptor.size} bytes)"
         )
+    stream.verified = True
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -364,7 +385,29 @@ def _atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+            _publish(handle, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)
+
+
+def _publish(handle: Any, path: Path) -> None:
+    """Rename the private temporary file into place, then make it readable by everyone
+    (layout content is not secret; a later non-root step may read it)."""
+    os.replace(handle.name, path)
+    os.fchmod(handle.fileno(), FILE_MODE)
+
+
+def _make_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new directories are 0755 whatever the umask."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(directory, DIR_MODE)

@@ -476,14 +476,14 @@ class RegistryTarget:
 
     @contextmanager
     def _open_blob(self, descriptor: Descriptor) -> Iterator[Iterator[bytes]]:
-        stream = _VerifyingStream(descriptor)
+        stream = VerifyingStream(descriptor)
         stream.start(self._blob_chunks(descriptor, stream))
         try:
             yield stream
         finally:
             stream.close()
 
-    def _blob_chunks(self, descriptor: Descriptor, stream: _VerifyingStream) -> Generator[bytes, None, None]:
+    def _blob_chunks(self, descriptor: Descriptor, stream: VerifyingStream) -> Generator[bytes, None, None]:
         """GET the blob; on a broken or short stream resume with ``Range`` (or skip what we have).
         Sets ``stream.verified`` once the digest and size have been checked."""
         hasher = _hasher(descriptor.digest)
@@ -951,9 +951,9 @@ def _raise_retryable(response: requests.Response, what: str, registry: str) -> N
         raise
 
 
-class _VerifyingStream(Iterator[bytes]):
-    """A registry blob's chunks whose producer checks the digest and size itself, before it ends;
-    ``verified`` says it did. The upload of a GET -> PUT copy trusts such a stream of the same
+class VerifyingStream(Iterator[bytes]):
+    """A blob's chunks whose producer (a registry download, a layout file) checks the digest and
+    size itself, before it ends; ``verified`` says it did. The upload of a GET -> PUT copy trusts such a stream of the same
     descriptor instead of hashing every byte a second time (``_verified``)."""
 
     def __init__(self, descriptor: Descriptor) -> None:
@@ -980,7 +980,7 @@ def _verified(chunks: Iterable[bytes], descriptor: Descriptor) -> Iterator[bytes
     here unless they come from a stream that verifies this very descriptor itself (then the
     last chunk waits until that stream has ended, that is, verified)."""
     if (
-        isinstance(chunks, _VerifyingStream)
+        isinstance(chunks, VerifyingStream)
         and chunks.descriptor.digest == descriptor.digest
         and chunks.descriptor.size == descriptor.size
     ):
@@ -1008,7 +1008,7 @@ def _verified(chunks: Iterable[bytes], descriptor: Descriptor) -> Iterator[bytes
         yield held
 
 
-def _held_until_verified(stream: _VerifyingStream, descriptor: Descriptor) -> Iterator[bytes]:
+def _held_until_verified(stream: VerifyingStream, descriptor: Descriptor) -> Iterator[bytes]:
     size = 0
     held: bytes | None = None
     for chunk in stream:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from gate.errors import InputError, RuntimeFailure
 from gate.oci.layout import LayoutTarget
 from gate.oci.manifest import REF_NAME, compute_digest
 from gate.oci.refs import LayoutReference, parse_target_reference
+from gate.oci.registry import VerifyingStream
 from gate.oci.target import OCI_INDEX, Descriptor, DigestMismatch
 from gate.reference import ImageReference
 from tests.oci.builders import (
@@ -24,6 +28,8 @@ from tests.oci.builders import (
     push_index,
     push_referrer,
 )
+from tests.oci.registry_helpers import make_pool, open_target
+from tests.support.registries import Registry
 
 
 @pytest.fixture
@@ -230,3 +236,68 @@ def test_bad_target_references(text: str, message: str) -> None:
 
 def test_layout_reference_default_tag_none() -> None:
     assert parse_target_reference("oci:/x", default_tag=None) == LayoutReference(Path("/x"))
+
+
+def test_open_blob_is_a_stream_that_verifies_itself(layout: LayoutTarget) -> None:
+    descriptor = push_blob(layout, b"hello world", "text/plain")
+    with layout.open_blob(descriptor) as chunks:
+        assert isinstance(chunks, VerifyingStream) and not chunks.verified
+        assert b"".join(chunks) == b"hello world"
+        assert chunks.verified
+    (layout.path / "blobs" / "sha256" / descriptor.digest.split(":")[1]).write_bytes(b"hello WORLD")
+    with layout.open_blob(descriptor) as chunks, pytest.raises(DigestMismatch):
+        b"".join(chunks)
+    assert isinstance(chunks, VerifyingStream) and not chunks.verified
+
+
+def test_layout_to_layout_copy_of_a_corrupt_blob_stores_nothing(layout: LayoutTarget, tmp_path: Path) -> None:
+    # The destination trusts the source's own verification, so it must fail when that one does.
+    descriptor = push_blob(layout, b"hello world", "text/plain")
+    (layout.path / "blobs" / "sha256" / descriptor.digest.split(":")[1]).write_bytes(b"hello WORLD")
+    other = LayoutTarget(tmp_path / "other", create=True)
+    with pytest.raises(DigestMismatch):
+        other.push_blob(descriptor, lambda: layout.open_blob(descriptor))
+    assert not other.has_blob(descriptor.digest)
+
+
+def test_content_is_world_readable_and_temporary_files_private(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        layout = LayoutTarget(tmp_path / "made" / "store", create=True)
+        seen: list[int] = []
+
+        @contextmanager
+        def source() -> Iterator[Iterator[bytes]]:
+            def chunks() -> Iterator[bytes]:
+                yield b"hello "
+                seen.extend(p.stat().st_mode & 0o777 for p in (layout.path / "blobs" / "sha256").glob(".tmp-*"))
+                yield b"world"
+
+            yield chunks()
+
+        descriptor = Descriptor("text/plain", compute_digest(b"hello world"), 11)
+        layout.push_blob(descriptor, source)
+        build_image(layout, "v1")
+    finally:
+        os.umask(previous)
+    assert seen == [0o600]
+    files = [p for p in layout.path.rglob("*") if p.is_file() and p.name != ".index.lock"]
+    directories = [layout.path, *(p for p in layout.path.rglob("*") if p.is_dir())]
+    assert {p.stat().st_mode & 0o777 for p in files} == {0o644}
+    assert {p.stat().st_mode & 0o777 for p in directories} == {0o755}
+    assert (tmp_path / "made").stat().st_mode & 0o777 == 0o755
+
+
+def test_layout_to_registry_copy_verifies_once_and_refuses_corrupt_content(
+    layout: LayoutTarget, distribution_registry: Registry, unique_repo: str
+) -> None:
+    data = b"layer " * 100_000
+    descriptor = push_blob(layout, data, "application/octet-stream")
+    target = open_target(make_pool(distribution_registry), distribution_registry, unique_repo)
+    target.push_blob(descriptor, lambda: layout.open_blob(descriptor))
+    assert target.has_blob(descriptor.digest)
+    bad = push_blob(layout, b"other " * 100_000, "application/octet-stream")
+    (layout.path / "blobs" / "sha256" / bad.digest.split(":")[1]).write_bytes(b"OTHER " * 100_000)
+    with pytest.raises(DigestMismatch):
+        target.push_blob(bad, lambda: layout.open_blob(bad))
+    assert not target.has_blob(bad.digest)
