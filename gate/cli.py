@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
 from gate.commands import Command, Context, available, is_available, load
@@ -81,7 +83,12 @@ def emit(outcome: Outcome, io: RunnerIO, as_json: bool, json_output: Path | None
 
 
 def _json_text(document: Any, io: RunnerIO) -> str:
-    return json.dumps(redact_document(document, io.redact), indent=2, ensure_ascii=False) + "\n"
+    redacted = redact_document(document, io.redact)
+    try:
+        # orjson writes a large document (25,000 findings) several times faster than json.dumps.
+        return orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    except TypeError:  # what orjson refuses (integers beyond 64 bits, non-string keys)
+        return json.dumps(redacted, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(document: Any, io: RunnerIO) -> None:
