@@ -22,6 +22,7 @@ import mmap
 import os
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections import defaultdict
@@ -29,16 +30,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
+from typing import IO, Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import orjson
 import requests
 
 from gate.errors import InputError, RuntimeFailure
+from gate.oci.http import USER_AGENT, ReadClock, is_loopback, timed_chunks, url_host
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
-MAX_DOWNLOAD_BYTES = 4 * 1024 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024
+DOWNLOAD_DEADLINE_SECONDS = 30 * 60.0
 _SEPARATORS = re.compile(r"[-_.]+")
 _NAME = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
@@ -84,12 +87,19 @@ class OsvDatabase:
         self.record_files = 0
 
     @classmethod
-    def open(cls, location: str, cache_dir: Path | None = None, log: Log | None = None) -> OsvDatabase:
+    def open(
+        cls,
+        location: str,
+        cache_dir: Path | None = None,
+        log: Log | None = None,
+        *,
+        limits: DownloadLimits | None = None,
+    ) -> OsvDatabase:
         """A database from a path or an ``https://`` URL (downloaded into ``cache_dir`` once)."""
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location):
             if cache_dir is None:
-                raise InputError(f"OSV database {location}: a URL needs a cache directory")
-            return cls(download(location, cache_dir, log))
+                raise InputError(f"OSV database {public_url(location)}: a URL needs a cache directory")
+            return cls(download(location, cache_dir, log, limits=limits))
         path = Path(location)
         if not path.exists():
             raise InputError(f"OSV database {location}: no such file or directory")
@@ -367,19 +377,53 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How much and how long a database download may take."""
+
+    max_bytes: int = MAX_DOWNLOAD_BYTES
+    deadline_seconds: float = DOWNLOAD_DEADLINE_SECONDS
+    """For the whole body, however steadily it trickles in."""
+    connect_timeout: float = 30.0
+    read_timeout: float = 60.0
+    """For each chunk (1 MiB) of the body, and for the answer's headers."""
+
+
+def public_url(url: str) -> str:
+    """``url`` as it may be written down: ``scheme://host[:port]/path``, no userinfo, no query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{url_host(url)}{parts.path}"
+
+
 def cached_path(url: str, cache_dir: Path) -> Path:
-    """Where ``download`` keeps ``url``: ``<cache_dir>/osv/<sha256(url)[:16]>/<basename>``."""
-    parsed = urlparse(url)
-    basename = Path(parsed.path).name or "all.zip"
-    return cache_dir / "osv" / hashlib.sha256(url.encode()).hexdigest()[:16] / basename
+    """Where ``download`` keeps ``url``: ``<cache_dir>/osv/<key>/<basename>``; the key hashes the URL
+    without its userinfo (a password must not be guessable from a directory name)."""
+    parts = urlsplit(url)
+    keyed = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    basename = Path(parts.path).name or "all.zip"
+    return cache_dir / "osv" / hashlib.sha256(keyed.encode()).hexdigest()[:16] / basename
 
 
 def download(
-    url: str, cache_dir: Path, log: Log | None = None, *, session: requests.Session | None = None
+    url: str,
+    cache_dir: Path,
+    log: Log | None = None,
+    *,
+    session: requests.Session | None = None,
+    limits: DownloadLimits | None = None,
 ) -> DatabaseInfo:
-    """Fetch ``url`` (https only) once into the cache, recording its SHA-256; reuse it when it still matches."""
-    if urlparse(url).scheme != "https":
-        raise InputError(f"OSV database {url}: only https:// URLs are accepted")
+    """Fetch ``url`` once into the cache, recording its SHA-256; reuse it while it still matches.
+
+    https only (plain http for a loopback host, as in tests). Credentials come from the URL's
+    userinfo alone and go only to its own origin, never to a redirect elsewhere: the session reads
+    no ``.netrc``; proxies (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` with ``NO_PROXY``) and a
+    CA bundle (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) from the environment are honoured
+    explicitly, as air-gapped runners reach mirrors through them. Only the URL without userinfo
+    and query is written down (the checksum record, logs, the SARIF).
+    """
+    shown = public_url(url)
+    _check_scheme(url, shown)
+    limits = limits or DownloadLimits()
     target = cached_path(url, cache_dir)
     sidecar = target.with_name(target.name + ".sha256.json")
     if target.is_file() and sidecar.is_file():
@@ -395,39 +439,121 @@ def download(
             )
         if log:
             log(f"osv: using cached database {target} (sha256 {actual})")
-        return DatabaseInfo(url, target, actual)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
-    size = 0
-    client = session or requests.Session()
-    if log:
-        log(f"osv: downloading {url}")
+        return DatabaseInfo(shown, target, actual)
     try:
-        with client.get(url, stream=True, timeout=60, allow_redirects=True) as response:
-            if response.status_code != 200:
-                raise RuntimeFailure(f"OSV database {url}: HTTP {response.status_code}")
-            if urlparse(response.url).scheme != "https":
-                raise RuntimeFailure(f"OSV database {url}: redirected to a non-https URL")
-            with partial.open("wb") as out:
-                for chunk in response.iter_content(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_DOWNLOAD_BYTES:
-                        raise RuntimeFailure(f"OSV database {url}: larger than {MAX_DOWNLOAD_BYTES} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-    except requests.RequestException as exc:
-        partial.unlink(missing_ok=True)
-        raise RuntimeFailure(f"OSV database {url}: download failed: {exc}") from exc
-    except RuntimeFailure:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(target)
-    checksum = digest.hexdigest()
-    sidecar.write_text(json.dumps({"url": url, "sha256": checksum, "size": size}) + "\n")
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mode 0600, in the cache directory itself so that the rename is atomic
+        descriptor, partial_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise InputError(f"OSV database cache {target.parent}: cannot write there: {exc.strerror or exc}") from exc
+    partial = Path(partial_name)
+    if log:
+        log(f"osv: downloading {shown}")
+    client = session or _session()
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            checksum, size = _fetch(client, url, shown, out, limits)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)  # gone after the rename; else what an error or interrupt left
+        if session is None:
+            client.close()
+    try:
+        _write_private(sidecar, json.dumps({"url": shown, "sha256": checksum, "size": size}) + "\n")
+    except OSError as exc:
+        raise RuntimeFailure(f"OSV database cache {sidecar}: cannot write: {exc.strerror or exc}") from exc
     if log:
         log(f"osv: downloaded {size} bytes, sha256 {checksum}")
-    return DatabaseInfo(url, target, checksum)
+    return DatabaseInfo(shown, target, checksum)
+
+
+_MAX_REDIRECTS = 5
+
+
+def _scheme_allowed(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
+
+
+def _check_scheme(url: str, shown: str) -> None:
+    if not _scheme_allowed(url):
+        raise InputError(f"OSV database {shown}: only https:// URLs are accepted (plain http only for a loopback host)")
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no ~/.netrc credentials; proxies and CA bundle are read by hand below
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def _environment_verify() -> bool | str:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(name, "")
+        if value and os.path.exists(value):  # an empty CURL_CA_BUNDLE must not turn verification off
+            return value
+    return True
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _fetch(client: requests.Session, url: str, shown: str, out: IO[bytes], limits: DownloadLimits) -> tuple[str, int]:
+    parts = urlsplit(url)
+    auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username is not None else None
+    origin = _origin(url)
+    current = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    what = f"OSV database {shown}"
+    clock = ReadClock(limits.deadline_seconds, limits.read_timeout)
+    verify = _environment_verify()
+    try:
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = client.get(
+                current,
+                stream=True,
+                allow_redirects=False,
+                timeout=(limits.connect_timeout, limits.read_timeout),
+                auth=auth if _origin(current) == origin else None,
+                proxies=requests.utils.get_environ_proxies(current),
+                verify=verify,
+            )
+            with response:
+                if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                    current = urljoin(current, response.headers["Location"])
+                    if not _scheme_allowed(current):
+                        raise RuntimeFailure(f"{what}: redirected to a non-https URL ({public_url(current)})")
+                    continue
+                if response.status_code != 200:
+                    raise RuntimeFailure(f"{what}: HTTP {response.status_code}")
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limits.max_bytes:
+                    raise RuntimeFailure(f"{what}: {declared} bytes, over the cap of {limits.max_bytes}")
+                digest = hashlib.sha256()
+                size = 0
+                for chunk in timed_chunks(response, 1 << 20, clock, what):
+                    size += len(chunk)
+                    if size > limits.max_bytes:
+                        raise RuntimeFailure(f"{what}: larger than the cap of {limits.max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+                return digest.hexdigest(), size
+        raise RuntimeFailure(f"{what}: more than {_MAX_REDIRECTS} redirects")
+    except requests.RequestException as exc:
+        raise RuntimeFailure(f"{what}: download failed ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise RuntimeFailure(f"{what}: cannot write the cache: {exc.strerror or exc}") from exc
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def iter_records(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:

@@ -11,7 +11,7 @@ be checked are returned in ``ScanResult.unchecked``, never silently passed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from gate.sarif import gc_paused
 from gate.sbom.components import Component, Inventory, read_inventory
 from gate.scan.base import ScanRequest, ScanResult, UncheckedComponent
 from gate.scan.osv import ecosystems, versions
-from gate.scan.osv.db import OsvDatabase
+from gate.scan.osv.db import DownloadLimits, OsvDatabase
 from gate.scan.osv.severity import Severity, severity_of
 
 LEVELS = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "UNKNOWN": "note"}
@@ -39,17 +39,29 @@ class OsvOptions:
     """Where a downloaded database is kept (with its SHA-256)."""
     fail_on_unchecked: bool = False
     """For the gate: components that could not be checked block (the scanner only reports them)."""
+    download_limits: DownloadLimits = field(default_factory=DownloadLimits)
+    """Size and time caps of a URL database's download."""
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> OsvOptions:
-        """Build from config values: ``db`` (required), ``cache_dir``, ``fail_on_unchecked``."""
-        known: dict[str, tuple[type, ...]] = {"db": (str, Path), "cache_dir": (str, Path), "fail_on_unchecked": (bool,)}
+        """Build from config values: ``db`` (required), ``cache_dir``, ``fail_on_unchecked``,
+        ``max_download_bytes``, ``download_deadline_seconds``."""
+        known: dict[str, tuple[type, ...]] = {
+            "db": (str, Path),
+            "cache_dir": (str, Path),
+            "fail_on_unchecked": (bool,),
+            "max_download_bytes": (int,),
+            "download_deadline_seconds": (int, float),
+        }
         unknown = sorted(set(options) - set(known) - {"log"})
         if unknown:
             raise InputError(f"unknown osv option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         for key, value in options.items():
             if key in known and value is not None and not isinstance(value, known[key]):
                 raise InputError(f"osv option {key}: unexpected value {value!r}")
+            limit = key in ("max_download_bytes", "download_deadline_seconds") and value is not None
+            if limit and (isinstance(value, bool) or value <= 0):
+                raise InputError(f"osv option {key}: must be a number above 0, not {value!r}")
         db = options.get("db")
         if not db:
             raise InputError("scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
@@ -58,6 +70,12 @@ class OsvOptions:
             values["cache_dir"] = Path(options["cache_dir"])
         if options.get("fail_on_unchecked") is not None:
             values["fail_on_unchecked"] = bool(options["fail_on_unchecked"])
+        limits = DownloadLimits()
+        if options.get("max_download_bytes") is not None:
+            limits = replace(limits, max_bytes=int(options["max_download_bytes"]))
+        if options.get("download_deadline_seconds") is not None:
+            limits = replace(limits, deadline_seconds=float(options["download_deadline_seconds"]))
+        values["download_limits"] = limits
         return cls(**values)
 
 
@@ -171,7 +189,8 @@ class OsvScanner:
 
 def build_osv_scanner(options: OsvOptions, log: Callable[[str], None]) -> OsvScanner:
     """The scanner for ``--scanner osv --osv-db PATH_OR_URL`` (downloads a URL database now, once)."""
-    return OsvScanner(OsvDatabase.open(options.db, options.cache_dir, log), options, log)
+    database = OsvDatabase.open(options.db, options.cache_dir, log, limits=options.download_limits)
+    return OsvScanner(database, options, log)
 
 
 def from_options(options: Mapping[str, Any]) -> OsvScanner:

@@ -146,3 +146,14 @@ def test_registry_and_options(node_alpine_sbom: Path) -> None:
         get_scanner("osv", {"db": str(RECORDS), "colour": "red"})
     with pytest.raises(InputError, match="unexpected value"):
         get_scanner("osv", {"db": str(RECORDS), "fail_on_unchecked": "yes"})
+
+
+def test_download_limits_are_options() -> None:
+    options = OsvOptions.from_mapping({"db": "x", "max_download_bytes": 1024, "download_deadline_seconds": 5})
+    assert options.download_limits.max_bytes == 1024 and options.download_limits.deadline_seconds == 5.0
+    assert OsvOptions(db="x").download_limits.max_bytes == 2 * 1024**3
+    for key, value in [("max_download_bytes", 0), ("download_deadline_seconds", -1), ("max_download_bytes", True)]:
+        with pytest.raises(InputError, match=f"osv option {key}: must be a number above 0"):
+            OsvOptions.from_mapping({"db": "x", key: value})
+    with pytest.raises(InputError, match="unexpected value"):
+        OsvOptions.from_mapping({"db": "x", "max_download_bytes": "2G"})
