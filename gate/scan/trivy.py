@@ -1,7 +1,8 @@
 """The ``trivy`` scanner backend: ``trivy sbom --format sarif`` on an extracted BOM.
 
-Runs Trivy as a subprocess with an argument list (never a shell) and a timeout; its
-stderr becomes the error message when it fails. Options the user passes through
+Runs Trivy as a subprocess with an argument list (never a shell), a timeout, an
+environment without the action's inputs or other credentials, and its output read with
+a cap (Trivy is stopped past it); its stderr's tail becomes the error message when it fails. Options the user passes through
 (VEX files, DB repositories, offline flags, cache directory) live in ``TrivyOptions``.
 """
 
@@ -12,15 +13,27 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gate.errors import InputError, RuntimeFailure
 from gate.scan.base import ScanRequest, ScanResult
 
 MAX_SARIF_BYTES = 512 * 1024 * 1024
+MAX_STDERR_BYTES = 64 * 1024
+READ_CHUNK = 1024 * 1024
+_KEPT_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "USER", "TMPDIR", "TZ", "LANG", "LANGUAGE", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    }
+)  # fmt: skip
+_KEPT_PREFIXES = ("TRIVY_", "LC_")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
 INSTALL_HINT = (
@@ -89,8 +102,9 @@ class TrivyScanner:
 
     name = "trivy"
 
-    def __init__(self, options: TrivyOptions | None = None) -> None:
+    def __init__(self, options: TrivyOptions | None = None, *, max_output: int = MAX_SARIF_BYTES) -> None:
         self.options = options or TrivyOptions()
+        self.max_output = max_output
         self._version: str | None = None
 
     def command(self, request: ScanRequest) -> list[str]:
@@ -142,7 +156,12 @@ class TrivyScanner:
         try:
             # A session of its own, so a timeout kills Trivy and anything it started.
             process = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env=scanner_environment(os.environ),
             )
         except FileNotFoundError:
             raise RuntimeFailure(f"{what}: trivy executable {args[0]!r} not found", hint=INSTALL_HINT) from None
@@ -150,24 +169,85 @@ class TrivyScanner:
             raise RuntimeFailure(f"{what}: trivy executable {args[0]!r} is not executable", hint=INSTALL_HINT) from None
         except OSError as exc:
             raise RuntimeFailure(f"{what}: cannot run {args[0]!r}: {exc.strerror or exc}", hint=INSTALL_HINT) from None
+        assert process.stdout is not None and process.stderr is not None
+        deadline = time.monotonic() + timeout
         with process:
+            stdout = _CappedReader(process.stdout, self.max_output, on_overflow=lambda: _kill_group(process))
+            stderr = _CappedReader(process.stderr, MAX_STDERR_BYTES, keep_tail=True)
             try:
-                stdout, stderr = process.communicate(timeout=timeout)
+                process.wait(timeout=timeout)
+                # Trivy has ended; a child it left holding the pipes gets the rest of the time.
+                stdout.join(max(0.0, deadline - time.monotonic()))
+                stderr.join(max(0.0, deadline - time.monotonic()))
+                if stdout.alive() or stderr.alive():
+                    raise subprocess.TimeoutExpired(args, timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
-                try:
-                    _, stderr = process.communicate(timeout=5)
-                except subprocess.TimeoutExpired:
-                    stderr = b""
+                process.wait()
+                stderr.join(5)
                 raise RuntimeFailure(
-                    f"{what}: timed out after {timeout:g} s{_stderr_note(stderr)}",
+                    f"{what}: timed out after {timeout:g} s{_stderr_note(stderr.data())}",
                     hint="raise the trivy timeout, or pre-populate the DB cache and use skip_db_update/offline_scan",
                 ) from None
+        if stdout.overflowed:
+            raise RuntimeFailure(f"{what}: output exceeds {self.max_output} bytes; trivy was stopped")
         if process.returncode != 0:
-            raise RuntimeFailure(f"{what}: exit status {process.returncode}{_stderr_note(stderr)}")
-        if len(stdout) > MAX_SARIF_BYTES:
-            raise RuntimeFailure(f"{what}: output exceeds {MAX_SARIF_BYTES} bytes")
-        return stdout
+            raise RuntimeFailure(f"{what}: exit status {process.returncode}{_stderr_note(stderr.data())}")
+        return stdout.data()
+
+
+class _CappedReader:
+    """Reads a pipe in a thread: at most ``limit`` bytes kept (the first, or with ``keep_tail`` the
+    last); past the limit without ``keep_tail`` it calls ``on_overflow`` and stops reading."""
+
+    def __init__(
+        self, pipe: IO[bytes], limit: int, *, keep_tail: bool = False, on_overflow: Callable[[], None] | None = None
+    ) -> None:
+        self.limit = limit
+        self.keep_tail = keep_tail
+        self.on_overflow = on_overflow
+        self.overflowed = False
+        self._buffer = bytearray()
+        self._pipe = pipe
+        self._thread = threading.Thread(target=self._read, name="trivy-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            chunk = self._pipe.read1(READ_CHUNK) if hasattr(self._pipe, "read1") else self._pipe.read(READ_CHUNK)
+            if not chunk:
+                return
+            self._buffer += chunk
+            if len(self._buffer) <= self.limit:
+                continue
+            if self.keep_tail:
+                del self._buffer[: len(self._buffer) - self.limit]
+                continue
+            self.overflowed = True
+            del self._buffer[self.limit :]
+            if self.on_overflow is not None:
+                self.on_overflow()
+            return
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def data(self) -> bytes:
+        return bytes(self._buffer)
+
+
+def scanner_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment Trivy runs with: what it needs (PATH, HOME, TRIVY_*, proxies, CA
+    certificates, locale, temp and cache dirs), never the action's inputs (INPUT_* holds the
+    registry passwords and tokens) or other credentials (GITHUB_TOKEN, ACTIONS_*, cloud keys)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in _KEPT_VARIABLES or name.upper() in _KEPT_VARIABLES or name.startswith(_KEPT_PREFIXES)
+    }
 
 
 def _is_instance(value: Any, types: type | tuple[type, ...]) -> bool:

@@ -38,6 +38,13 @@ if sys.argv[1:] == ["--version"]:
     sys.exit(0)
 if mode == "ok":
     sys.stdout.write(open(os.path.join(here, "sarif.json")).read())
+elif mode == "env":
+    json.dump(dict(os.environ), open(os.path.join(here, "env.json"), "w"))
+    sys.stdout.write(open(os.path.join(here, "sarif.json")).read())
+elif mode == "flood":
+    block = b"x" * 65536
+    while True:
+        sys.stdout.buffer.write(block)
 elif mode == "fail":
     sys.stderr.write("\x1b[31m2024-01-01T00:00:00Z\tFATAL\x1b[0m\tsbom scan error: failed to decode\n")
     sys.exit(1)
@@ -260,3 +267,41 @@ def test_real_trivy_scans_a_real_sbom(tmp_path: Path) -> None:
     assert result.run["tool"]["driver"]["name"] == "Trivy"
     assert result.scanner_version[0].isdigit()
     assert isinstance(result.run.get("results", []), list)
+
+
+def test_output_over_the_cap_stops_trivy(
+    fake: FakeTrivy, request_: ScanRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.mode("flood")  # writes forever: without the cap this fills memory
+    scanner = TrivyScanner(TrivyOptions(timeout_seconds=120), max_output=4 * 1024 * 1024)
+    with pytest.raises(RuntimeFailure, match=f"output exceeds {4 * 1024 * 1024} bytes; trivy was stopped"):
+        scanner.scan(request_)
+
+
+def test_trivy_runs_without_inputs_or_credentials_in_its_environment(
+    fake: FakeTrivy, request_: ScanRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {
+        "INPUT_DESTINATION_PASSWORD": "hunter2",
+        "INPUT_REGISTRY_AUTH": "{}",
+        "GITHUB_TOKEN": "ghs_x",
+        "ACTIONS_RUNTIME_TOKEN": "rt",
+        "AWS_SECRET_ACCESS_KEY": "aws",
+    }
+    kept = {
+        "HOME": "/home/runner",
+        "TRIVY_USERNAME": "reader",
+        "TRIVY_DB_REPOSITORY": "mirror.example/db",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "SSL_CERT_FILE": "/etc/ssl/ca.pem",
+    }
+    for name, value in {**secrets, **kept}.items():
+        monkeypatch.setenv(name, value)
+    fake.mode("env")
+    TrivyScanner().scan(request_)
+    environment = json.loads((fake.directory / "env.json").read_text())
+    assert not set(secrets) & set(environment)
+    assert not any(name.startswith("INPUT_") for name in environment)
+    assert {name: environment.get(name) for name in kept} == kept
+    assert environment["PATH"] == os.environ["PATH"]
