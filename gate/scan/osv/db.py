@@ -40,6 +40,10 @@ from gate.errors import InputError, RuntimeFailure
 from gate.oci.http import USER_AGENT, ReadClock, is_loopback, timed_chunks, url_host
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+MAX_ZIP_MEMBERS = 2_000_000
+MAX_INFLATED_BYTES = 8 * 1024 * 1024 * 1024
+MAX_DEFLATE_RATIO = 200  # real records deflate 5-20:1; zeros reach 1,000:1
+RATIO_FLOOR_BYTES = 1024 * 1024  # smaller members cannot amplify much (and the totals are capped)
 MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024
 DOWNLOAD_DEADLINE_SECONDS = 30 * 60.0
 _SEPARATORS = re.compile(r"[-_.]+")
@@ -58,6 +62,21 @@ class DatabaseInfo:
     """For a downloaded file: its SHA-256 (also stored beside it)."""
 
 
+@dataclass(frozen=True)
+class ZipLimits:
+    """What the central directories of a database's zips may declare, checked before inflating."""
+
+    max_members: int = MAX_ZIP_MEMBERS
+    """Members of one zip (directories and non-JSON members included)."""
+    max_member_bytes: int = MAX_RECORD_BYTES
+    """Inflated size of one record."""
+    max_total_bytes: int = MAX_INFLATED_BYTES
+    """Inflated size of every record of every zip of the database."""
+    max_ratio: int = MAX_DEFLATE_RATIO
+    """Inflated size over compressed size of a record larger than ``ratio_floor``."""
+    ratio_floor: int = RATIO_FLOOR_BYTES
+
+
 # Where a record is: (container, member name, local header offset, compressed size, size, method, flags);
 # container -1 is a loose file (member is its path). A plain tuple of atomic values: the cycle collector
 # stops tracking it, which matters with 100,000s of them.
@@ -73,8 +92,10 @@ def name_key(name: str) -> str:
 class OsvDatabase:
     """Records by (ecosystem, package name). Build with ``OsvDatabase.open``."""
 
-    def __init__(self, info: DatabaseInfo) -> None:
+    def __init__(self, info: DatabaseInfo, zip_limits: ZipLimits | None = None) -> None:
         self.info = info
+        self.zip_limits = zip_limits or ZipLimits()
+        self._inflated_total = 0
         self._zips: list[Path] = []
         self._views: dict[int, mmap.mmap] = {}
         self._pending_families: dict[str, list[int]] = defaultdict(list)
@@ -94,16 +115,17 @@ class OsvDatabase:
         log: Log | None = None,
         *,
         limits: DownloadLimits | None = None,
+        zip_limits: ZipLimits | None = None,
     ) -> OsvDatabase:
         """A database from a path or an ``https://`` URL (downloaded into ``cache_dir`` once)."""
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location):
             if cache_dir is None:
                 raise InputError(f"OSV database {public_url(location)}: a URL needs a cache directory")
-            return cls(download(location, cache_dir, log, limits=limits))
+            return cls(download(location, cache_dir, log, limits=limits), zip_limits)
         path = Path(location)
         if not path.exists():
             raise InputError(f"OSV database {location}: no such file or directory")
-        return cls(DatabaseInfo(location, path))
+        return cls(DatabaseInfo(location, path), zip_limits)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -192,12 +214,10 @@ class OsvDatabase:
         self._views[index] = view
         # zipfile's directory reading and per-member open() dominate with 100,000 records: read the
         # central directory and inflate the members straight from the mapping.
-        for entry in _central_directory(view, path):
-            name, _offset, _compressed, size, _method, _flags = entry
-            if name.endswith("/") or not name.endswith(".json"):
-                continue
-            if size > MAX_RECORD_BYTES:
-                raise InputError(f"OSV database {path}!{name}: record exceeds {MAX_RECORD_BYTES} bytes")
+        # Member names are only keys: nothing is extracted, no name becomes a path.
+        records = [e for e in _central_directory(view, path, self.zip_limits.max_members) if _is_record(e[0])]
+        self._inflated_total += _checked_sizes(records, path, self.zip_limits, self._inflated_total)
+        for entry in records:
             location = (index, *entry)
             self._index_bytes(_member_bytes(view, location, path), location)
 
@@ -233,8 +253,43 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 
 
-def _central_directory(view: mmap.mmap, path: Path) -> list[tuple[str, int, int, int, int, int]]:
-    """(name, local header offset, compressed size, size, method, flags) of every member.
+def _is_record(name: str) -> bool:
+    return name.endswith(".json") and not name.endswith("/")
+
+
+def _checked_sizes(
+    records: list[tuple[str, int, int, int, int, int]], path: Path, limits: ZipLimits, so_far: int
+) -> int:
+    """The inflated size the directory declares for ``records``, once every cap is checked."""
+    total = 0
+    for name, _offset, compressed, size, _method, _flags in records:
+        if size > limits.max_member_bytes:
+            raise InputError(f"OSV database {path}!{name}: record exceeds {limits.max_member_bytes} bytes")
+        if compressed > limits.max_member_bytes + (1 << 20):  # deflate grows data by far less than that
+            raise InputError(f"OSV database {path}!{name}: {compressed} compressed bytes, too many for a record")
+        if size > limits.ratio_floor and size > max(compressed, 1) * limits.max_ratio:
+            raise InputError(
+                f"OSV database {path}!{name}: {compressed} bytes that inflate to {size}, "
+                f"over {limits.max_ratio}:1 (a zip bomb?)"
+            )
+        total += size
+    if so_far + total > limits.max_total_bytes:
+        raise InputError(
+            f"OSV database {path}: its records inflate to {so_far + total} bytes with those read before, "
+            f"over the cap of {limits.max_total_bytes}"
+        )
+    return total
+
+
+def _too_many(path: Path, count: int, limit: int) -> InputError:
+    return InputError(f"OSV database {path}: {count} zip members, over the cap of {limit}")
+
+
+def _central_directory(
+    view: mmap.mmap, path: Path, max_members: int = MAX_ZIP_MEMBERS
+) -> list[tuple[str, int, int, int, int, int]]:
+    """(name, local header offset, compressed size, size, method, flags) of every member, at most
+    ``max_members`` (the end record's count is checked before any entry is read).
 
     Plain archives (and zip64 ones with more than 65,535 members) are read directly; anything
     else (multi-disk, data before the archive, zip64 sizes per member) through ``zipfile``.
@@ -245,7 +300,7 @@ def _central_directory(view: mmap.mmap, path: Path) -> list[tuple[str, int, int,
     while True:
         end = view.rfind(b"PK\x05\x06", floor, end)
         if end < 0:
-            return _zipfile_directory(path)
+            return _zipfile_directory(path, max_members)
         if end + _EOCD.size <= len(view) and end + _EOCD.size + _EOCD.unpack_from(view, end)[-1] == len(view):
             break
     _, disk, cd_disk, _, count, cd_size, cd_offset, _ = _EOCD.unpack_from(view, end)
@@ -254,23 +309,25 @@ def _central_directory(view: mmap.mmap, path: Path) -> list[tuple[str, int, int,
     if locator >= 0 and view[locator : locator + 4] == b"PK\x06\x07":  # zip64: its end record counts
         record = _EOCD64_LOCATOR.unpack_from(view, locator)[2]
         if record + _EOCD64.size > locator or view[record : record + 4] != b"PK\x06\x06":
-            return _zipfile_directory(path)
+            return _zipfile_directory(path, max_members)
         _, _, _, _, disk, cd_disk, _, count, cd_size, cd_offset = _EOCD64.unpack_from(view, record)
         directory_end = record
     elif count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-        return _zipfile_directory(path)
+        return _zipfile_directory(path, max_members)
     if disk or cd_disk or cd_offset + cd_size != directory_end:
-        return _zipfile_directory(path)
+        return _zipfile_directory(path, max_members)
+    if count > max_members:
+        raise _too_many(path, count, max_members)
     entries = []
     position = cd_offset
     unpack = _CENTRAL.unpack_from
     for _ in range(count):
         if position + _CENTRAL.size > directory_end:
-            return _zipfile_directory(path)
+            return _zipfile_directory(path, max_members)
         (signature, _, _, _, _, flags, method, _, _, _, compressed, size, name_length, extra_length,
          comment_length, _, _, _, offset) = unpack(view, position)  # fmt: skip
         if signature != b"PK\x01\x02" or 0xFFFFFFFF in (compressed, size, offset):
-            return _zipfile_directory(path)
+            return _zipfile_directory(path, max_members)
         raw = view[position + 46 : position + 46 + name_length]
         name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace").split("\x00", 1)[0]  # as zipfile
         entries.append((name, offset, compressed, size, method, flags))
@@ -278,12 +335,15 @@ def _central_directory(view: mmap.mmap, path: Path) -> list[tuple[str, int, int,
     return entries
 
 
-def _zipfile_directory(path: Path) -> list[tuple[str, int, int, int, int, int]]:
+def _zipfile_directory(path: Path, max_members: int) -> list[tuple[str, int, int, int, int, int]]:
+    # zipfile reads the whole directory first; its size, and so its count, is bounded by the file's.
     try:
         with zipfile.ZipFile(path) as handle:
             members = handle.infolist()
     except (OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
+    if len(members) > max_members:
+        raise _too_many(path, len(members), max_members)
     return [(m.filename, m.header_offset, m.compress_size, m.file_size, m.compress_type, m.flag_bits) for m in members]
 
 
@@ -295,14 +355,15 @@ def _member_bytes(view: mmap.mmap, location: _Location, path: Path) -> bytes:
                 return handle.read(name)
         except (OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile, KeyError) as exc:
             raise InputError(f"OSV database {path}!{name}: cannot read it: {exc}") from exc
-    if view[offset : offset + 4] != b"PK\x03\x04":
+    if offset + _LOCAL.size > len(view) or view[offset : offset + 4] != b"PK\x03\x04":
         raise InputError(f"OSV database {path}!{name}: bad local header")
     name_length, extra_length = _LOCAL.unpack_from(view, offset)[-2:]
     start = offset + _LOCAL.size + name_length + extra_length
     data = view[start : start + compressed]
     if method == zipfile.ZIP_DEFLATED:
         try:
-            data = zlib.decompressobj(-15).decompress(data, MAX_RECORD_BYTES + 1)
+            # Never more than the directory declared (checked against the caps) and one byte to tell.
+            data = zlib.decompressobj(-15).decompress(data, size + 1)
         except zlib.error as exc:
             raise InputError(f"OSV database {path}!{name}: corrupt data: {exc}") from exc
     if len(data) != size:

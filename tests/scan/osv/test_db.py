@@ -9,9 +9,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.scan.osv.db import OsvDatabase, cached_path, download
+from gate.scan.osv.db import OsvDatabase, ZipLimits, cached_path, download
 from tests.scan.osv.conftest import RECORDS
 
 
@@ -174,3 +176,134 @@ def test_downloaded_database_is_reused_when_its_checksum_matches(tmp_path: Path)
     target.write_bytes(target.read_bytes() + b"tampered")
     with pytest.raises(InputError, match="differs from the recorded"):
         OsvDatabase.open(url, tmp_path)
+
+
+# -- zips from elsewhere: caps checked in the central directory before anything is inflated -----------
+
+
+def _patch_central(target: Path, member: str, **fields: int) -> None:
+    """Rewrite a member's sizes in the central directory (and its local header, unless told not to)."""
+    offsets = {"compressed": (20, 18), "size": (24, 22)}  # central, local header offsets of the fields
+    data = bytearray(target.read_bytes())
+    encoded = member.encode()
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(encoded)] != encoded:
+        central = data.index(b"PK\x01\x02", central + 4)
+    local = int.from_bytes(data[central + 42 : central + 46], "little")
+    local_too = fields.pop("local", 1)
+    for key, value in fields.items():
+        central_at, local_at = offsets[key]
+        data[central + central_at : central + central_at + 4] = value.to_bytes(4, "little")
+        if local_too:
+            data[local + local_at : local + local_at + 4] = value.to_bytes(4, "little")
+    target.write_bytes(bytes(data))
+
+
+def _one_member_zip(target: Path, name: str, content: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return target
+
+
+def test_member_declaring_a_huge_size_is_refused_before_inflating(tmp_path: Path) -> None:
+    record = (RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_bytes()
+    target = _one_member_zip(tmp_path / "npm" / "all.zip", "GHSA-3xgq-45jj-v275.json", record)
+    _patch_central(target, "GHSA-3xgq-45jj-v275.json", size=0x7FFF_FFF0)
+    db = OsvDatabase.open(str(tmp_path))
+    with pytest.raises(InputError, match=r"all.zip!GHSA-3xgq-45jj-v275.json: record exceeds 16777216 bytes"):
+        db.records_for("npm", "cross-spawn")
+    assert db.record_files == 0
+
+
+def test_member_declaring_a_huge_compressed_size_is_refused(tmp_path: Path) -> None:
+    target = _one_member_zip(tmp_path / "npm" / "all.zip", "a.json", b'{"id": "X"}')
+    _patch_central(target, "a.json", compressed=0x7FFF_FFF0)
+    with pytest.raises(InputError, match=r"a\.json: 2147483632 compressed bytes, too many"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "x")
+
+
+def test_zip_bomb_member_is_refused_by_its_ratio(tmp_path: Path) -> None:
+    bomb = b'{"id": "BOMB", "details": "' + b" " * (4 * 1024 * 1024) + b'"}'  # about 1,000:1 deflated
+    _one_member_zip(tmp_path / "npm" / "all.zip", "bomb.json", bomb)
+    db = OsvDatabase.open(str(tmp_path))
+    with pytest.raises(InputError, match=r"bomb.json: \d+ bytes that inflate to 4194333, over 200:1"):
+        db.records_for("npm", "x")
+    assert db.record_files == 0
+    # With the ratio allowed, the same member is read.
+    OsvDatabase.open(str(tmp_path), zip_limits=ZipLimits(max_ratio=2000)).records_for("npm", "x")
+
+
+def test_directory_understating_a_size_cannot_inflate_more(tmp_path: Path) -> None:
+    record = (RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_bytes()
+    target = _one_member_zip(tmp_path / "npm" / "all.zip", "r.json", record)
+    _patch_central(target, "r.json", size=100)
+    with pytest.raises(InputError, match=r"r\.json: size differs from the zip directory"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "cross-spawn")
+
+
+@pytest.mark.parametrize("layout", ["plain", "data before the archive"])
+def test_member_count_is_capped(tmp_path: Path, layout: str) -> None:
+    target = tmp_path / "npm" / "all.zip"
+    if layout == "plain":
+        _npm_zip(target)
+    else:
+        target.parent.mkdir(parents=True)
+        _prepended(target)
+    members = len(zipfile.ZipFile(target).infolist())
+    limits = ZipLimits(max_members=members - 1)
+    with pytest.raises(InputError, match=f"{members} zip members, over the cap of {members - 1}"):
+        OsvDatabase.open(str(tmp_path), zip_limits=limits).records_for("npm", "lodash")
+    assert OsvDatabase.open(str(tmp_path), zip_limits=ZipLimits(max_members=members)).records_for("npm", "lodash")
+
+
+def test_total_inflated_size_is_capped_over_all_zips(tmp_path: Path) -> None:
+    tree = _zip_tree(tmp_path / "db")
+    npm = sum(i.file_size for i in zipfile.ZipFile(tree / "npm" / "all.zip").infolist())
+    alpine = sum(i.file_size for i in zipfile.ZipFile(tree / "Alpine" / "all.zip").infolist())
+    db = OsvDatabase.open(str(tree), zip_limits=ZipLimits(max_total_bytes=npm + alpine - 1))
+    assert db.records_for("npm", "minimist")  # within the cap alone
+    with pytest.raises(InputError, match=f"inflate to {npm + alpine} bytes with those read before, over the cap"):
+        db.records_for("Alpine:v3.23", "zlib")
+    small = OsvDatabase.open(str(tree), zip_limits=ZipLimits(max_total_bytes=npm - 1))
+    with pytest.raises(InputError, match="over the cap"):
+        small.records_for("npm", "minimist")
+    assert small.record_files == 0
+
+
+def test_member_names_are_never_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = json.loads((RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json").read_text())
+    target = tmp_path / "work" / "db" / "npm" / "all.zip"
+    target.parent.mkdir(parents=True)
+    names = ["../../escaped.json", "/tmp/absolute.json", "C:\\evil.json", "npm/../../up.json"]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, name in enumerate(names):
+            archive.writestr(name, json.dumps({**record, "id": f"EVIL-{index}"}))
+    monkeypatch.chdir(target.parent)
+    before = sorted(tmp_path.rglob("*"))
+    db = OsvDatabase.open(str(tmp_path / "work" / "db"))
+    assert sorted(r["id"] for r in db.records_for("npm", "cross-spawn")) == [f"EVIL-{i}" for i in range(4)]
+    db.close()
+    assert sorted(tmp_path.rglob("*")) == before  # nothing extracted anywhere
+    assert not Path("/tmp/absolute.json").exists()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_damaged_zips_are_input_errors_or_read(tmp_path: Path, data: st.DataObject) -> None:
+    original = _npm_zip(tmp_path / "src" / "npm" / "all.zip").read_bytes()
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 8))):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        damaged = damaged[: data.draw(st.integers(0, len(damaged)))]
+    case = tmp_path / f"case-{hashlib.sha256(bytes(damaged)).hexdigest()[:12]}"
+    (case / "npm").mkdir(parents=True, exist_ok=True)
+    (case / "npm" / "all.zip").write_bytes(bytes(damaged))
+    db = OsvDatabase.open(str(case))
+    try:
+        db.records_for("npm", "lodash")
+    except InputError:
+        pass
+    finally:
+        db.close()
