@@ -502,7 +502,9 @@ def download(
             log(f"osv: using cached database {target} (sha256 {actual})")
         return DatabaseInfo(shown, target, actual)
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents as usual, the cache itself private
+        for directory in (target.parent.parent, target.parent):
+            directory.mkdir(mode=0o700, exist_ok=True)
         # mode 0600, in the cache directory itself so that the rename is atomic
         descriptor, partial_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:

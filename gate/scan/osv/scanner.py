@@ -10,6 +10,8 @@ be checked are returned in ``ScanResult.unchecked``, never silently passed.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -31,12 +33,28 @@ _OS_FAMILIES = frozenset(
 )  # fmt: skip
 
 
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where a downloaded database goes unless told: ``$RUNNER_TEMP/image-gate-osv`` in a GitHub
+    job (the runner's scratch space, not the caller's workspace), else the user's cache,
+    ``$XDG_CACHE_HOME/image-gate`` or ``~/.cache/image-gate`` (created 0700 when first used)."""
+    env = os.environ if environ is None else environ
+    if env.get("RUNNER_TEMP"):
+        return Path(env["RUNNER_TEMP"]) / "image-gate-osv"
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():  # the XDG spec: a relative value is ignored
+        return Path(xdg) / "image-gate"
+    home = env.get("HOME") or os.path.expanduser("~")
+    if not home or home == "~":
+        return Path(tempfile.gettempdir()) / f"image-gate-{os.getuid()}"
+    return Path(home) / ".cache" / "image-gate"
+
+
 @dataclass(frozen=True)
 class OsvOptions:
     db: str
     """A directory of OSV records / all.zip files, one such file, or an https URL of one."""
-    cache_dir: Path = Path(".cache/image-gate")
-    """Where a downloaded database is kept (with its SHA-256)."""
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    """Where a downloaded database is kept (with its SHA-256); see ``default_cache_dir``."""
     fail_on_unchecked: bool = False
     """For the gate: components that could not be checked block (the scanner only reports them)."""
     download_limits: DownloadLimits = field(default_factory=DownloadLimits)

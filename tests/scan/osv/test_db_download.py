@@ -18,6 +18,8 @@ import pytest
 import requests
 
 from gate.errors import InputError, RuntimeFailure
+from gate.scan import get_scanner
+from gate.scan.osv import OsvScanner
 from gate.scan.osv.db import DownloadLimits, OsvDatabase, cached_path, download, public_url
 from tests.scan.osv.conftest import RECORDS
 
@@ -287,3 +289,24 @@ def test_http_errors_and_unwritable_cache(tmp_path: Path, serve: Callable[..., S
     blocker.write_text("")
     with pytest.raises(InputError, match="cannot write there"):
         download(server.url("/all.zip"), blocker)
+
+
+@pytest.mark.parametrize("variable", ["RUNNER_TEMP", "XDG_CACHE_HOME"])
+def test_default_cache_is_outside_the_workspace_and_private(
+    tmp_path: Path, serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    server = serve({"/npm/all.zip": body(_zip_bytes(tmp_path))})
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    monkeypatch.chdir(workspace)
+    for name in ("RUNNER_TEMP", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "scratch"))
+    scanner = get_scanner("osv", {"db": server.url("/npm/all.zip")})
+    assert isinstance(scanner, OsvScanner)
+    root = tmp_path / "scratch" / ("image-gate-osv" if variable == "RUNNER_TEMP" else "image-gate")
+    assert scanner.database.info.path.is_relative_to(root)
+    assert list(workspace.iterdir()) == []
+    for directory in (root, root / "osv", scanner.database.info.path.parent):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    scanner.database.close()

@@ -12,7 +12,7 @@ from gate.scan import get_scanner
 from gate.scan.base import ScanRequest
 from gate.scan.osv import OsvOptions, OsvScanner, build_osv_scanner
 from gate.scan.osv.db import OsvDatabase
-from gate.scan.osv.scanner import MatchReport
+from gate.scan.osv.scanner import MatchReport, default_cache_dir
 from tests.scan.osv.conftest import RECORDS
 
 DIGEST = "sha256:" + "ab" * 32
@@ -157,3 +157,16 @@ def test_download_limits_are_options() -> None:
             OsvOptions.from_mapping({"db": "x", key: value})
     with pytest.raises(InputError, match="unexpected value"):
         OsvOptions.from_mapping({"db": "x", "max_download_bytes": "2G"})
+
+
+def test_default_cache_dir_is_never_the_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_cache_dir({"RUNNER_TEMP": "/home/runner/work/_temp", "XDG_CACHE_HOME": "/x", "HOME": "/h"}) == Path(
+        "/home/runner/work/_temp/image-gate-osv"
+    )
+    assert default_cache_dir({"XDG_CACHE_HOME": "/xdg", "HOME": "/h"}) == Path("/xdg/image-gate")
+    assert default_cache_dir({"XDG_CACHE_HOME": "relative", "HOME": "/h"}) == Path("/h/.cache/image-gate")
+    assert default_cache_dir({"HOME": "/h", "RUNNER_TEMP": ""}) == Path("/h/.cache/image-gate")
+    monkeypatch.setenv("RUNNER_TEMP", "/runner/temp")
+    assert OsvOptions(db="x").cache_dir == Path("/runner/temp/image-gate-osv")
+    assert OsvOptions.from_mapping({"db": "x"}).cache_dir == Path("/runner/temp/image-gate-osv")
+    assert OsvOptions.from_mapping({"db": "x", "cache_dir": "/explicit"}).cache_dir == Path("/explicit")
