@@ -21,12 +21,13 @@ import json
 import mmap
 import os
 import re
+import stat
 import struct
 import tempfile
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,8 +93,9 @@ def name_key(name: str) -> str:
 class OsvDatabase:
     """Records by (ecosystem, package name). Build with ``OsvDatabase.open``."""
 
-    def __init__(self, info: DatabaseInfo, zip_limits: ZipLimits | None = None) -> None:
+    def __init__(self, info: DatabaseInfo, zip_limits: ZipLimits | None = None, log: Log | None = None) -> None:
         self.info = info
+        self._log = log
         self.zip_limits = zip_limits or ZipLimits()
         self._inflated_total = 0
         self._zips: list[Path] = []
@@ -121,11 +123,11 @@ class OsvDatabase:
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location):
             if cache_dir is None:
                 raise InputError(f"OSV database {public_url(location)}: a URL needs a cache directory")
-            return cls(download(location, cache_dir, log, limits=limits), zip_limits)
+            return cls(download(location, cache_dir, log, limits=limits), zip_limits, log)
         path = Path(location)
         if not path.exists():
             raise InputError(f"OSV database {location}: no such file or directory")
-        return cls(DatabaseInfo(location, path), zip_limits)
+        return cls(DatabaseInfo(location, path), zip_limits, log)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -168,22 +170,39 @@ class OsvDatabase:
         if self._discovered:
             return
         self._discovered = True
-        root = self.info.path
+        root = self.info.path.resolve()  # the path given may be a link; nothing below it may lead out
         if root.is_file():
             if root.suffix == ".zip":
                 self._add_zip(root, None)
             else:
                 self._loose.append(root)
             return
-        for directory, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                path = Path(directory, filename)
-                if filename.endswith(".zip"):
-                    family = Path(directory).name if filename == "all.zip" and Path(directory) != root else None
-                    self._add_zip(path, family)
-                elif filename.endswith(".json") and not filename.endswith(".sha256.json"):
-                    self._loose.append(path)
+        if not root.is_dir():
+            raise InputError(f"OSV database {self.info.path}: neither a regular file nor a directory")
+        ignored = outside = irregular = 0
+        for directory, entry in _walk(root):
+            name = entry.name
+            path = Path(entry.path)
+            if entry.is_symlink():  # followed only to a regular file inside the database
+                path = Path(os.path.realpath(path))
+                if not path.is_relative_to(root):
+                    outside += 1
+                    continue
+            if not (name.endswith(".zip") or name.endswith(".json")) or name.endswith(".sha256.json"):
+                ignored += 1
+                continue
+            if not (path.is_file() if entry.is_symlink() else entry.is_file(follow_symlinks=False)):
+                irregular += 1  # a FIFO would block the read, a device never end
+                continue
+            if name.endswith(".zip"):
+                self._add_zip(path, directory.name if name == "all.zip" and directory != root else None)
+            else:
+                self._loose.append(path)
+        if self._log and (ignored or outside or irregular):
+            self._log(
+                f"osv: {self.info.path}: {ignored} file(s) ignored (neither .json nor .zip), "
+                f"{outside} symlink(s) leading outside it and {irregular} non-regular file(s) skipped"
+            )
 
     def _add_zip(self, path: Path, family: str | None) -> None:
         self._zips.append(path)
@@ -206,8 +225,9 @@ class OsvDatabase:
 
     def _index_zip(self, index: int) -> None:
         path = self._zips[index]
+        descriptor = _open_regular(path, "OSV database")
         try:
-            with path.open("rb") as raw_file:
+            with os.fdopen(descriptor, "rb") as raw_file:
                 view = mmap.mmap(raw_file.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
             raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
@@ -419,9 +439,47 @@ def _eco_match(ecosystem: str, affected: dict[str, Any], prefix: bool) -> bool:
     return other == ecosystem
 
 
-def _read_capped(path: Path) -> bytes:
+def _walk(root: Path) -> Iterator[tuple[Path, os.DirEntry[str]]]:
+    """(directory, entry) of every non-directory below ``root``, sorted, depth first; directory
+    symlinks are not descended (like ``os.walk``) and reported as entries."""
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            raise InputError(f"OSV database {directory}: cannot list: {exc.strerror or exc}") from exc
+        below = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                below.append(Path(entry.path))
+            else:
+                yield directory, entry
+        pending.extend(reversed(below))
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_regular(path: Path, what: str) -> int:
+    """A descriptor of ``path``, a regular file reached without a final symlink, or an ``InputError``."""
     try:
-        with path.open("rb") as handle:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot read: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise InputError(f"{what} {path}: not a regular file")
+    return descriptor
+
+
+def _read_capped(path: Path) -> bytes:
+    descriptor = _open_regular(path, "OSV record")
+    try:
+        with os.fdopen(descriptor, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_RECORD_BYTES:
+                raise InputError(f"OSV record {path}: exceeds {MAX_RECORD_BYTES} bytes")
             data = handle.read(MAX_RECORD_BYTES + 1)
     except OSError as exc:
         raise InputError(f"OSV record {path}: cannot read: {exc.strerror or exc}") from exc
@@ -622,6 +680,6 @@ def _write_private(path: Path, text: str) -> None:
 def iter_records(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
     """Parsed, non-withdrawn records of loose JSON files (for tools and tests)."""
     for path in paths:
-        record = _validated(_read_capped(path), str(path))
+        record = _validated(_read_capped(Path(os.path.realpath(path))), str(path))
         if record is not None:
             yield record

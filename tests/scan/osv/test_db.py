@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -307,3 +308,70 @@ def test_damaged_zips_are_input_errors_or_read(tmp_path: Path, data: st.DataObje
         pass
     finally:
         db.close()
+
+
+# -- a directory database: only regular files inside it, capped, the rest counted -------------------------
+
+
+def test_symlinks_are_followed_only_inside_the_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(RECORDS / "npm", outside / "npm")
+    _npm_zip(outside / "zips" / "all.zip")
+    db_dir = tmp_path / "db"
+    (db_dir / "inside").mkdir(parents=True)
+    shutil.copy(RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json", db_dir / "inside" / "record.json")
+    (db_dir / "link-inside.json").symlink_to(db_dir / "inside" / "record.json")
+    (db_dir / "link-outside.json").symlink_to(outside / "npm" / "GHSA-29mw-wpgm-hmr9.json")  # lodash
+    (db_dir / "relative-outside.json").symlink_to(Path("..") / "outside" / "npm" / "GHSA-35jh-r3h4-6jhm.json")
+    (db_dir / "npm").mkdir()
+    (db_dir / "npm" / "all.zip").symlink_to(outside / "zips" / "all.zip")
+    (db_dir / "tree").symlink_to(outside / "npm", target_is_directory=True)  # a directory link: not descended
+    (db_dir / "dangling.json").symlink_to(db_dir / "absent.json")
+    lines: list[str] = []
+    db = OsvDatabase.open(str(db_dir), log=lines.append)
+    assert [r["id"] for r in db.records_for("npm", "cross-spawn")] == ["GHSA-3xgq-45jj-v275"]  # once
+    assert db.records_for("npm", "lodash") == []
+    assert db.record_files == 2  # the record and the link to it
+    assert lines == [
+        f"osv: {db_dir}: 0 file(s) ignored (neither .json nor .zip), "
+        "4 symlink(s) leading outside it and 1 non-regular file(s) skipped"
+    ]
+
+
+def test_database_given_through_a_symlink_is_read(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(RECORDS, target_is_directory=True)
+    assert len(OsvDatabase.open(str(tmp_path / "link")).records_for("npm", "lodash")) == 2
+
+
+def test_other_files_are_ignored_and_counted(tmp_path: Path) -> None:
+    shutil.copy(RECORDS / "npm" / "GHSA-3xgq-45jj-v275.json", tmp_path / "r.json")
+    for name in ("README.md", "notes.txt", "r.json.bak", "all.zip.sha256.json", ".hidden"):
+        (tmp_path / name).write_text("{not a record")
+    os.mkfifo(tmp_path / "pipe.json")  # reading it would block
+    lines: list[str] = []
+    db = OsvDatabase.open(str(tmp_path), log=lines.append)
+    assert len(db.records_for("npm", "cross-spawn")) == 1
+    assert lines == [
+        f"osv: {tmp_path}: 5 file(s) ignored (neither .json nor .zip), "
+        "0 symlink(s) leading outside it and 1 non-regular file(s) skipped"
+    ]
+    quiet: list[str] = []
+    OsvDatabase.open(str(RECORDS), log=quiet.append).records_for("npm", "x")
+    assert quiet == []
+
+
+def test_record_files_are_capped(tmp_path: Path) -> None:
+    with (tmp_path / "huge.json").open("wb") as handle:
+        handle.truncate(16 * 1024 * 1024 + 1)  # sparse: the size alone refuses it
+    with pytest.raises(InputError, match=r"huge\.json: exceeds 16777216 bytes"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "x")
+    exact = tmp_path / "exact"
+    exact.mkdir()
+    (exact / "r.json").write_bytes(b'{"id": "X", "affected": [], "pad": "' + b" " * (16 * 1024 * 1024 - 40) + b'"}')
+    assert OsvDatabase.open(str(exact)).records_for("npm", "x") == []
+
+
+def test_neither_file_nor_directory(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(InputError, match="neither a regular file nor a directory"):
+        OsvDatabase.open(str(tmp_path / "pipe")).records_for("npm", "x")
