@@ -21,21 +21,23 @@ from typing import Any
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
 from gate.commands.options import (
-    TRIVY_SCHEMA_PROPERTIES,
-    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
-    add_trivy_arguments,
     github_token_from_args,
-    trivy_scanner_options,
-    trivy_values_from_args,
-    trivy_values_from_inputs,
 )
 from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
+from gate.commands.scan_options import (
+    SCAN_SCHEMA_PROPERTIES,
+    ScanFields,
+    add_scan_arguments,
+    check_scan_values,
+    scan_values_from_args,
+    scan_values_from_inputs,
+)
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.exceptions import load_exceptions
@@ -46,14 +48,11 @@ from gate.oci.open import Access, credential_pair, explicit_credentials, registr
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
-from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.policy import GATE_SCHEMA, GateOptions
 from gate.promote import PromoteOptions, PromoteReport, promote
-from gate.sbom.predicates import parse_predicate_type
-from gate.scan import scanner_names
 from gate.scan.base import Scanner
-from gate.scan.image import DEFAULT_SARIF_OUTPUT, ImageScanRequest, ScanOutcome, ScanSettings, make_scanner, scan_image
+from gate.scan.image import ImageScanRequest, ScanOutcome, make_scanner, scan_image
 from gate.vex import load_vex_files
-from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 NAME = "pipeline"
 HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"
@@ -73,22 +72,15 @@ SCHEMA: Mapping[str, Any] = {
         "referrers_source": {"type": "string"},
         "platforms": {"type": "array", "items": {"type": "string", "pattern": PLATFORM_PATTERN}},
         **access_schema(tuple(SIDES)),
-        "sbom_predicate_type": {"type": "string", "minLength": 1},
-        "scanner": {"type": "string", "minLength": 1},
-        "osv_db": {"type": "string"},
-        "fail_on_unchecked": {"type": "boolean"},
-        "sarif_output": {"type": "string", "minLength": 1},
-        **TRIVY_SCHEMA_PROPERTIES,
+        **SCAN_SCHEMA_PROPERTIES,
         "delete_source_tag": {"type": "boolean"},
         "github_token": {"type": "string"},
-        **GATE_SCHEMA["properties"],
-        **VEX_SCHEMA_PROPERTIES,
     },
 }
 
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class PipelineConfig(ScanFields):
     source: str
     quarantine: str
     production: str
@@ -102,27 +94,8 @@ class PipelineConfig:
     source_password: str = ""
     destination_username: str = ""
     destination_password: str = ""
-    sbom_predicate_type: str = "cyclonedx"
-    scanner: str = "trivy"
-    osv_db: str = ""
-    fail_on_unchecked: bool = False
-    sarif_output: str = DEFAULT_SARIF_OUTPUT
-    trivy_db_repositories: tuple[str, ...] = ()
-    trivy_java_db_repositories: tuple[str, ...] = ()
-    trivy_skip_db_update: bool = False
-    trivy_skip_java_db_update: bool = False
-    trivy_offline_scan: bool = False
-    trivy_cache_dir: str = ""
-    trivy_timeout: float = TRIVY_TIMEOUT
     delete_source_tag: bool = False
     github_token: str = ""
-    severity_threshold: str = "high"
-    severity_source: str = "cvss"
-    exceptions_file: str | None = None
-    ignore_unfixed: bool = False
-    allow_missing_sbom: bool = False
-    vex_files: tuple[str, ...] = ()
-    use_vex: bool = True
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
@@ -130,13 +103,6 @@ class PipelineConfig:
         found += url_secrets(self.osv_db)
         found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
         return tuple(secret for secret in found if secret)
-
-    def scanner_options(self) -> dict[str, Any]:
-        if self.scanner == "osv":
-            return {"db": self.osv_db or None}
-        if self.scanner == "trivy":
-            return trivy_scanner_options(self)
-        return {}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,18 +136,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="mirror (and so scan and promote) only these platforms (repeatable)",
     )
-    scan = parser.add_argument_group("scan options")
-    scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
-    scan.add_argument("--scanner", default="trivy", choices=scanner_names(), help="(default: trivy)")
-    scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="scanner osv: the OSV database")
-    scan.add_argument("--fail-on-unchecked", action="store_true")
-    scan.add_argument(
-        "--sarif-output",
-        default=DEFAULT_SARIF_OUTPUT,
-        metavar="FILE",
-        help=f"where to write the SARIF log (default: {DEFAULT_SARIF_OUTPUT})",
-    )
-    add_trivy_arguments(parser)
     promote_group = parser.add_argument_group("promote options")
     promote_group.add_argument(
         "--delete-source-tag",
@@ -190,19 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_github_token_argument(promote_group)
     add_access_arguments(parser, SIDES)
-    add_gate_arguments(parser)
-    add_vex_arguments(parser)
-
-
-def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
-    parse_predicate_type(values["sbom_predicate_type"])
-    if values["scanner"] not in scanner_names():
-        raise InputError(
-            f"invalid {source}: scanner {values['scanner']!r}: expected one of {', '.join(scanner_names())}"
-        )
-    if values["scanner"] == "osv" and not values["osv_db"]:
-        raise InputError(f"invalid {source}: scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
-    return values
+    add_scan_arguments(parser, "scan options")
 
 
 def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
@@ -214,18 +156,11 @@ def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
         "referrers_source": namespace.referrers_source,
         "platforms": list(namespace.platforms),
         **access_values_from_args(namespace, tuple(SIDES)),
-        "sbom_predicate_type": namespace.sbom_predicate_type,
-        "scanner": namespace.scanner,
-        "osv_db": namespace.osv_db,
-        "fail_on_unchecked": bool(namespace.fail_on_unchecked),
-        "sarif_output": namespace.sarif_output,
-        **trivy_values_from_args(namespace),
         "delete_source_tag": bool(namespace.delete_source_tag),
         "github_token": github_token_from_args(namespace.github_token),
-        **gate_values_from_args(namespace),
-        **vex_values_from_args(namespace),
+        **scan_values_from_args(namespace),
     }
-    return build_config(PipelineConfig, SCHEMA, _check(values, "command line"), "command line")
+    return build_config(PipelineConfig, SCHEMA, check_scan_values(values, "command line"), "command line")
 
 
 def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
@@ -238,22 +173,15 @@ def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
         "referrers_source": inputs.get("referrers_source").strip(),
         "platforms": inputs.list("platforms"),
         **access_values_from_inputs(inputs, tuple(SIDES)),
-        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
-        "scanner": inputs.get("scanner").strip().lower() or "trivy",
-        "osv_db": inputs.get("osv_db").strip(),
-        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
-        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
-        **trivy_values_from_inputs(inputs),
         "delete_source_tag": inputs.bool("delete_source_tag"),
         "github_token": inputs.get("github_token").strip(),
-        **gate_values_from_inputs(inputs),
-        **vex_values_from_inputs(inputs),
+        **scan_values_from_inputs(inputs),
     }
     for name, what in (("source", "the image to bring in"), ("quarantine", "where to mirror and scan it"),
                        ("production", "where a passing image goes")):  # fmt: skip
         if not values[name]:
             raise InputError(f"input {name} is required for command pipeline: {what}")
-    return build_config(PipelineConfig, SCHEMA, _check(values, "action inputs"), "action inputs")
+    return build_config(PipelineConfig, SCHEMA, check_scan_values(values, "action inputs"), "action inputs")
 
 
 # --- the plan: everything checked before anything is copied -------------------------------------
@@ -298,7 +226,7 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
         load_exceptions(config.exceptions_file)
     if config.use_vex and config.vex_files:
         load_vex_files([Path(p) for p in config.vex_files])
-    scanner = make_scanner(_settings(config, config.quarantine), context.log)
+    scanner = make_scanner(config.scan_settings(config.quarantine), context.log)
     mirror_config = mirror_command.MirrorConfig(
         source=config.source,
         destination=config.quarantine,
@@ -335,18 +263,6 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
     return Plan(source, quarantine, production, tag, mirror_config, access, scanner)
 
 
-def _settings(config: PipelineConfig, image: str) -> ScanSettings:
-    return ScanSettings(
-        image=image,
-        sbom_predicate_type=config.sbom_predicate_type,
-        scanner=config.scanner,
-        scanner_options=config.scanner_options(),
-        vex_files=config.vex_files,
-        use_vex=config.use_vex,
-        fail_on_unchecked=config.fail_on_unchecked,
-    )
-
-
 # --- the real stages ------------------------------------------------------------------------------
 
 
@@ -365,7 +281,7 @@ class RealStages:
     def scan(self, digest: str) -> Scanned[ScanOutcome]:
         image = f"{self.steps.quarantine.name}@{digest}"
         request = ImageScanRequest(
-            settings=_settings(self.config, image),
+            settings=self.config.scan_settings(image),
             gate=GateOptions.from_config(self.config),
             access=self.steps.access,
             sarif_output=self.config.sarif_output,

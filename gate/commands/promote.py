@@ -18,17 +18,20 @@ from gate.commands import Context
 from gate.commands import scan as scan_command
 from gate.commands.mirror import render_summary as copy_summary
 from gate.commands.options import (
-    TRIVY_FIELDS,
-    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
-    add_trivy_arguments,
     github_token_from_args,
-    trivy_values_from_args,
-    trivy_values_from_inputs,
+)
+from gate.commands.scan_options import (
+    SCAN_SCHEMA_PROPERTIES,
+    ScanFields,
+    add_scan_arguments,
+    scan_values_from_args,
+    scan_values_from_inputs,
+    schema_values,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
@@ -38,18 +41,14 @@ from gate.oci.copy import DEFAULT_CONCURRENCY
 from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Annotation, Outcome
-from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
 from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
 from gate.report import load_verdict
-from gate.scan import scanner_names
-from gate.scan.image import DEFAULT_SARIF_OUTPUT, scan_image
-from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+from gate.scan.image import scan_image
 
 NAME = "promote"
 HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
 
 SIDES = {"source": "the source (quarantine) registry", "destination": "the destination (production) registry"}
-_SCAN_FIELDS = ("sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output", *TRIVY_FIELDS)
 
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -62,15 +61,15 @@ SCHEMA: Mapping[str, Any] = {
         "delete_source_tag": {"type": "boolean"},
         "github_token": {"type": "string"},
         **access_schema(tuple(SIDES)),
-        **{name: scan_command.SCHEMA["properties"][name] for name in _SCAN_FIELDS},
-        **GATE_SCHEMA["properties"],
-        **VEX_SCHEMA_PROPERTIES,
+        **SCAN_SCHEMA_PROPERTIES,
     },
 }
 
 
 @dataclass(frozen=True)
-class PromoteConfig:
+class PromoteConfig(ScanFields):
+    """The scan fields are used to scan and gate in the same invocation (no ``verdict_file``)."""
+
     source: str
     destination: str
     verdict_file: str = ""
@@ -83,26 +82,6 @@ class PromoteConfig:
     source_password: str = ""
     destination_username: str = ""
     destination_password: str = ""
-    # scan and gate in the same invocation (no verdict_file)
-    sbom_predicate_type: str = "cyclonedx"
-    scanner: str = "trivy"
-    osv_db: str = ""
-    fail_on_unchecked: bool = False
-    sarif_output: str = DEFAULT_SARIF_OUTPUT
-    trivy_db_repositories: tuple[str, ...] = ()
-    trivy_java_db_repositories: tuple[str, ...] = ()
-    trivy_skip_db_update: bool = False
-    trivy_skip_java_db_update: bool = False
-    trivy_offline_scan: bool = False
-    trivy_cache_dir: str = ""
-    trivy_timeout: float = TRIVY_TIMEOUT
-    severity_threshold: str = "high"
-    severity_source: str = "cvss"
-    exceptions_file: str | None = None
-    ignore_unfixed: bool = False
-    allow_missing_sbom: bool = False
-    vex_files: tuple[str, ...] = ()
-    use_vex: bool = True
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
@@ -133,21 +112,13 @@ class PromoteConfig:
         """The ``scan`` config of the in-invocation scan of the source."""
         values: dict[str, Any] = {
             "image": self.source,
-            **{name: _plain(getattr(self, name)) for name in _SCAN_FIELDS},
+            **schema_values(self, ScanFields),
             "insecure_registries": list(self.insecure_registries),
             "registry_auth": self.registry_auth,
             "source_username": self.source_username,
             "source_password": self.source_password,
-            **{name: getattr(self, name) for name in GATE_SCHEMA["properties"]},
-            "vex_files": list(self.vex_files),
-            "use_vex": self.use_vex,
         }
         return build_config(scan_command.ScanConfig, scan_command.SCHEMA, values, "scan options of promote")
-
-
-def _plain(value: Any) -> Any:
-    """A frozen config value as the schema expects it (tuples are JSON arrays)."""
-    return list(value) if isinstance(value, tuple) else value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,17 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_github_token_argument(parser)
     add_access_arguments(parser, SIDES)
-    scan = parser.add_argument_group("scan options (without --verdict)")
-    scan.add_argument("--sbom-predicate-type", default="cyclonedx", metavar="cyclonedx|spdx|URI")
-    scan.add_argument(
-        "--scanner", default="trivy", choices=scanner_names(), help="scanner run on each SBOM (default: trivy)"
-    )
-    scan.add_argument("--osv-db", default="", metavar="PATH_OR_URL", help="the OSV database (scanner osv)")
-    scan.add_argument("--fail-on-unchecked", action="store_true")
-    scan.add_argument("--sarif-output", default=DEFAULT_SARIF_OUTPUT, metavar="FILE")
-    add_trivy_arguments(parser)
-    add_gate_arguments(parser)
-    add_vex_arguments(parser)
+    add_scan_arguments(parser, "scan options (without --verdict)")
 
 
 def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
@@ -191,10 +152,7 @@ def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
         "delete_source_tag": bool(namespace.delete_source_tag),
         "github_token": github_token_from_args(namespace.github_token),
         **access_values_from_args(namespace, tuple(SIDES)),
-        **{name: getattr(namespace, name) for name in _SCAN_FIELDS if name not in TRIVY_FIELDS},
-        **trivy_values_from_args(namespace),
-        **gate_values_from_args(namespace),
-        **vex_values_from_args(namespace),
+        **scan_values_from_args(namespace),
     }
     return build_config(PromoteConfig, SCHEMA, values, "command line")
 
@@ -207,14 +165,7 @@ def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
         "delete_source_tag": inputs.bool("delete_source_tag"),
         "github_token": inputs.get("github_token").strip(),
         **access_values_from_inputs(inputs, tuple(SIDES)),
-        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
-        "scanner": inputs.get("scanner").strip().lower() or "trivy",
-        "osv_db": inputs.get("osv_db").strip(),
-        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
-        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
-        **trivy_values_from_inputs(inputs),
-        **gate_values_from_inputs(inputs),
-        **vex_values_from_inputs(inputs),
+        **scan_values_from_inputs(inputs),
     }
     if not values["source"]:
         raise InputError("input source is required for command promote: the image in quarantine")

@@ -16,16 +16,18 @@ from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outputs
 from gate.commands.options import (
-    TRIVY_SCHEMA_PROPERTIES,
-    TRIVY_TIMEOUT,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
-    add_trivy_arguments,
-    trivy_scanner_options,
-    trivy_values_from_args,
-    trivy_values_from_inputs,
+)
+from gate.commands.scan_options import (
+    SCAN_SCHEMA_PROPERTIES,
+    ScanFields,
+    add_scan_arguments,
+    check_scan_values,
+    scan_values_from_args,
+    scan_values_from_inputs,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
@@ -34,11 +36,8 @@ from gate.oci.auth import parse_registry_auth
 from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
-from gate.sbom.predicates import parse_predicate_type
-from gate.scan import scanner_names
-from gate.scan.image import DEFAULT_SARIF_OUTPUT, ImageScanRequest, ScanOutcome, ScanSettings, scan_image
-from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+from gate.policy import GATE_SCHEMA, GateOptions
+from gate.scan.image import ImageScanRequest, ScanOutcome, scan_image
 
 NAME = "scan"
 HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
@@ -52,47 +51,21 @@ SCHEMA: Mapping[str, Any] = {
     "required": ["image", *GATE_SCHEMA["required"]],
     "properties": {
         "image": {"type": "string", "minLength": 1},
-        "sbom_predicate_type": {"type": "string", "minLength": 1},
-        "scanner": {"type": "string", "minLength": 1},
-        "osv_db": {"type": "string"},
-        "fail_on_unchecked": {"type": "boolean"},
-        "sarif_output": {"type": "string", "minLength": 1},
         "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
-        **TRIVY_SCHEMA_PROPERTIES,
+        **SCAN_SCHEMA_PROPERTIES,
         **access_schema(tuple(SIDES), concurrency=False),
-        **GATE_SCHEMA["properties"],
-        **VEX_SCHEMA_PROPERTIES,
     },
 }
 
 
 @dataclass(frozen=True)
-class ScanConfig:
+class ScanConfig(ScanFields):
     image: str
-    sbom_predicate_type: str = "cyclonedx"
-    scanner: str = "trivy"
-    osv_db: str = ""
-    fail_on_unchecked: bool = False
-    sarif_output: str = DEFAULT_SARIF_OUTPUT
     platforms: tuple[str, ...] = ()
-    trivy_db_repositories: tuple[str, ...] = ()
-    trivy_java_db_repositories: tuple[str, ...] = ()
-    trivy_skip_db_update: bool = False
-    trivy_skip_java_db_update: bool = False
-    trivy_offline_scan: bool = False
-    trivy_cache_dir: str = ""
-    trivy_timeout: float = TRIVY_TIMEOUT
     insecure_registries: tuple[str, ...] = ()
     registry_auth: str = ""
     source_username: str = ""
     source_password: str = ""
-    severity_threshold: str = "high"
-    severity_source: str = "cvss"
-    exceptions_file: str | None = None
-    ignore_unfixed: bool = False
-    allow_missing_sbom: bool = False
-    vex_files: tuple[str, ...] = ()
-    use_vex: bool = True
 
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""
@@ -101,29 +74,12 @@ class ScanConfig:
         found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
         return tuple(secret for secret in found if secret)
 
-    def scanner_options(self) -> dict[str, Any]:
-        """The backend's options (``gate.scan.get_scanner``)."""
-        if self.scanner == "osv":
-            return {"db": self.osv_db or None}
-        if self.scanner == "trivy":
-            return trivy_scanner_options(self)
-        return {}
-
     def request(self) -> ImageScanRequest:
-        """The stage's request (what ``pipeline`` builds too)."""
+        """The stage's request."""
         reference = parse_target_reference(self.image)
         credential = credential_pair(self.source_username, self.source_password, "source")
         return ImageScanRequest(
-            settings=ScanSettings(
-                image=self.image,
-                sbom_predicate_type=self.sbom_predicate_type,
-                scanner=self.scanner,
-                scanner_options=self.scanner_options(),
-                platforms=self.platforms,
-                vex_files=self.vex_files,
-                use_vex=self.use_vex,
-                fail_on_unchecked=self.fail_on_unchecked,
-            ),
+            settings=self.scan_settings(self.image, self.platforms),
             gate=GateOptions.from_config(self),
             access=Access(
                 explicit=explicit_credentials([(reference, credential, "source")]),
@@ -137,32 +93,6 @@ class ScanConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="image to scan: host/repo[:tag][@digest] or oci:PATH[:tag]")
     parser.add_argument(
-        "--sbom-predicate-type",
-        default="cyclonedx",
-        metavar="cyclonedx|spdx|URI",
-        help="the SBOM attestation to scan, by in-toto predicate type (default: cyclonedx)",
-    )
-    parser.add_argument(
-        "--scanner", default="trivy", choices=scanner_names(), help="scanner run on each SBOM (default: trivy)"
-    )
-    parser.add_argument(
-        "--osv-db",
-        default="",
-        metavar="PATH_OR_URL",
-        help="scanner osv: directory of OSV records or all.zip files, one such file, or an https URL of one",
-    )
-    parser.add_argument(
-        "--fail-on-unchecked",
-        action="store_true",
-        help="components the scanner could not check (no purl, unsupported ecosystem) fail the verdict",
-    )
-    parser.add_argument(
-        "--sarif-output",
-        default=DEFAULT_SARIF_OUTPUT,
-        metavar="FILE",
-        help=f"where to write the SARIF log, one run per platform (default: {DEFAULT_SARIF_OUTPUT})",
-    )
-    parser.add_argument(
         "--platform",
         dest="platforms",
         action="append",
@@ -170,57 +100,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="scan only these platforms of an index (repeatable; default: all)",
     )
-    add_trivy_arguments(parser)
     add_access_arguments(parser, SIDES, concurrency=False)
-    add_gate_arguments(parser)
-    add_vex_arguments(parser)
-
-
-def _check(values: dict[str, Any], source: str) -> dict[str, Any]:
-    parse_predicate_type(values["sbom_predicate_type"])
-    if values["scanner"] not in scanner_names():
-        raise InputError(
-            f"invalid {source}: scanner {values['scanner']!r}: expected one of {', '.join(scanner_names())}"
-        )
-    if values["scanner"] == "osv" and not values["osv_db"]:
-        raise InputError(f"invalid {source}: scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
-    return values
+    add_scan_arguments(parser, "scan options")
 
 
 def config_from_args(namespace: argparse.Namespace) -> ScanConfig:
     values = {
         "image": namespace.image,
-        "sbom_predicate_type": namespace.sbom_predicate_type,
-        "scanner": namespace.scanner,
-        "osv_db": namespace.osv_db,
-        "fail_on_unchecked": bool(namespace.fail_on_unchecked),
-        "sarif_output": namespace.sarif_output,
         "platforms": list(namespace.platforms),
-        **trivy_values_from_args(namespace),
+        **scan_values_from_args(namespace),
         **access_values_from_args(namespace, tuple(SIDES), concurrency=False),
-        **gate_values_from_args(namespace),
-        **vex_values_from_args(namespace),
     }
-    return build_config(ScanConfig, SCHEMA, _check(values, "command line"), "command line")
+    return build_config(ScanConfig, SCHEMA, check_scan_values(values, "command line"), "command line")
 
 
 def config_from_inputs(inputs: ActionInputs) -> ScanConfig:
     values = {
         "image": inputs.get("source").strip(),
-        "sbom_predicate_type": inputs.get("sbom_predicate_type").strip() or "cyclonedx",
-        "scanner": inputs.get("scanner").strip().lower() or "trivy",
-        "osv_db": inputs.get("osv_db").strip(),
-        "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
-        "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
         "platforms": inputs.list("platforms"),
-        **trivy_values_from_inputs(inputs),
+        **scan_values_from_inputs(inputs),
         **access_values_from_inputs(inputs, tuple(SIDES), concurrency=False),
-        **gate_values_from_inputs(inputs),
-        **vex_values_from_inputs(inputs),
     }
     if not values["image"]:
         raise InputError("input source is required for command scan: the image to scan")
-    return build_config(ScanConfig, SCHEMA, _check(values, "action inputs"), "action inputs")
+    return build_config(ScanConfig, SCHEMA, check_scan_values(values, "action inputs"), "action inputs")
 
 
 def run(config: ScanConfig, context: Context) -> Outcome:

@@ -52,6 +52,8 @@ from gate.vex_match import suppress_results
 Log = Callable[[str], None]
 DEFAULT_CATEGORY = "image-gate"
 DEFAULT_SARIF_OUTPUT = "image-gate.sarif"
+DEFAULT_PREDICATE_TYPE = "cyclonedx"
+DEFAULT_SCANNER = "trivy"
 
 
 def _ignore(_: str) -> None:
@@ -63,8 +65,8 @@ class ScanSettings:
     """What to scan and how (the scan part of a ``scan``/``pipeline`` config)."""
 
     image: str
-    sbom_predicate_type: str = "cyclonedx"
-    scanner: str = "trivy"
+    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    scanner: str = DEFAULT_SCANNER
     scanner_options: Mapping[str, Any] = field(default_factory=dict)
     """Backend options (``gate.scan.get_scanner``): trivy passthrough, or ``{"db": ...}`` for osv."""
     platforms: tuple[str, ...] = ()

@@ -195,6 +195,35 @@ def test_every_scanning_command_has_the_same_trivy_flags(command: str) -> None:
         assert actions[flag].default == _actions("scan")[flag].default
 
 
+SCAN_FLAGS = ("--sbom-predicate-type", "--scanner", "--osv-db", "--fail-on-unchecked", "--sarif-output",
+              "--severity-threshold", "--severity-source", "--exceptions", "--ignore-unfixed", "--allow-missing-sbom",
+              "--vex", "--no-vex")  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["promote", "pipeline"])
+def test_every_scanning_command_has_the_scan_flags_of_scan(command: str) -> None:
+    actions, scan = _actions(command), _actions("scan")
+    for flag in SCAN_FLAGS:
+        assert flag in actions, f"{command} lacks {flag}"
+        for attribute in ("help", "default", "choices", "metavar", "dest"):
+            assert getattr(actions[flag], attribute) == getattr(scan[flag], attribute), (flag, attribute)
+
+
+@pytest.mark.parametrize("command", TRIVY_COMMANDS)
+def test_both_edges_build_the_same_scan_config(command: str, tmp_path: Path) -> None:
+    argv = ["--sbom-predicate-type", "spdx", "--scanner", "osv", "--osv-db", str(tmp_path), "--fail-on-unchecked",
+            "--sarif-output", "out.sarif", "--severity-threshold", "7.5", "--vex", "a.json", "--no-vex"]  # fmt: skip
+    environ = {**INPUTS[command], "INPUT_SBOM_PREDICATE_TYPE": "spdx", "INPUT_SCANNER": "OSV",
+               "INPUT_OSV_DB": f" {tmp_path} ", "INPUT_FAIL_ON_UNCHECKED": "true", "INPUT_SARIF_OUTPUT": "out.sarif",
+               "INPUT_SEVERITY_THRESHOLD": "7.5", "INPUT_VEX_FILES": "a.json", "INPUT_VEX": "false"}  # fmt: skip
+    from_cli = _config(command, *argv)
+    from_inputs = load(command).config_from_inputs(ActionInputs(environ))
+    fields = ["sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output", "severity_threshold",
+              "vex_files", "use_vex"]  # fmt: skip
+    assert {f: getattr(from_cli, f) for f in fields} == {f: getattr(from_inputs, f) for f in fields}
+    assert from_cli.osv_db == str(tmp_path) and from_cli.use_vex is False and from_cli.vex_files == ("a.json",)
+
+
 @pytest.mark.parametrize("command", TRIVY_COMMANDS)
 def test_the_cli_flags_and_the_trivy_options_input_reach_the_backend_alike(command: str) -> None:
     from_cli = _config(command, *TRIVY_ARGV)
