@@ -235,8 +235,9 @@ class OsvDatabase:
         # zipfile's directory reading and per-member open() dominate with 100,000 records: read the
         # central directory and inflate the members straight from the mapping.
         # Member names are only keys: nothing is extracted, no name becomes a path.
-        records = [e for e in _central_directory(view, path, self.zip_limits.max_members) if _is_record(e[0])]
-        self._inflated_total += _checked_sizes(records, path, self.zip_limits, self._inflated_total)
+        directory = _central_directory(view, path, self.zip_limits.max_members)
+        records, inflated = _checked_records(directory, path, self.zip_limits, self._inflated_total)
+        self._inflated_total += inflated
         for entry in records:
             location = (index, *entry)
             self._index_bytes(_member_bytes(view, location, path), location)
@@ -273,32 +274,35 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 
 
-def _is_record(name: str) -> bool:
-    return name.endswith(".json") and not name.endswith("/")
-
-
-def _checked_sizes(
-    records: list[tuple[str, int, int, int, int, int]], path: Path, limits: ZipLimits, so_far: int
-) -> int:
-    """The inflated size the directory declares for ``records``, once every cap is checked."""
+def _checked_records(
+    directory: list[tuple[str, int, int, int, int, int]], path: Path, limits: ZipLimits, so_far: int
+) -> tuple[list[tuple[str, int, int, int, int, int]], int]:
+    """The ``.json`` members of a zip directory and the inflated size they declare, once every cap is
+    checked (one pass: 100,000s of entries)."""
+    records = []
     total = 0
-    for name, _offset, compressed, size, _method, _flags in records:
-        if size > limits.max_member_bytes:
-            raise InputError(f"OSV database {path}!{name}: record exceeds {limits.max_member_bytes} bytes")
-        if compressed > limits.max_member_bytes + (1 << 20):  # deflate grows data by far less than that
+    max_member, max_compressed = limits.max_member_bytes, limits.max_member_bytes + (1 << 20)
+    floor, ratio = limits.ratio_floor, limits.max_ratio
+    for entry in directory:
+        name, _offset, compressed, size, _method, _flags = entry
+        if not name.endswith(".json"):
+            continue
+        if size > max_member:
+            raise InputError(f"OSV database {path}!{name}: record exceeds {max_member} bytes")
+        if compressed > max_compressed:  # deflate grows data by far less than that
             raise InputError(f"OSV database {path}!{name}: {compressed} compressed bytes, too many for a record")
-        if size > limits.ratio_floor and size > max(compressed, 1) * limits.max_ratio:
+        if size > floor and size > max(compressed, 1) * ratio:
             raise InputError(
-                f"OSV database {path}!{name}: {compressed} bytes that inflate to {size}, "
-                f"over {limits.max_ratio}:1 (a zip bomb?)"
+                f"OSV database {path}!{name}: {compressed} bytes that inflate to {size}, over {ratio}:1 (a zip bomb?)"
             )
         total += size
+        records.append(entry)
     if so_far + total > limits.max_total_bytes:
         raise InputError(
             f"OSV database {path}: its records inflate to {so_far + total} bytes with those read before, "
             f"over the cap of {limits.max_total_bytes}"
         )
-    return total
+    return records, total
 
 
 def _too_many(path: Path, count: int, limit: int) -> InputError:
