@@ -81,7 +81,8 @@ class ZipLimits:
 # Where a record is: (container, member name, local header offset, compressed size, size, method, flags);
 # container -1 is a loose file (member is its path). A plain tuple of atomic values: the cycle collector
 # stops tracking it, which matters with 100,000s of them.
-_Location = tuple[int, str, int, int, int, int, int]
+_Location = tuple[int, str, int, int, int, int, int, int]
+_Member = tuple[str, int, int, int, int, int, int]  # name, offset, compressed, size, method, flags, crc32
 
 
 @lru_cache(maxsize=1 << 18)
@@ -218,7 +219,7 @@ class OsvDatabase:
         if not self._loose_loaded:
             self._loose_loaded = True
             for path in self._loose:
-                self._index_bytes(_read_capped(path), (-1, str(path), 0, 0, 0, 0, 0))
+                self._index_bytes(_read_capped(path), (-1, str(path), 0, 0, 0, 0, 0, 0))
         for index in self._pending_any + self._pending_families.pop(family, []):
             self._index_zip(index)
         self._pending_any = []
@@ -275,8 +276,8 @@ _LOCAL = struct.Struct("<4s2B4HL2L2H")
 
 
 def _checked_records(
-    directory: list[tuple[str, int, int, int, int, int]], path: Path, limits: ZipLimits, so_far: int
-) -> tuple[list[tuple[str, int, int, int, int, int]], int]:
+    directory: list[_Member], path: Path, limits: ZipLimits, so_far: int
+) -> tuple[list[_Member], int]:
     """The ``.json`` members of a zip directory and the inflated size they declare, once every cap is
     checked (one pass: 100,000s of entries)."""
     records = []
@@ -284,7 +285,7 @@ def _checked_records(
     max_member, max_compressed = limits.max_member_bytes, limits.max_member_bytes + (1 << 20)
     floor, ratio = limits.ratio_floor, limits.max_ratio
     for entry in directory:
-        name, _offset, compressed, size, _method, _flags = entry
+        name, _offset, compressed, size, _method, _flags, _crc = entry
         if not name.endswith(".json"):
             continue
         if size > max_member:
@@ -311,7 +312,7 @@ def _too_many(path: Path, count: int, limit: int) -> InputError:
 
 def _central_directory(
     view: mmap.mmap, path: Path, max_members: int = MAX_ZIP_MEMBERS
-) -> list[tuple[str, int, int, int, int, int]]:
+) -> list[_Member]:
     """(name, local header offset, compressed size, size, method, flags) of every member, at most
     ``max_members`` (the end record's count is checked before any entry is read).
 
@@ -348,18 +349,18 @@ def _central_directory(
     for _ in range(count):
         if position + _CENTRAL.size > directory_end:
             return _zipfile_directory(path, max_members)
-        (signature, _, _, _, _, flags, method, _, _, _, compressed, size, name_length, extra_length,
+        (signature, _, _, _, _, flags, method, _, _, crc, compressed, size, name_length, extra_length,
          comment_length, _, _, _, offset) = unpack(view, position)  # fmt: skip
         if signature != b"PK\x01\x02" or 0xFFFFFFFF in (compressed, size, offset):
             return _zipfile_directory(path, max_members)
         raw = view[position + 46 : position + 46 + name_length]
         name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace").split("\x00", 1)[0]  # as zipfile
-        entries.append((name, offset, compressed, size, method, flags))
+        entries.append((name, offset, compressed, size, method, flags, crc))
         position += 46 + name_length + extra_length + comment_length
     return entries
 
 
-def _zipfile_directory(path: Path, max_members: int) -> list[tuple[str, int, int, int, int, int]]:
+def _zipfile_directory(path: Path, max_members: int) -> list[_Member]:
     # zipfile reads the whole directory first; its size, and so its count, is bounded by the file's.
     try:
         with zipfile.ZipFile(path) as handle:
@@ -368,11 +369,14 @@ def _zipfile_directory(path: Path, max_members: int) -> list[tuple[str, int, int
         raise InputError(f"OSV database {path}: not a readable zip file: {exc}") from exc
     if len(members) > max_members:
         raise _too_many(path, len(members), max_members)
-    return [(m.filename, m.header_offset, m.compress_size, m.file_size, m.compress_type, m.flag_bits) for m in members]
+    return [
+        (m.filename, m.header_offset, m.compress_size, m.file_size, m.compress_type, m.flag_bits, m.CRC)
+        for m in members
+    ]
 
 
 def _member_bytes(view: mmap.mmap, location: _Location, path: Path) -> bytes:
-    _, name, offset, compressed, size, method, flags = location
+    _, name, offset, compressed, size, method, flags, crc = location
     if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or flags & 0x1:
         try:  # anything unusual: let zipfile deal with it
             with zipfile.ZipFile(path) as handle:
@@ -392,6 +396,8 @@ def _member_bytes(view: mmap.mmap, location: _Location, path: Path) -> bytes:
             raise InputError(f"OSV database {path}!{name}: corrupt data: {exc}") from exc
     if len(data) != size:
         raise InputError(f"OSV database {path}!{name}: size differs from the zip directory")
+    if zlib.crc32(data) != crc:  # what zipfile checks: a damaged record is never read as data
+        raise InputError(f"OSV database {path}!{name}: CRC-32 differs from the zip directory (a damaged archive)")
     return data
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
@@ -112,6 +113,25 @@ def test_corrupt_zip_members_are_input_errors(tmp_path: Path) -> None:
         OsvDatabase.open(str(tmp_path)).records_for("npm", "lodash")
     (tmp_path / "npm" / "all.zip").write_bytes(b"")
     with pytest.raises(InputError, match="not a readable zip"):
+        OsvDatabase.open(str(tmp_path)).records_for("npm", "lodash")
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_record_whose_bytes_differ_from_its_crc_is_refused(tmp_path: Path, compression: int) -> None:
+    target = _npm_zip(tmp_path / "npm" / "all.zip", compression)
+    data = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        member = next(m for m in archive.infolist() if "lodash" in archive.read(m).decode())
+    # Damage one byte of the member's stored data, keeping sizes and headers intact.
+    name_length, extra_length = struct.unpack_from("<2H", data, member.header_offset + 26)
+    start = member.header_offset + 30 + name_length + extra_length
+    if compression == zipfile.ZIP_STORED:
+        position = start + bytes(data[start : start + member.compress_size]).index(b'"id"') + 1
+        data[position] = ord("J")  # "id" -> "Jd": still JSON of the same size
+    else:
+        data[start + member.compress_size // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"all.zip!.*(CRC-32 differs|corrupt data|size differs)"):
         OsvDatabase.open(str(tmp_path)).records_for("npm", "lodash")
 
 
