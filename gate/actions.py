@@ -288,6 +288,11 @@ class RunnerIO:
             for line in format_mask(secret):
                 self._write(line)
 
+    @property
+    def has_secrets(self) -> bool:
+        """Whether any secret is registered (with none, redaction has nothing to do)."""
+        return bool(self._masked)
+
     def redact(self, text: str) -> str:
         """Replace every registered secret (and its JSON-escaped form) in ``text`` with ``***``."""
         for secret in sorted(self._masked, key=len, reverse=True):

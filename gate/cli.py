@@ -83,7 +83,7 @@ def emit(outcome: Outcome, io: RunnerIO, as_json: bool, json_output: Path | None
 
 
 def _json_text(document: Any, io: RunnerIO) -> str:
-    redacted = redact_document(document, io.redact)
+    redacted = redact_document(document, io.redact) if io.has_secrets else document
     try:
         # orjson writes a large document (25,000 findings) several times faster than json.dumps.
         return orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
