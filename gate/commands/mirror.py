@@ -11,20 +11,21 @@ from typing import Any
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.options import (
+    PLATFORMS_SCHEMA,
+    AccessFields,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
+    add_platform_argument,
+    config_secrets,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
-from gate.oci.auth import Credential, CredentialStore, parse_registry_auth
-from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
-from gate.oci.layout import LayoutTarget
+from gate.oci.copy import CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse_platform
-from gate.oci.open import registry_auth_text
-from gate.oci.refs import LayoutReference, TargetReference, parse_target_reference
-from gate.oci.registry import RegistryPool
+from gate.oci.open import open_target, registry_pool
+from gate.oci.refs import TargetReference, parse_target_reference
 from gate.oci.target import Target
 from gate.outcome import Outcome
 from gate.reference import ImageReference
@@ -43,36 +44,23 @@ SCHEMA: Mapping[str, Any] = {
         "destination": {"type": "string", "minLength": 1},
         "copy_referrers": {"type": "boolean"},
         "referrers_source": {"type": "string"},
-        "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
+        "platforms": PLATFORMS_SCHEMA,
         **access_schema(tuple(SIDES)),
     },
 }
 
 
 @dataclass(frozen=True)
-class MirrorConfig:
+class MirrorConfig(AccessFields):
     source: str
     destination: str
     copy_referrers: bool = False
     referrers_source: str = ""
     platforms: tuple[str, ...] = ()
-    concurrency: int = DEFAULT_CONCURRENCY
-    insecure_registries: tuple[str, ...] = ()
-    registry_auth: str = ""
-    source_username: str = ""
-    source_password: str = ""
-    destination_username: str = ""
-    destination_password: str = ""
-
-    def registry_auth_text(self) -> str:
-        """``registry_auth`` as a document: the value itself, or the file it names (size-capped)."""
-        return registry_auth_text(self.registry_auth)
 
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""
-        found = [self.source_password, self.destination_password]
-        found += [credential.password for credential in parse_registry_auth(self.registry_auth_text()).values()]
-        return tuple(secret for secret in found if secret)
+        return config_secrets(self.source_password, self.destination_password, registry_auth=self.registry_auth)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,13 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REPO",
         help="read referrers from this repository too (attestations kept apart from the image)",
     )
-    parser.add_argument(
-        "--platform",
-        dest="platforms",
-        action="append",
-        default=[],
-        metavar="OS/ARCH[/VARIANT]",
-        help="copy only these platforms of an index (repeatable; a new, smaller index is written)",
+    add_platform_argument(
+        parser, "copy only these platforms of an index (repeatable; a new, smaller index is written)"
     )
     add_access_arguments(parser, SIDES)
 
@@ -127,14 +110,6 @@ def config_from_inputs(inputs: ActionInputs) -> MirrorConfig:
     return build_config(MirrorConfig, SCHEMA, values, "action inputs")
 
 
-def _credential(username: str, password: str, side: str) -> Credential | None:
-    if not username and not password:
-        return None
-    if not username or not password:
-        raise InputError(f"{side} credentials: give both {side}_username and {side}_password, or neither")
-    return Credential(username, password)
-
-
 @dataclass(frozen=True)
 class _Plan:
     source: TargetReference
@@ -154,40 +129,12 @@ def plan(config: MirrorConfig) -> _Plan:
 
 @contextmanager
 def _targets(config: MirrorConfig, steps: _Plan, context: Context) -> Iterator[tuple[Target, Target, Target | None]]:
-    explicit: dict[str, Credential] = {}
-    for ref, side in ((steps.source, "source"), (steps.destination, "destination")):
-        credential = _credential(getattr(config, f"{side}_username"), getattr(config, f"{side}_password"), side)
-        if credential is not None:
-            if not isinstance(ref, ImageReference):
-                raise InputError(f"{side} credentials given, but the {side} {ref} is an image layout, not a registry")
-            explicit[ref.registry] = credential  # the destination's win on a shared host: it needs push
-    credentials = CredentialStore.load(
-        explicit=explicit,
-        registry_auth=config.registry_auth_text(),
-        environ=context.environ,
-        mask=context.mask,
-        log=context.log,
-    )
-    pool = RegistryPool(
-        credentials,
-        insecure_registries=config.insecure_registries,
-        concurrency=config.concurrency,
-        mask=context.mask,
-        log=context.log,
-    )
-
-    def open_target(ref: TargetReference, create: bool) -> Target:
-        if isinstance(ref, LayoutReference):
-            return LayoutTarget(ref.path, create=create)
-        return pool.target(ref)
-
-    try:
-        source = open_target(steps.source, False)
-        destination = open_target(steps.destination, True)
-        referrers = open_target(steps.referrers_source, False) if steps.referrers_source else None
+    access = config.access(steps.source, steps.destination)
+    with registry_pool(access, environ=context.environ, mask=context.mask, log=context.log) as pool:
+        source = open_target(steps.source, pool)
+        destination = open_target(steps.destination, pool, create=True)
+        referrers = open_target(steps.referrers_source, pool) if steps.referrers_source else None
         yield source, destination, referrers
-    finally:
-        pool.close()
 
 
 def _mount_from(source: TargetReference | None, destination: TargetReference) -> str | None:

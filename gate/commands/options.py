@@ -10,29 +10,101 @@ schemas and action inputs cannot diverge:
 
 Each group has an ``add_*_arguments(parser)``, a ``*_values_from_args(namespace)`` and a
 ``*_values_from_inputs(inputs)`` returning the config values (the same keys from both edges), and
-the JSON Schema properties of those values.
+the JSON Schema properties of those values. The access fields are ``SourceAccessFields`` (scan) and
+``AccessFields`` (with a destination: mirror, promote, pipeline), keyword-only dataclasses the command
+configs inherit; ``config_secrets`` lists what a config must mask. ``--platform`` is declared here too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from gate.errors import InputError
+from gate.oci.auth import Credential, parse_registry_auth
 from gate.oci.copy import DEFAULT_CONCURRENCY
+from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 
 if TYPE_CHECKING:
     from gate.config import ActionInputs
+    from gate.oci.refs import TargetReference
 
 ENV_PREFIX = "IMAGE_GATE_"
 MAX_CONCURRENCY = 64
 TRIVY_TIMEOUT = 900.0
 
+# --- config fields ---------------------------------------------------------------------------------
+
+
+def field_values(config: Any, group: type) -> dict[str, Any]:
+    """``config``'s values of the fields the dataclass ``group`` declares."""
+    return {f.name: getattr(config, f.name) for f in fields(group)}
+
+
+def schema_values(config: Any, group: type) -> dict[str, Any]:
+    """``field_values`` as a schema takes them (tuples as JSON arrays), to build another config."""
+    return {name: list(v) if isinstance(v, tuple) else v for name, v in field_values(config, group).items()}
+
+
+def config_secrets(*given: str, registry_auth: str, urls: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every secret a config carries, to mask before anything is printed: ``given`` (passwords, tokens),
+    the credentials in ``urls`` and the passwords in the ``registry_auth`` document (or the file it names)."""
+    found = list(given)
+    for url in urls:
+        found += url_secrets(url)
+    found += [credential.password for credential in parse_registry_auth(registry_auth_text(registry_auth)).values()]
+    return tuple(secret for secret in found if secret)
+
+
 # --- registry access -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceAccessFields:
+    """How a command that only reads an image reaches its registry."""
+
+    insecure_registries: tuple[str, ...] = ()
+    registry_auth: str = ""
+    source_username: str = ""
+    source_password: str = ""
+
+    def source_credential(self) -> Credential | None:
+        return credential_pair(self.source_username, self.source_password, "source")
+
+    def access(self, source: TargetReference) -> Access:
+        """The ``Access`` to ``source`` (the source credentials, if any, are for its registry)."""
+        return Access(
+            explicit=explicit_credentials([(source, self.source_credential(), "source")]),
+            registry_auth=self.registry_auth,
+            insecure_registries=self.insecure_registries,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessFields(SourceAccessFields):
+    """How a command that copies reaches the source and the destination registries."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    destination_username: str = ""
+    destination_password: str = ""
+
+    def access(self, source: TargetReference, *destinations: TargetReference) -> Access:
+        """The ``Access`` to ``source`` and ``destinations`` (the destination credentials win on a shared host)."""
+        pairs = [(source, self.source_credential(), "source")]
+        destination = credential_pair(self.destination_username, self.destination_password, "destination")
+        pairs += [(ref, destination, "destination") for ref in destinations]
+        return Access(
+            explicit=explicit_credentials(pairs),
+            registry_auth=self.registry_auth,
+            insecure_registries=self.insecure_registries,
+            concurrency=self.concurrency,
+        )
+
 
 
 def from_env(value: str | None, name: str) -> str:
@@ -126,6 +198,21 @@ def access_values_from_inputs(
         values[f"{side}_username"] = inputs.get(f"{side}_username").strip()
         values[f"{side}_password"] = inputs.get(f"{side}_password")
     return values
+
+
+# --- platforms -------------------------------------------------------------------------------------
+
+PLATFORMS_SCHEMA: Mapping[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"},
+}
+
+
+def add_platform_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str) -> None:
+    """``--platform OS/ARCH[/VARIANT]`` (repeatable; config and input ``platforms``)."""
+    parser.add_argument(
+        "--platform", dest="platforms", action="append", default=[], metavar="OS/ARCH[/VARIANT]", help=help
+    )
 
 
 # --- the GitHub token -------------------------------------------------------------------------------

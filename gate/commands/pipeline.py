@@ -21,11 +21,16 @@ from typing import Any
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
 from gate.commands.options import (
+    PLATFORMS_SCHEMA,
+    AccessFields,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
+    add_platform_argument,
+    config_secrets,
+    field_values,
     github_token_from_args,
 )
 from gate.commands.promote import render_summary as promote_summary
@@ -42,9 +47,7 @@ from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.exceptions import load_exceptions
 from gate.github_packages import DEFAULT_API_URL
-from gate.oci.auth import parse_registry_auth
-from gate.oci.copy import DEFAULT_CONCURRENCY
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
+from gate.oci.open import Access
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
@@ -58,7 +61,6 @@ NAME = "pipeline"
 HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"
 
 SIDES = {"source": "the source registry", "destination": "the quarantine and production registries"}
-PLATFORM_PATTERN = r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"
 
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -70,7 +72,7 @@ SCHEMA: Mapping[str, Any] = {
         "production": {"type": "string", "minLength": 1},
         "copy_referrers": {"type": "boolean"},
         "referrers_source": {"type": "string"},
-        "platforms": {"type": "array", "items": {"type": "string", "pattern": PLATFORM_PATTERN}},
+        "platforms": PLATFORMS_SCHEMA,
         **access_schema(tuple(SIDES)),
         **SCAN_SCHEMA_PROPERTIES,
         "delete_source_tag": {"type": "boolean"},
@@ -80,29 +82,25 @@ SCHEMA: Mapping[str, Any] = {
 
 
 @dataclass(frozen=True)
-class PipelineConfig(ScanFields):
+class PipelineConfig(ScanFields, AccessFields):
     source: str
     quarantine: str
     production: str
     copy_referrers: bool = True
     referrers_source: str = ""
     platforms: tuple[str, ...] = ()
-    concurrency: int = DEFAULT_CONCURRENCY
-    insecure_registries: tuple[str, ...] = ()
-    registry_auth: str = ""
-    source_username: str = ""
-    source_password: str = ""
-    destination_username: str = ""
-    destination_password: str = ""
     delete_source_tag: bool = False
     github_token: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
-        found = [self.source_password, self.destination_password, self.github_token]
-        found += url_secrets(self.osv_db)
-        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
-        return tuple(secret for secret in found if secret)
+        return config_secrets(
+            self.source_password,
+            self.destination_password,
+            self.github_token,
+            registry_auth=self.registry_auth,
+            urls=[self.osv_db],
+        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,14 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mirror.add_argument(
         "--referrers-source", default="", metavar="REPO", help="read referrers from this repository too"
     )
-    mirror.add_argument(
-        "--platform",
-        dest="platforms",
-        action="append",
-        default=[],
-        metavar="OS/ARCH[/VARIANT]",
-        help="mirror (and so scan and promote) only these platforms (repeatable)",
-    )
+    add_platform_argument(mirror, "mirror (and so scan and promote) only these platforms (repeatable)")
     promote_group = parser.add_argument_group("promote options")
     promote_group.add_argument(
         "--delete-source-tag",
@@ -233,33 +224,14 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
         copy_referrers=config.copy_referrers,
         referrers_source=config.referrers_source,
         platforms=config.platforms,
-        concurrency=config.concurrency,
-        insecure_registries=config.insecure_registries,
-        registry_auth=config.registry_auth,
-        source_username=config.source_username,
-        source_password=config.source_password,
-        destination_username=config.destination_username,
-        destination_password=config.destination_password,
+        **field_values(config, AccessFields),
     )
     tag = mirror_command.plan(mirror_config).tag
     if config.delete_source_tag and not tag:
         raise InputError(
             f"--delete-source-tag: neither --quarantine {quarantine} nor --source {source} has a tag to delete"
         )
-    destination = credential_pair(config.destination_username, config.destination_password, "destination")
-    explicit = explicit_credentials(
-        [
-            (source, credential_pair(config.source_username, config.source_password, "source"), "source"),
-            (quarantine, destination, "destination"),
-            (production, destination, "destination"),
-        ]
-    )
-    access = Access(
-        explicit=explicit,
-        registry_auth=config.registry_auth,
-        insecure_registries=config.insecure_registries,
-        concurrency=config.concurrency,
-    )
+    access = config.access(source, quarantine, production)
     return Plan(source, quarantine, production, tag, mirror_config, access, scanner)
 
 

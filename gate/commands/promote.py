@@ -18,12 +18,16 @@ from gate.commands import Context
 from gate.commands import scan as scan_command
 from gate.commands.mirror import render_summary as copy_summary
 from gate.commands.options import (
+    AccessFields,
+    SourceAccessFields,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
     add_github_token_argument,
+    config_secrets,
     github_token_from_args,
+    schema_values,
 )
 from gate.commands.scan_options import (
     SCAN_SCHEMA_PROPERTIES,
@@ -31,14 +35,10 @@ from gate.commands.scan_options import (
     add_scan_arguments,
     scan_values_from_args,
     scan_values_from_inputs,
-    schema_values,
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.github_packages import DEFAULT_API_URL
-from gate.oci.auth import parse_registry_auth
-from gate.oci.copy import DEFAULT_CONCURRENCY
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
@@ -67,7 +67,7 @@ SCHEMA: Mapping[str, Any] = {
 
 
 @dataclass(frozen=True)
-class PromoteConfig(ScanFields):
+class PromoteConfig(ScanFields, AccessFields):
     """The scan fields are used to scan and gate in the same invocation (no ``verdict_file``)."""
 
     source: str
@@ -75,49 +75,20 @@ class PromoteConfig(ScanFields):
     verdict_file: str = ""
     delete_source_tag: bool = False
     github_token: str = ""
-    concurrency: int = DEFAULT_CONCURRENCY
-    insecure_registries: tuple[str, ...] = ()
-    registry_auth: str = ""
-    source_username: str = ""
-    source_password: str = ""
-    destination_username: str = ""
-    destination_password: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential the config carries (masked before anything is printed)."""
-        found = [self.source_password, self.destination_password, self.github_token]
-        found += url_secrets(self.osv_db)
-        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
-        return tuple(secret for secret in found if secret)
-
-    def access(self) -> Access:
-        source = parse_target_reference(self.source)
-        destination = parse_target_reference(self.destination, default_tag=None)
-        pairs = [
-            (source, credential_pair(self.source_username, self.source_password, "source"), "source"),
-            (
-                destination,
-                credential_pair(self.destination_username, self.destination_password, "destination"),
-                "destination",
-            ),
-        ]
-        return Access(
-            explicit=explicit_credentials(pairs),
+        return config_secrets(
+            self.source_password,
+            self.destination_password,
+            self.github_token,
             registry_auth=self.registry_auth,
-            insecure_registries=self.insecure_registries,
-            concurrency=self.concurrency,
+            urls=[self.osv_db],
         )
 
     def scan_config(self) -> scan_command.ScanConfig:
         """The ``scan`` config of the in-invocation scan of the source."""
-        values: dict[str, Any] = {
-            "image": self.source,
-            **schema_values(self, ScanFields),
-            "insecure_registries": list(self.insecure_registries),
-            "registry_auth": self.registry_auth,
-            "source_username": self.source_username,
-            "source_password": self.source_password,
-        }
+        values = {"image": self.source, **schema_values(self, ScanFields), **schema_values(self, SourceAccessFields)}
         return build_config(scan_command.ScanConfig, scan_command.SCHEMA, values, "scan options of promote")
 
 
@@ -175,7 +146,10 @@ def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
 
 
 def run(config: PromoteConfig, context: Context) -> Outcome:
-    access = config.access()  # bad credentials pairs fail before any scan
+    # bad credentials pairs fail before any scan
+    access = config.access(
+        parse_target_reference(config.source), parse_target_reference(config.destination, default_tag=None)
+    )
     options = PromoteOptions(
         delete_source_tag=config.delete_source_tag,
         github_token=config.github_token,

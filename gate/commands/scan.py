@@ -16,10 +16,14 @@ from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outputs
 from gate.commands.options import (
+    PLATFORMS_SCHEMA,
+    SourceAccessFields,
     access_schema,
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
+    add_platform_argument,
+    config_secrets,
 )
 from gate.commands.scan_options import (
     SCAN_SCHEMA_PROPERTIES,
@@ -32,8 +36,6 @@ from gate.commands.scan_options import (
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
-from gate.oci.auth import parse_registry_auth
-from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
 from gate.policy import GATE_SCHEMA, GateOptions
@@ -51,7 +53,7 @@ SCHEMA: Mapping[str, Any] = {
     "required": ["image", *GATE_SCHEMA["required"]],
     "properties": {
         "image": {"type": "string", "minLength": 1},
-        "platforms": {"type": "array", "items": {"type": "string", "pattern": r"^[^/\s]+/[^/\s]+(/[^/\s]+)?$"}},
+        "platforms": PLATFORMS_SCHEMA,
         **SCAN_SCHEMA_PROPERTIES,
         **access_schema(tuple(SIDES), concurrency=False),
     },
@@ -59,47 +61,27 @@ SCHEMA: Mapping[str, Any] = {
 
 
 @dataclass(frozen=True)
-class ScanConfig(ScanFields):
+class ScanConfig(ScanFields, SourceAccessFields):
     image: str
     platforms: tuple[str, ...] = ()
-    insecure_registries: tuple[str, ...] = ()
-    registry_auth: str = ""
-    source_username: str = ""
-    source_password: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""
-        found = [self.source_password]
-        found += url_secrets(self.osv_db)
-        found += [c.password for c in parse_registry_auth(registry_auth_text(self.registry_auth)).values()]
-        return tuple(secret for secret in found if secret)
+        return config_secrets(self.source_password, registry_auth=self.registry_auth, urls=[self.osv_db])
 
     def request(self) -> ImageScanRequest:
         """The stage's request."""
-        reference = parse_target_reference(self.image)
-        credential = credential_pair(self.source_username, self.source_password, "source")
         return ImageScanRequest(
             settings=self.scan_settings(self.image, self.platforms),
             gate=GateOptions.from_config(self),
-            access=Access(
-                explicit=explicit_credentials([(reference, credential, "source")]),
-                registry_auth=self.registry_auth,
-                insecure_registries=self.insecure_registries,
-            ),
+            access=self.access(parse_target_reference(self.image)),
             sarif_output=self.sarif_output,
         )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="image to scan: host/repo[:tag][@digest] or oci:PATH[:tag]")
-    parser.add_argument(
-        "--platform",
-        dest="platforms",
-        action="append",
-        default=[],
-        metavar="OS/ARCH[/VARIANT]",
-        help="scan only these platforms of an index (repeatable; default: all)",
-    )
+    add_platform_argument(parser, "scan only these platforms of an index (repeatable; default: all)")
     add_access_arguments(parser, SIDES, concurrency=False)
     add_scan_arguments(parser, "scan options")
 

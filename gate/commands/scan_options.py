@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gate.commands.options import (
@@ -89,12 +89,6 @@ class ScanFields:
             use_vex=self.use_vex,
             fail_on_unchecked=self.fail_on_unchecked,
         )
-
-
-def schema_values(config: Any, group: type) -> dict[str, Any]:
-    """The values of ``config``'s fields from the dataclass ``group``, as its schema takes them (tuples as lists)."""
-    values = {f.name: getattr(config, f.name) for f in fields(group)}
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser, title: str) -> None:
