@@ -27,17 +27,20 @@ from gate.commands.options import (
     access_values_from_args,
     access_values_from_inputs,
     add_access_arguments,
-    add_github_token_argument,
     add_platform_argument,
-    config_secrets,
     field_values,
-    github_token_from_args,
+)
+from gate.commands.promote import (
+    PROMOTION_SCHEMA_PROPERTIES,
+    PromotionFields,
+    add_promotion_arguments,
+    promotion_values_from_args,
+    promotion_values_from_inputs,
 )
 from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
 from gate.commands.scan_options import (
     SCAN_SCHEMA_PROPERTIES,
-    ScanFields,
     add_scan_arguments,
     check_scan_values,
     scan_values_from_args,
@@ -46,15 +49,14 @@ from gate.commands.scan_options import (
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.exceptions import load_exceptions
-from gate.github_packages import DEFAULT_API_URL
 from gate.oci.open import Access
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
-from gate.policy import GATE_SCHEMA, GateOptions
-from gate.promote import PromoteOptions, PromoteReport, promote
+from gate.policy import GATE_SCHEMA
+from gate.promote import PromoteReport, promote
 from gate.scan.base import Scanner
-from gate.scan.image import ImageScanRequest, ScanOutcome, make_scanner, scan_image
+from gate.scan.image import ScanOutcome, make_scanner, scan_image
 from gate.vex import load_vex_files
 
 NAME = "pipeline"
@@ -75,32 +77,19 @@ SCHEMA: Mapping[str, Any] = {
         "platforms": PLATFORMS_SCHEMA,
         **access_schema(tuple(SIDES)),
         **SCAN_SCHEMA_PROPERTIES,
-        "delete_source_tag": {"type": "boolean"},
-        "github_token": {"type": "string"},
+        **PROMOTION_SCHEMA_PROPERTIES,
     },
 }
 
 
 @dataclass(frozen=True)
-class PipelineConfig(ScanFields, AccessFields):
+class PipelineConfig(PromotionFields):
     source: str
     quarantine: str
     production: str
     copy_referrers: bool = True
     referrers_source: str = ""
     platforms: tuple[str, ...] = ()
-    delete_source_tag: bool = False
-    github_token: str = ""
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every credential the config carries (masked before anything is printed)."""
-        return config_secrets(
-            self.source_password,
-            self.destination_password,
-            self.github_token,
-            registry_auth=self.registry_auth,
-            urls=[self.osv_db],
-        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,13 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--referrers-source", default="", metavar="REPO", help="read referrers from this repository too"
     )
     add_platform_argument(mirror, "mirror (and so scan and promote) only these platforms (repeatable)")
-    promote_group = parser.add_argument_group("promote options")
-    promote_group.add_argument(
-        "--delete-source-tag",
-        action="store_true",
-        help="after a verified promotion, delete the quarantine tag",
-    )
-    add_github_token_argument(promote_group)
+    add_promotion_arguments(parser.add_argument_group("promote options"), "quarantine")
     add_access_arguments(parser, SIDES)
     add_scan_arguments(parser, "scan options")
 
@@ -147,8 +130,7 @@ def config_from_args(namespace: argparse.Namespace) -> PipelineConfig:
         "referrers_source": namespace.referrers_source,
         "platforms": list(namespace.platforms),
         **access_values_from_args(namespace, tuple(SIDES)),
-        "delete_source_tag": bool(namespace.delete_source_tag),
-        "github_token": github_token_from_args(namespace.github_token),
+        **promotion_values_from_args(namespace),
         **scan_values_from_args(namespace),
     }
     return build_config(PipelineConfig, SCHEMA, check_scan_values(values, "command line"), "command line")
@@ -164,8 +146,7 @@ def config_from_inputs(inputs: ActionInputs) -> PipelineConfig:
         "referrers_source": inputs.get("referrers_source").strip(),
         "platforms": inputs.list("platforms"),
         **access_values_from_inputs(inputs, tuple(SIDES)),
-        "delete_source_tag": inputs.bool("delete_source_tag"),
-        "github_token": inputs.get("github_token").strip(),
+        **promotion_values_from_inputs(inputs),
         **scan_values_from_inputs(inputs),
     }
     for name, what in (("source", "the image to bring in"), ("quarantine", "where to mirror and scan it"),
@@ -252,14 +233,8 @@ class RealStages:
 
     def scan(self, digest: str) -> Scanned[ScanOutcome]:
         image = f"{self.steps.quarantine.name}@{digest}"
-        request = ImageScanRequest(
-            settings=self.config.scan_settings(image),
-            gate=GateOptions.from_config(self.config),
-            access=self.steps.access,
-            sarif_output=self.config.sarif_output,
-        )
         found = scan_image(
-            request,
+            self.config.scan_request(image, self.steps.access),
             log=self.context.log,
             mask=self.context.mask,
             environ=self.context.environ,
@@ -278,12 +253,8 @@ class RealStages:
             source,
             production,
             scanned.value.to_json(),
-            PromoteOptions(
-                delete_source_tag=self.config.delete_source_tag,
-                github_token=self.config.github_token,
-                github_api_url=self.context.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-                concurrency=self.config.concurrency,
-                verdict_source=f"the verdict of this run's scan of {name}@{scanned.digest}",
+            self.config.promote_options(
+                self.context.environ, f"the verdict of this run's scan of {name}@{scanned.digest}"
             ),
             self.steps.access,
             environ=self.context.environ,

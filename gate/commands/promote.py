@@ -50,29 +50,17 @@ HELP = "promote a passing image with all referrers to production, attach a scan 
 
 SIDES = {"source": "the source (quarantine) registry", "destination": "the destination (production) registry"}
 
-SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["source", "destination"],
-    "properties": {
-        "source": {"type": "string", "minLength": 1},
-        "destination": {"type": "string", "minLength": 1},
-        "verdict_file": {"type": "string"},
-        "delete_source_tag": {"type": "boolean"},
-        "github_token": {"type": "string"},
-        **access_schema(tuple(SIDES)),
-        **SCAN_SCHEMA_PROPERTIES,
-    },
+# What promote and pipeline share besides the scan options and registry access.
+PROMOTION_SCHEMA_PROPERTIES: Mapping[str, Any] = {
+    "delete_source_tag": {"type": "boolean"},
+    "github_token": {"type": "string"},
 }
 
 
-@dataclass(frozen=True)
-class PromoteConfig(ScanFields, AccessFields):
-    """The scan fields are used to scan and gate in the same invocation (no ``verdict_file``)."""
+@dataclass(frozen=True, kw_only=True)
+class PromotionFields(ScanFields, AccessFields):
+    """The config of a command that scans (or reads a verdict) and promotes: ``promote`` and ``pipeline``."""
 
-    source: str
-    destination: str
-    verdict_file: str = ""
     delete_source_tag: bool = False
     github_token: str = ""
 
@@ -85,6 +73,58 @@ class PromoteConfig(ScanFields, AccessFields):
             registry_auth=self.registry_auth,
             urls=[self.osv_db],
         )
+
+    def promote_options(self, environ: Mapping[str, str], verdict_source: str) -> PromoteOptions:
+        return PromoteOptions(
+            delete_source_tag=self.delete_source_tag,
+            github_token=self.github_token,
+            github_api_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            concurrency=self.concurrency,
+            verdict_source=verdict_source,
+        )
+
+
+def add_promotion_arguments(group: argparse.ArgumentParser | argparse._ArgumentGroup, tag: str) -> None:
+    """``--delete-source-tag`` (of ``tag``) and ``--github-token``."""
+    group.add_argument(
+        "--delete-source-tag", action="store_true", help=f"after a verified promotion, delete the {tag} tag"
+    )
+    add_github_token_argument(group)
+
+
+def promotion_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "delete_source_tag": bool(namespace.delete_source_tag),
+        "github_token": github_token_from_args(namespace.github_token),
+    }
+
+
+def promotion_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
+    return {"delete_source_tag": inputs.bool("delete_source_tag"), "github_token": inputs.get("github_token").strip()}
+
+
+SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source", "destination"],
+    "properties": {
+        "source": {"type": "string", "minLength": 1},
+        "destination": {"type": "string", "minLength": 1},
+        "verdict_file": {"type": "string"},
+        **PROMOTION_SCHEMA_PROPERTIES,
+        **access_schema(tuple(SIDES)),
+        **SCAN_SCHEMA_PROPERTIES,
+    },
+}
+
+
+@dataclass(frozen=True)
+class PromoteConfig(PromotionFields):
+    """The scan fields are used to scan and gate in the same invocation (no ``verdict_file``)."""
+
+    source: str
+    destination: str
+    verdict_file: str = ""
 
     def scan_config(self) -> scan_command.ScanConfig:
         """The ``scan`` config of the in-invocation scan of the source."""
@@ -105,12 +145,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the --json document of an earlier scan or evaluate of the source (it must say pass and name the "
         "same digest); without it the source is scanned and gated now (scan options)",
     )
-    parser.add_argument(
-        "--delete-source-tag",
-        action="store_true",
-        help="after a verified promotion, delete the source (quarantine) tag",
-    )
-    add_github_token_argument(parser)
+    add_promotion_arguments(parser, "source (quarantine)")
     add_access_arguments(parser, SIDES)
     add_scan_arguments(parser, "scan options (without --verdict)")
 
@@ -120,8 +155,7 @@ def config_from_args(namespace: argparse.Namespace) -> PromoteConfig:
         "source": namespace.source,
         "destination": namespace.destination,
         "verdict_file": namespace.verdict_file,
-        "delete_source_tag": bool(namespace.delete_source_tag),
-        "github_token": github_token_from_args(namespace.github_token),
+        **promotion_values_from_args(namespace),
         **access_values_from_args(namespace, tuple(SIDES)),
         **scan_values_from_args(namespace),
     }
@@ -133,8 +167,7 @@ def config_from_inputs(inputs: ActionInputs) -> PromoteConfig:
         "source": inputs.get("source").strip(),
         "destination": inputs.get("destination").strip(),
         "verdict_file": inputs.get("verdict_file").strip(),
-        "delete_source_tag": inputs.bool("delete_source_tag"),
-        "github_token": inputs.get("github_token").strip(),
+        **promotion_values_from_inputs(inputs),
         **access_values_from_inputs(inputs, tuple(SIDES)),
         **scan_values_from_inputs(inputs),
     }
@@ -150,12 +183,9 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
     access = config.access(
         parse_target_reference(config.source), parse_target_reference(config.destination, default_tag=None)
     )
-    options = PromoteOptions(
-        delete_source_tag=config.delete_source_tag,
-        github_token=config.github_token,
-        github_api_url=context.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-        concurrency=config.concurrency,
-        verdict_source=f"verdict file {config.verdict_file}" if config.verdict_file else "the scan of the source",
+    options = config.promote_options(
+        context.environ,
+        f"verdict file {config.verdict_file}" if config.verdict_file else "the scan of the source",
     )
     try:
         if config.verdict_file:

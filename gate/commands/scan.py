@@ -38,7 +38,7 @@ from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy import GATE_SCHEMA, GateOptions
+from gate.policy import GATE_SCHEMA
 from gate.scan.image import ImageScanRequest, ScanOutcome, scan_image
 
 NAME = "scan"
@@ -71,12 +71,7 @@ class ScanConfig(ScanFields, SourceAccessFields):
 
     def request(self) -> ImageScanRequest:
         """The stage's request."""
-        return ImageScanRequest(
-            settings=self.scan_settings(self.image, self.platforms),
-            gate=GateOptions.from_config(self),
-            access=self.access(parse_target_reference(self.image)),
-            sarif_output=self.sarif_output,
-        )
+        return self.scan_request(self.image, self.access(parse_target_reference(self.image)), self.platforms)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,14 +24,21 @@ from gate.commands.options import (
     trivy_values_from_inputs,
 )
 from gate.errors import InputError
-from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan import scanner_names
-from gate.scan.image import DEFAULT_PREDICATE_TYPE, DEFAULT_SARIF_OUTPUT, DEFAULT_SCANNER, ScanSettings
+from gate.scan.image import (
+    DEFAULT_PREDICATE_TYPE,
+    DEFAULT_SARIF_OUTPUT,
+    DEFAULT_SCANNER,
+    ImageScanRequest,
+    ScanSettings,
+)
 from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 if TYPE_CHECKING:
     from gate.config import ActionInputs
+    from gate.oci.open import Access
 
 SCAN_SCHEMA_PROPERTIES: Mapping[str, Any] = {
     "sbom_predicate_type": {"type": "string", "minLength": 1},
@@ -88,6 +95,15 @@ class ScanFields:
             vex_files=self.vex_files,
             use_vex=self.use_vex,
             fail_on_unchecked=self.fail_on_unchecked,
+        )
+
+    def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:
+        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF."""
+        return ImageScanRequest(
+            settings=self.scan_settings(image, platforms),
+            gate=GateOptions.from_config(self),
+            access=access,
+            sarif_output=self.sarif_output,
         )
 
 
