@@ -163,6 +163,26 @@ def gate_outputs(result: GateResult) -> dict[str, str]:
     }
 
 
+def gate_outcome(
+    result: GateResult, *, document: Mapping[str, Any], outputs: Mapping[str, str], summary: str, messages: list[str]
+) -> Outcome:
+    """The outcome of a verdict (evaluate, scan): exit 0 on pass else 1, the gate outputs then ``outputs``,
+    ``messages`` then the expired and stale exceptions, an annotation per blocking finding."""
+    messages = [
+        *messages,
+        *(f"expired exception: {e.id} ({e.where})" for e in result.expired_exceptions),
+        *(f"stale exception (matched nothing): {e.id} ({e.where})" for e in result.stale_exceptions),
+    ]
+    return Outcome(
+        exit_code=EXIT_OK if result.verdict == "pass" else EXIT_POLICY,
+        document=document,
+        outputs={**gate_outputs(result), **outputs},
+        summary=summary,
+        messages=tuple(messages),
+        annotations=blocking_annotations(result),
+    )
+
+
 def run(config: EvaluateConfig, context: Context) -> Outcome:
     options = GateOptions.from_config(config)
     vex = load_given_vex(config.vex_files, config.use_vex)
@@ -173,9 +193,6 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
         runs += loaded
     result = evaluate(runs, options, vex=vex)
     image, digest = image_of(runs, config.image)
-    outputs = gate_outputs(result)
-    outputs["sarif_file"] = ",".join(config.sarif_files)
-    outputs["digest"] = digest or ""
     messages = [
         f"evaluate: {result.verdict.upper()}: {len(result.blocking)} blocking finding(s) at or above "
         f"{result.threshold} ({result.severity_source}); " + ", ".join(f"{k} {v}" for k, v in result.counts.items())
@@ -186,10 +203,8 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
             "note: the SARIF names no single image digest, so promote --verdict will not accept this verdict; "
             "give --image REF@DIGEST (input image) when it covers one image"
         )
-    messages += [f"expired exception: {e.id} ({e.where})" for e in result.expired_exceptions]
-    messages += [f"stale exception (matched nothing): {e.id} ({e.where})" for e in result.stale_exceptions]
-    return Outcome(
-        exit_code=EXIT_OK if result.verdict == "pass" else EXIT_POLICY,
+    return gate_outcome(
+        result,
         document={
             **result.to_json(),
             "image": image,
@@ -197,8 +212,7 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
             "method": "sarif",
             "scanner": _scanner_of(runs),
         },
-        outputs=outputs,
+        outputs={"sarif_file": ",".join(config.sarif_files), "digest": digest or ""},
         summary=summary_markdown(result),
-        messages=tuple(messages),
-        annotations=blocking_annotations(result),
+        messages=messages,
     )

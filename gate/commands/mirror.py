@@ -76,9 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REPO",
         help="read referrers from this repository too (attestations kept apart from the image)",
     )
-    add_platform_argument(
-        parser, "copy only these platforms of an index (repeatable; a new, smaller index is written)"
-    )
+    add_platform_argument(parser, "copy only these platforms of an index (repeatable; a new, smaller index is written)")
     add_access_arguments(parser, SIDES)
 
 

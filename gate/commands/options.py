@@ -106,7 +106,6 @@ class AccessFields(SourceAccessFields):
         )
 
 
-
 def from_env(value: str | None, name: str) -> str:
     """A CLI value, else ``IMAGE_GATE_<NAME>`` from the environment, else empty."""
     return value if value is not None else os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")

@@ -14,7 +14,7 @@ from typing import Any
 
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
-from gate.commands.evaluate import gate_outputs
+from gate.commands.evaluate import gate_outcome
 from gate.commands.options import (
     PLATFORMS_SCHEMA,
     SourceAccessFields,
@@ -34,8 +34,8 @@ from gate.commands.scan_options import (
     scan_values_from_inputs,
 )
 from gate.config import ActionInputs, build_config
-from gate.errors import EXIT_OK, EXIT_POLICY, InputError
-from gate.gate_summary import blocking_annotations, summary_markdown
+from gate.errors import InputError
+from gate.gate_summary import summary_markdown
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
 from gate.policy import GATE_SCHEMA
@@ -111,9 +111,6 @@ def run(config: ScanConfig, context: Context) -> Outcome:
 def to_outcome(outcome: ScanOutcome) -> Outcome:
     """The command's outcome of a finished scan (``pipeline`` reuses the pieces)."""
     result, scanned = outcome.gate, outcome.scan
-    outputs = gate_outputs(result)
-    outputs["sarif_file"] = str(outcome.sarif_file)
-    outputs["digest"] = scanned.digest
     messages = [
         f"scan: {result.verdict.upper()}: {scanned.image} ({scanned.digest}): {len(scanned.platforms)} platform(s) "
         f"scanned with {scanned.scanner}, {len(scanned.missing)} without SBOM; {len(result.blocking)} blocking "
@@ -121,15 +118,12 @@ def to_outcome(outcome: ScanOutcome) -> Outcome:
         f"scan: SARIF written to {outcome.sarif_file}",
     ]
     messages += [f"note: {note}" for note in (*result.notes, *scanned.notes)]
-    messages += [f"expired exception: {e.id} ({e.where})" for e in result.expired_exceptions]
-    messages += [f"stale exception (matched nothing): {e.id} ({e.where})" for e in result.stale_exceptions]
-    return Outcome(
-        exit_code=EXIT_OK if result.verdict == "pass" else EXIT_POLICY,
+    return gate_outcome(
+        result,
         document=outcome.to_json(),
-        outputs=outputs,
+        outputs={"sarif_file": str(outcome.sarif_file), "digest": scanned.digest},
         summary=render_summary(outcome),
-        messages=tuple(messages),
-        annotations=blocking_annotations(result),
+        messages=messages,
     )
 
 
