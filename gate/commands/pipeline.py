@@ -34,10 +34,10 @@ from gate.commands.promote import (
     PROMOTION_SCHEMA_PROPERTIES,
     PromotionFields,
     add_promotion_arguments,
+    promoted_outcome,
     promotion_values_from_args,
     promotion_values_from_inputs,
 )
-from gate.commands.promote import render_summary as promote_summary
 from gate.commands.scan import to_outcome as scan_outcome
 from gate.commands.scan_options import (
     SCAN_SCHEMA_PROPERTIES,
@@ -47,11 +47,11 @@ from gate.commands.scan_options import (
     scan_values_from_inputs,
 )
 from gate.config import ActionInputs, build_config
-from gate.errors import EXIT_OK, InputError
+from gate.errors import InputError
 from gate.exceptions import load_exceptions
 from gate.oci.open import Access
 from gate.oci.refs import TargetReference, parse_target_reference
-from gate.outcome import Annotation, Outcome
+from gate.outcome import Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
 from gate.policy import GATE_SCHEMA
 from gate.promote import PromoteReport, promote
@@ -169,6 +169,13 @@ class Plan:
     access: Access
     scanner: Scanner
 
+    @property
+    def production_name(self) -> str:
+        """Where a pass goes: the production reference, with the quarantine tag when it names none."""
+        if self.production.tag is None and self.quarantine_tag:
+            return f"{self.production.name}:{self.quarantine_tag}"
+        return str(self.production)
+
 
 def _repository_only(ref: TargetReference, name: str) -> None:
     if ref.digest is not None:
@@ -246,12 +253,9 @@ class RealStages:
         tag = self.steps.quarantine_tag
         name = self.steps.quarantine.name
         source = f"{name}:{tag}" if tag else f"{name}@{scanned.digest}"
-        production = str(self.steps.production)
-        if self.steps.production.tag is None and tag:
-            production = f"{self.steps.production.name}:{tag}"
         report = promote(
             source,
-            production,
+            self.steps.production_name,
             scanned.value.to_json(),
             self.config.promote_options(
                 self.context.environ, f"the verdict of this run's scan of {name}@{scanned.digest}"
@@ -266,26 +270,18 @@ class RealStages:
 
 def promote_outcome(report: PromoteReport) -> Outcome:
     """The promote stage's part of the pipeline outcome: the ``promote`` command's document and summary."""
-    outputs = {
-        "promoted": "true" if report.promoted else "false",
-        "report_digest": report.report_digest,
-        "source_tag_deleted": "true" if report.source_tag_deleted else "false",
-    }
-    messages = [
+    message = (
         f"promote: {report.source} -> {report.destination} ({report.digest}); scan report {report.report_digest}"
         + (" (reused)" if report.report_reused else "")
         + f"; {report.referrers_verified} referrer(s) verified; source tag "
         + ("deleted" if report.source_tag_deleted else "kept")
-    ]
-    messages += [f"warning: {w}" for w in report.warnings]
-    annotations = tuple(Annotation("warning", w, title="image-gate pipeline: promote") for w in report.warnings)
-    return Outcome(EXIT_OK, report.to_json(), outputs, promote_summary(report), tuple(messages), annotations)
+    )
+    return promoted_outcome(report, message=message, title="image-gate pipeline: promote")
 
 
 def run(config: PipelineConfig, context: Context) -> Outcome:
     steps = plan(config, context)
     tag = steps.quarantine_tag
     quarantine = f"{steps.quarantine.name}:{tag}" if tag else steps.quarantine.name
-    production = str(steps.production) if steps.production.tag or not tag else f"{steps.production.name}:{tag}"
     result = run_pipeline(RealStages(config, steps, context), context.log)
-    return combine(result, Names(str(steps.source), quarantine, production))
+    return combine(result, Names(str(steps.source), quarantine, steps.production_name))

@@ -231,25 +231,30 @@ def _refused(config: PromoteConfig, refused: PromotionRefused) -> Outcome:
 
 
 def _outcome(report: PromoteReport) -> Outcome:
-    messages = [
+    message = (
         f"promote: {report.source} -> {report.destination} ({report.digest}): {report.referrers_copied} referrer(s) "
         f"copied, {report.referrers_verified} verified, scan report {report.report_digest}"
         + (" (reused)" if report.report_reused else "")
         + f", source tag {'deleted' if report.source_tag_deleted else 'kept'} in {report.seconds:.2f}s"
-    ]
-    messages += [f"warning: {w}" for w in report.warnings]
+    )
+    return promoted_outcome(report, message=message, title="image-gate promote")
+
+
+def promoted_outcome(report: PromoteReport, *, message: str, title: str) -> Outcome:
+    """The outcome of a promotion (promote, pipeline): its document, outputs and summary; ``message`` then
+    the warnings, each also an annotation titled ``title``."""
     return Outcome(
         exit_code=EXIT_OK,
         document=report.to_json(),
         outputs={
-            "promoted": "true",
+            "promoted": "true" if report.promoted else "false",
             "digest": report.digest,
             "report_digest": report.report_digest,
             "source_tag_deleted": "true" if report.source_tag_deleted else "false",
         },
         summary=render_summary(report),
-        messages=tuple(messages),
-        annotations=tuple(Annotation("warning", w, title="image-gate promote") for w in report.warnings),
+        messages=(message, *(f"warning: {w}" for w in report.warnings)),
+        annotations=tuple(Annotation("warning", w, title=title) for w in report.warnings),
     )
 
 
