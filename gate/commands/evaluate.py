@@ -18,28 +18,22 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.commands import Context
+from gate.commands.gate_options import (
+    GATE_REQUIRED,
+    GATE_SCHEMA_PROPERTIES,
+    GateFields,
+    add_gate_and_vex_arguments,
+    gate_and_vex_values_from_args,
+    gate_and_vex_values_from_inputs,
+)
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
 from gate.gate_summary import blocking_annotations, summary_markdown
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy import (
-    GATE_SCHEMA,
-    GateOptions,
-    GateResult,
-    add_gate_arguments,
-    evaluate,
-    gate_values_from_args,
-    gate_values_from_inputs,
-)
+from gate.policy import GateOptions, GateResult, evaluate
 from gate.sarif import SarifRun, load_sarif
-from gate.vex_match import (
-    VEX_SCHEMA_PROPERTIES,
-    add_vex_arguments,
-    load_given_vex,
-    vex_values_from_args,
-    vex_values_from_inputs,
-)
+from gate.vex_match import load_given_vex
 
 NAME = "evaluate"
 HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"
@@ -47,28 +41,20 @@ HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold,
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["sarif_files", *GATE_SCHEMA["required"]],
+    "required": ["sarif_files", *GATE_REQUIRED],
     "properties": {
         "sarif_files": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
         "image": {"type": "string"},
-        **GATE_SCHEMA["properties"],
-        **VEX_SCHEMA_PROPERTIES,
+        **GATE_SCHEMA_PROPERTIES,
     },
 }
 
 
 @dataclass(frozen=True)
-class EvaluateConfig:
+class EvaluateConfig(GateFields):
     sarif_files: tuple[str, ...] = ()
     image: str = ""
     """``REF@DIGEST``: the image the SARIF covers, for SARIF that does not name it (empty: from the SARIF)."""
-    severity_threshold: str = "high"
-    severity_source: str = "cvss"
-    exceptions_file: str | None = None
-    ignore_unfixed: bool = False
-    allow_missing_sbom: bool = False
-    vex_files: tuple[str, ...] = ()
-    use_vex: bool = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,16 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(another scanner's); it must not contradict the SARIF. Without it the digest comes from the SARIF "
         "when every run names the same one (promote --verdict needs it)",
     )
-    add_gate_arguments(parser)
-    add_vex_arguments(parser)
+    add_gate_and_vex_arguments(parser)
 
 
 def config_from_args(namespace: argparse.Namespace) -> EvaluateConfig:
     values = {
         "sarif_files": list(namespace.sarif),
         "image": namespace.image.strip(),
-        **gate_values_from_args(namespace),
-        **vex_values_from_args(namespace),
+        **gate_and_vex_values_from_args(namespace),
     }
     pinned_image(values["image"], "--image")
     return build_config(EvaluateConfig, SCHEMA, values, "command line")
@@ -103,8 +87,7 @@ def config_from_inputs(inputs: ActionInputs) -> EvaluateConfig:
     values = {
         "sarif_files": files,
         "image": inputs.get("image").strip(),
-        **gate_values_from_inputs(inputs),
-        **vex_values_from_inputs(inputs),
+        **gate_and_vex_values_from_inputs(inputs),
     }
     pinned_image(values["image"], "input image")
     return build_config(EvaluateConfig, SCHEMA, values, "action inputs")

@@ -20,6 +20,7 @@ from typing import Any
 
 from gate.commands import Context
 from gate.commands import mirror as mirror_command
+from gate.commands.gate_options import GATE_REQUIRED
 from gate.commands.options import (
     PLATFORMS_SCHEMA,
     AccessFields,
@@ -53,7 +54,6 @@ from gate.oci.open import Access
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
-from gate.policy import GATE_SCHEMA
 from gate.promote import PromoteReport, promote
 from gate.scan.base import Scanner
 from gate.scan.image import ScanOutcome, make_scanner, scan_image
@@ -67,7 +67,7 @@ SIDES = {"source": "the source registry", "destination": "the quarantine and pro
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["source", "quarantine", "production", *GATE_SCHEMA["required"]],
+    "required": ["source", "quarantine", "production", *GATE_REQUIRED],
     "properties": {
         "source": {"type": "string", "minLength": 1},
         "quarantine": {"type": "string", "minLength": 1},

@@ -15,6 +15,7 @@ from typing import Any
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outcome
+from gate.commands.gate_options import GATE_REQUIRED
 from gate.commands.options import (
     PLATFORMS_SCHEMA,
     SourceAccessFields,
@@ -38,7 +39,6 @@ from gate.errors import InputError
 from gate.gate_summary import summary_markdown
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy import GATE_SCHEMA
 from gate.scan.image import ImageScanRequest, ScanOutcome, scan_image
 
 NAME = "scan"
@@ -50,7 +50,7 @@ SIDES = {"source": "the image's registry"}
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["image", *GATE_SCHEMA["required"]],
+    "required": ["image", *GATE_REQUIRED],
     "properties": {
         "image": {"type": "string", "minLength": 1},
         "platforms": PLATFORMS_SCHEMA,

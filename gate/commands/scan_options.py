@@ -15,6 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gate.commands.gate_options import (
+    GATE_SCHEMA_PROPERTIES,
+    GateFields,
+    add_gate_and_vex_arguments,
+    gate_and_vex_values_from_args,
+    gate_and_vex_values_from_inputs,
+)
 from gate.commands.options import (
     TRIVY_SCHEMA_PROPERTIES,
     TRIVY_TIMEOUT,
@@ -24,7 +31,7 @@ from gate.commands.options import (
     trivy_values_from_inputs,
 )
 from gate.errors import InputError
-from gate.policy import GATE_SCHEMA, GateOptions, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.policy import GateOptions
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan import scanner_names
 from gate.scan.image import (
@@ -34,7 +41,6 @@ from gate.scan.image import (
     ImageScanRequest,
     ScanSettings,
 )
-from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 if TYPE_CHECKING:
     from gate.config import ActionInputs
@@ -47,13 +53,12 @@ SCAN_SCHEMA_PROPERTIES: Mapping[str, Any] = {
     "fail_on_unchecked": {"type": "boolean"},
     "sarif_output": {"type": "string", "minLength": 1},
     **TRIVY_SCHEMA_PROPERTIES,
-    **GATE_SCHEMA["properties"],
-    **VEX_SCHEMA_PROPERTIES,
+    **GATE_SCHEMA_PROPERTIES,
 }
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScanFields:
+class ScanFields(GateFields):
     """The scan, Trivy, gate and VEX fields of a command config that scans."""
 
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
@@ -68,13 +73,6 @@ class ScanFields:
     trivy_offline_scan: bool = False
     trivy_cache_dir: str = ""
     trivy_timeout: float = TRIVY_TIMEOUT
-    severity_threshold: str = "high"
-    severity_source: str = "cvss"
-    exceptions_file: str | None = None
-    ignore_unfixed: bool = False
-    allow_missing_sbom: bool = False
-    vex_files: tuple[str, ...] = ()
-    use_vex: bool = True
 
     def scanner_options(self) -> dict[str, Any]:
         """The backend's options (``gate.scan.get_scanner``)."""
@@ -140,8 +138,7 @@ def add_scan_arguments(parser: argparse.ArgumentParser, title: str) -> None:
         help=f"where to write the SARIF log, one run per platform (default: {DEFAULT_SARIF_OUTPUT})",
     )
     add_trivy_arguments(parser)
-    add_gate_arguments(parser)
-    add_vex_arguments(parser)
+    add_gate_and_vex_arguments(parser)
 
 
 def scan_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
@@ -152,8 +149,7 @@ def scan_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
         "fail_on_unchecked": bool(namespace.fail_on_unchecked),
         "sarif_output": namespace.sarif_output,
         **trivy_values_from_args(namespace),
-        **gate_values_from_args(namespace),
-        **vex_values_from_args(namespace),
+        **gate_and_vex_values_from_args(namespace),
     }
 
 
@@ -165,8 +161,7 @@ def scan_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
         "fail_on_unchecked": inputs.bool("fail_on_unchecked"),
         "sarif_output": inputs.get("sarif_output").strip() or DEFAULT_SARIF_OUTPUT,
         **trivy_values_from_inputs(inputs),
-        **gate_values_from_inputs(inputs),
-        **vex_values_from_inputs(inputs),
+        **gate_and_vex_values_from_inputs(inputs),
     }
 
 
