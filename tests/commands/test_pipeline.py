@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +42,48 @@ def exceptions_file(tmp_path: Path, ids: tuple[str, ...] = (BLOCKING,)) -> str:
     return str(path)
 
 
-def config(tmp_path: Path, source: str, quarantine: str, production: str, **extra: Any) -> PipelineConfig:
-    values: dict[str, Any] = {
-        "source": source,
-        "quarantine": quarantine,
-        "production": production,
-        "scanner": "osv",
-        "osv_db": str(ADVISORIES),
-        "sarif_output": str(tmp_path / "pipeline.sarif"),
-    }
-    values.update(extra)
-    return PipelineConfig(**values)
+@dataclass(frozen=True)
+class Repos:
+    """One test's upstream, quarantine and production repositories on ``registry``."""
+
+    registry: Registry
+    unique_repo: str
+    tmp_path: Path
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.unique_repo}/upstream"
+
+    @property
+    def quarantine(self) -> str:
+        return f"{self.unique_repo}/quarantine"
+
+    @property
+    def production(self) -> str:
+        return f"{self.unique_repo}/production"
+
+    def config(self, **extra: Any) -> PipelineConfig:
+        """upstream:TAG -> quarantine -> production, scanned with the offline OSV matcher; ``extra`` overrides."""
+        values: dict[str, Any] = {
+            "source": self.registry.ref(self.upstream, TAG),
+            "quarantine": self.registry.ref(self.quarantine),
+            "production": self.registry.ref(self.production),
+            "scanner": "osv",
+            "osv_db": str(ADVISORIES),
+            "sarif_output": str(self.tmp_path / "pipeline.sarif"),
+            **extra,
+        }
+        return PipelineConfig(**values)
+
+
+@pytest.fixture
+def on_any(any_registry: Registry, unique_repo: str, tmp_path: Path) -> Repos:
+    return Repos(any_registry, unique_repo, tmp_path)
+
+
+@pytest.fixture
+def on_distribution(distribution_registry: Registry, unique_repo: str, tmp_path: Path) -> Repos:
+    return Repos(distribution_registry, unique_repo, tmp_path)
 
 
 def pipeline(cfg: PipelineConfig) -> Outcome:
@@ -59,27 +91,12 @@ def pipeline(cfg: PipelineConfig) -> Outcome:
     return run(cfg, Context(log=lines.append, environ={}))
 
 
-def repos(unique_repo: str) -> tuple[str, str, str]:
-    return f"{unique_repo}/upstream", f"{unique_repo}/quarantine", f"{unique_repo}/production"
-
-
 # --- blocked / promoted ---------------------------------------------------------------------------
 
 
-def test_a_vulnerable_image_is_blocked_and_stays_in_quarantine(
-    any_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    image = build_attested_image(any_registry, upstream, TAG)
-    outcome = pipeline(
-        config(
-            tmp_path,
-            any_registry.ref(upstream, TAG),
-            any_registry.ref(quarantine),
-            any_registry.ref(production),
-            delete_source_tag=True,
-        )
-    )
+def test_a_vulnerable_image_is_blocked_and_stays_in_quarantine(on_any: Repos) -> None:
+    image = build_attested_image(on_any.registry, on_any.upstream, TAG)
+    outcome = pipeline(on_any.config(delete_source_tag=True))
     assert outcome.exit_code == 1
     document = outcome.document
     assert document["verdict"] == "fail" and document["promoted"] is False
@@ -88,28 +105,16 @@ def test_a_vulnerable_image_is_blocked_and_stays_in_quarantine(
     assert document["digest"] == image.image.digest == document["mirror"]["digest"] == document["scan"]["digest"]
     assert BLOCKING in outcome.outputs["blocking_ids"].split(",")
     assert outcome.outputs["promoted"] == "false" and outcome.outputs["verdict"] == "fail"
-    client = RegistryClient(any_registry)
-    assert client.tags(quarantine) and TAG in client.tags(quarantine)
-    assert client.tags(production) == []
+    client = RegistryClient(on_any.registry)
+    assert client.tags(on_any.quarantine) and TAG in client.tags(on_any.quarantine)
+    assert client.tags(on_any.production) == []
     assert "image-gate pipeline: BLOCKED" in outcome.summary
     assert any(a.level == "error" and BLOCKING in a.message for a in outcome.annotations)
 
 
-def test_an_excepted_image_is_promoted_with_every_referrer_and_the_scan_report(
-    any_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    image = build_attested_image(any_registry, upstream, TAG)
-    outcome = pipeline(
-        config(
-            tmp_path,
-            any_registry.ref(upstream, TAG),
-            any_registry.ref(quarantine),
-            any_registry.ref(production),
-            exceptions_file=exceptions_file(tmp_path),
-            delete_source_tag=True,
-        )
-    )
+def test_an_excepted_image_is_promoted_with_every_referrer_and_the_scan_report(on_any: Repos) -> None:
+    image = build_attested_image(on_any.registry, on_any.upstream, TAG)
+    outcome = pipeline(on_any.config(exceptions_file=exceptions_file(on_any.tmp_path), delete_source_tag=True))
     assert outcome.exit_code == 0, outcome.document
     document = outcome.document
     assert document["verdict"] == "pass" and document["promoted"] is True and document["stage_failed"] is None
@@ -118,57 +123,44 @@ def test_an_excepted_image_is_promoted_with_every_referrer_and_the_scan_report(
     assert outcome.outputs["promoted"] == "true"
     assert outcome.outputs["report_digest"] == document["promote"]["report_digest"]
 
-    graph = read_graph(any_registry, production, TAG)
+    graph = read_graph(on_any.registry, on_any.production, TAG)
     assert graph.root == digest
     assert {r.digest for r in image.all_referrers} <= graph.referrer_digests
     reports = [d for d in graph.referrers[digest] if d.get("artifactType") == REPORT_ARTIFACT_TYPE]
     assert [d["digest"] for d in reports] == [outcome.outputs["report_digest"]]
     report = graph.parsed(reports[0]["digest"])
     assert report["annotations"][ANNOTATION_VERDICT] == "pass"
-    client = RegistryClient(any_registry)
+    client = RegistryClient(on_any.registry)
     for tag in (f"{digest.replace(':', '-')}.{kind}" for kind in image.cosign_tags):
         assert tag in graph.tags
-    assert any_registry.supports_delete
-    assert TAG not in client.tags(quarantine)
+    assert on_any.registry.supports_delete
+    assert TAG not in client.tags(on_any.quarantine)
     assert outcome.outputs["source_tag_deleted"] == "true"
-    assert TAG in client.tags(production)
+    assert TAG in client.tags(on_any.production)
 
 
-def test_a_platform_without_an_sbom_blocks(any_registry: Registry, unique_repo: str, tmp_path: Path) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    built = build_image(any_registry, upstream, TAG)
-    attach_sbom(any_registry, upstream, built.child("linux/amd64"))  # linux/arm64 has none
-    outcome = pipeline(
-        config(
-            tmp_path,
-            any_registry.ref(upstream, TAG),
-            any_registry.ref(quarantine),
-            any_registry.ref(production),
-            exceptions_file=exceptions_file(tmp_path),
-        )
-    )
+def test_a_platform_without_an_sbom_blocks(on_any: Repos) -> None:
+    built = build_image(on_any.registry, on_any.upstream, TAG)
+    attach_sbom(on_any.registry, on_any.upstream, built.child("linux/amd64"))  # linux/arm64 has none
+    outcome = pipeline(on_any.config(exceptions_file=exceptions_file(on_any.tmp_path)))
     assert outcome.exit_code == 1
     rows = {row["platform"]: row for row in outcome.document["scan"]["platforms"]}
     assert rows["linux/amd64"]["sbom_attestation"] is not None
     assert rows["linux/arm64"]["sbom_attestation"] is None
     assert outcome.document["promote"] is None and outcome.document["promoted"] is False
-    assert RegistryClient(any_registry).tags(production) == []
+    assert RegistryClient(on_any.registry).tags(on_any.production) == []
 
 
 def test_an_interrupted_promotion_keeps_the_quarantine_tag_and_a_rerun_completes_it(
-    any_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str, tmp_path: Path
+    on_any: Repos, fault_proxy: Callable[[Registry], FaultProxy]
 ) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    image = build_attested_image(any_registry, upstream, TAG)
-    proxy = fault_proxy(any_registry)  # production is reached through the proxy, the rest directly
+    image = build_attested_image(on_any.registry, on_any.upstream, TAG)
+    proxy = fault_proxy(on_any.registry)  # production is reached through the proxy, the rest directly
     # The destination tag is the last write of a promotion: refuse it every time.
-    proxy.inject(status_fault(400, method="PUT", path=f"/v2/{production}/manifests/{TAG}$", times=None))
-    cfg = config(
-        tmp_path,
-        any_registry.ref(upstream, TAG),
-        any_registry.ref(quarantine),
-        proxy.registry.ref(production),
-        exceptions_file=exceptions_file(tmp_path),
+    proxy.inject(status_fault(400, method="PUT", path=f"/v2/{on_any.production}/manifests/{TAG}$", times=None))
+    cfg = on_any.config(
+        production=proxy.registry.ref(on_any.production),
+        exceptions_file=exceptions_file(on_any.tmp_path),
         delete_source_tag=True,
     )
     outcome = pipeline(cfg)
@@ -179,86 +171,57 @@ def test_an_interrupted_promotion_keeps_the_quarantine_tag_and_a_rerun_completes
     assert document["verdict"] == "pass" and document["promote"] is None
     assert document["error"]["stage"] == "promote"
     assert outcome.outputs["stage_failed"] == "promote" and outcome.outputs["promoted"] == "false"
-    client = RegistryClient(any_registry)
-    assert TAG in client.tags(quarantine)
-    assert TAG not in client.tags(production)
+    client = RegistryClient(on_any.registry)
+    assert TAG in client.tags(on_any.quarantine)
+    assert TAG not in client.tags(on_any.production)
     assert "FAILED at promote" in outcome.summary
 
     proxy.clear()
     again = pipeline(cfg)
     assert again.exit_code == 0, again.document
     assert again.document["mirror"]["up_to_date"] is True
-    graph = read_graph(any_registry, production, TAG)
+    graph = read_graph(on_any.registry, on_any.production, TAG)
     assert graph.root == image.image.digest
     assert {r.digest for r in image.all_referrers} <= graph.referrer_digests
-    assert TAG not in client.tags(quarantine)
+    assert TAG not in client.tags(on_any.quarantine)
     assert again.document["promote"]["source_tag_deleted"] is True
 
 
 # --- failing closed before and at each stage --------------------------------------------------------
 
 
-def test_a_missing_source_fails_the_mirror_stage_and_nothing_else_runs(
-    distribution_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    outcome = pipeline(
-        config(
-            tmp_path,
-            distribution_registry.ref(upstream, "absent"),
-            distribution_registry.ref(quarantine),
-            distribution_registry.ref(production),
-        )
-    )
+def test_a_missing_source_fails_the_mirror_stage_and_nothing_else_runs(on_distribution: Repos) -> None:
+    outcome = pipeline(on_distribution.config(source=on_distribution.registry.ref(on_distribution.upstream, "absent")))
     assert outcome.exit_code == 2
     assert outcome.document["stage_failed"] == "mirror"
     assert outcome.document["mirror"] is None and outcome.document["scan"] is None
     assert outcome.document["promote"] is None
     assert "absent" in outcome.document["error"]["message"]
-    client = RegistryClient(distribution_registry)
-    assert client.tags(quarantine) == [] and client.tags(production) == []
+    client = RegistryClient(on_distribution.registry)
+    assert client.tags(on_distribution.quarantine) == [] and client.tags(on_distribution.production) == []
 
 
-def test_an_unreachable_source_registry_is_a_runtime_failure(
-    distribution_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
+def test_an_unreachable_source_registry_is_a_runtime_failure(on_distribution: Repos) -> None:
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    _, quarantine, production = repos(unique_repo)
-    outcome = pipeline(
-        config(
-            tmp_path,
-            f"127.0.0.1:{port}/nothing/here:1",
-            distribution_registry.ref(quarantine),
-            distribution_registry.ref(production),
-        )
-    )
+    outcome = pipeline(on_distribution.config(source=f"127.0.0.1:{port}/nothing/here:1"))
     assert outcome.exit_code == 3
     assert outcome.document["stage_failed"] == "mirror"
 
 
-def test_the_scan_stage_fails_closed_on_an_sbom_it_cannot_read(
-    distribution_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    built = build_image(distribution_registry, upstream, TAG, platforms=("linux/amd64",))
-    attach_sbom(distribution_registry, upstream, built.child("linux/amd64"), sbom={"bomFormat": "CycloneDX"})
-    outcome = pipeline(
-        config(
-            tmp_path,
-            distribution_registry.ref(upstream, TAG),
-            distribution_registry.ref(quarantine),
-            distribution_registry.ref(production),
-        )
-    )
+def test_the_scan_stage_fails_closed_on_an_sbom_it_cannot_read(on_distribution: Repos) -> None:
+    registry, upstream = on_distribution.registry, on_distribution.upstream
+    built = build_image(registry, upstream, TAG, platforms=("linux/amd64",))
+    attach_sbom(registry, upstream, built.child("linux/amd64"), sbom={"bomFormat": "CycloneDX"})
+    outcome = pipeline(on_distribution.config())
     assert outcome.exit_code == 2
     assert outcome.document["stage_failed"] == "scan" and outcome.document["verdict"] is None
     assert "specVersion" in outcome.document["error"]["message"]
     assert outcome.document["promoted"] is False and outcome.document["promote"] is None
-    assert RegistryClient(distribution_registry).tags(production) == []
+    assert RegistryClient(registry).tags(on_distribution.production) == []
 
 
 @pytest.mark.parametrize(
@@ -273,22 +236,15 @@ def test_the_scan_stage_fails_closed_on_an_sbom_it_cannot_read(
     ],
 )
 def test_bad_input_fails_before_anything_is_copied(
-    distribution_registry: Registry, unique_repo: str, tmp_path: Path, change: dict[str, Any], message: str
+    on_distribution: Repos, change: dict[str, Any], message: str
 ) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    build_image(distribution_registry, upstream, TAG, platforms=("linux/amd64",))
-    values = {
-        "source": distribution_registry.ref(upstream, TAG),
-        "quarantine": distribution_registry.ref(quarantine),
-        "production": distribution_registry.ref(production),
-        **change,
-    }
-    if values["quarantine"] == "SAME":
-        values["quarantine"] = values["production"]
+    build_image(on_distribution.registry, on_distribution.upstream, TAG, platforms=("linux/amd64",))
+    if change.get("quarantine") == "SAME":
+        change = {"quarantine": on_distribution.registry.ref(on_distribution.production)}
     with pytest.raises(InputError) as raised:
-        pipeline(config(tmp_path, **values))
+        pipeline(on_distribution.config(**change))
     assert message in str(raised.value)
-    assert RegistryClient(distribution_registry).tags(quarantine) == []
+    assert RegistryClient(on_distribution.registry).tags(on_distribution.quarantine) == []
 
 
 # --- the CLI and the action edge ----------------------------------------------------------------------
@@ -312,15 +268,13 @@ def run_cli(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any], str, 
     return done.returncode, document, text, written
 
 
-def test_cli_one_document_every_output_and_one_summary(
-    distribution_registry: Registry, unique_repo: str, tmp_path: Path
-) -> None:
-    upstream, quarantine, production = repos(unique_repo)
-    build_attested_image(distribution_registry, upstream, TAG)
+def test_cli_one_document_every_output_and_one_summary(on_distribution: Repos, tmp_path: Path) -> None:
+    registry = on_distribution.registry
+    build_attested_image(registry, on_distribution.upstream, TAG)
     args = [
-        "--source", distribution_registry.ref(upstream, TAG),
-        "--quarantine", distribution_registry.ref(quarantine),
-        "--production", distribution_registry.ref(production),
+        "--source", registry.ref(on_distribution.upstream, TAG),
+        "--quarantine", registry.ref(on_distribution.quarantine),
+        "--production", registry.ref(on_distribution.production),
         "--scanner", "osv", "--osv-db", str(ADVISORIES),
         "--sarif-output", str(tmp_path / "out.sarif"),
     ]  # fmt: skip
