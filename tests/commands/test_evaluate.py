@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from gate.commands import Context
 from gate.commands import evaluate as command
 from gate.config import ActionInputs
 from gate.errors import InputError
+from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,16 +142,7 @@ def test_hostile_text_cannot_start_commands_break_tables_or_inject_html(tmp_path
     summary = outcome.summary
     assert "<img" not in summary and "<script" not in summary and "<b>" not in summary
     assert "[link](" not in summary and "](javascript" not in summary
-    # Every row of a table has exactly the header's cells: no unescaped '|' from scanned text.
-    tables: list[list[str]] = [[]]
-    for line in summary.splitlines():
-        if line.startswith("|"):
-            tables[-1].append(line)
-        elif tables[-1]:
-            tables.append([])
-    for table in (t for t in tables if t):
-        cells = {len(re.findall(r"(?<!\\)\|", line)) for line in table}
-        assert len(cells) == 1, table
+    assert_tables_keep_their_columns(summary)
     rendered = [format_annotation(a) for a in outcome.annotations]
     assert len(rendered) == len(HOSTILE) + 1
     for line in rendered:

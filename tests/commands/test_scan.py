@@ -22,6 +22,7 @@ from gate.commands import evaluate as evaluate_command
 from gate.commands import scan as command
 from gate.config import ActionInputs
 from gate.errors import InputError
+from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.sarif_samples import sarif_log, trivy_result, trivy_rule, write
 from tests.support.images import attach_sbom, build_image, cyclonedx_sbom, openvex_document
 from tests.support.registries import Registry
@@ -198,14 +199,7 @@ def test_hostile_scanned_text_is_escaped(distribution_registry: Registry, unique
     assert HOSTILE in _rendered_text(summary)  # shown as text, in the unchecked list and the VEX justification
     for line in summary.splitlines():
         assert not line.lstrip().startswith("::")
-    tables: list[list[str]] = [[]]
-    for line in summary.splitlines():
-        if line.startswith("|"):
-            tables[-1].append(line)
-        elif tables[-1]:
-            tables.append([])
-    for table in (t for t in tables if t):
-        assert len({len(re.findall(r"(?<!\\)\|", line)) for line in table}) == 1, table
+    assert_tables_keep_their_columns(summary)
 
 
 def test_evaluate_applies_vex_files(tmp_path: Path) -> None:
