@@ -1,5 +1,9 @@
 """Registers the real-component fixtures of tests/support for every test."""
 
+import os
+
+from hypothesis import HealthCheck, settings
+
 from tests.support.fixtures import (  # noqa: F401
     any_registry,
     basic_auth_registry,
@@ -13,3 +17,14 @@ from tests.support.fixtures import (  # noqa: F401
     token_issuer,
     unique_repo,
 )
+
+# Property tests must not fail on a loaded 2-core CI machine because one example was slow, and a
+# CI run is reproducible (the same examples every time); locally every run explores new ones.
+settings.register_profile(
+    "image-gate",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI") == "true",
+    print_blob=True,
+)
+settings.load_profile("image-gate")
