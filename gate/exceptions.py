@@ -28,6 +28,7 @@ import jsonschema
 import yaml
 
 from gate.errors import InputError
+from gate.files import read_capped_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "exceptions.schema.json"
 MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024
@@ -78,19 +79,8 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def load_exceptions(path: str | Path) -> tuple[ExceptionEntry, ...]:
     """Read an exceptions file (YAML or plain text); bad content raises ``InputError``."""
-    source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_EXCEPTIONS_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the exceptions file: {exc.strerror or exc}") from None
-    if len(data) > MAX_EXCEPTIONS_BYTES:
-        raise InputError(f"{source}: larger than {MAX_EXCEPTIONS_BYTES // (1024 * 1024)} MiB; refusing to read it")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    return parse_exceptions(text, source)
+    text = read_capped_text(path, MAX_EXCEPTIONS_BYTES, "the exceptions file", regular_only=False, strip_bom=True)
+    return parse_exceptions(text, str(path))
 
 
 def parse_exceptions(text: str, source: str) -> tuple[ExceptionEntry, ...]:

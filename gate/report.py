@@ -29,6 +29,7 @@ import jsonschema
 
 from gate import __version__
 from gate.errors import InputError
+from gate.files import read_capped
 from gate.oci.manifest import compute_digest, descriptor_to_json
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 
@@ -69,13 +70,7 @@ def validate_scan_report(document: Any, source: str = "scan report") -> None:
 def load_verdict(path: str | Path) -> dict[str, Any]:
     """The JSON document of an earlier ``scan --json`` / ``evaluate --json`` (an ``InputError`` otherwise)."""
     file = Path(path)
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_VERDICT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"verdict file {file}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) > MAX_VERDICT_BYTES:
-        raise InputError(f"verdict file {file}: larger than {MAX_VERDICT_BYTES // (1024 * 1024)} MiB")
+    data = read_capped(file, MAX_VERDICT_BYTES, "the verdict file", regular_only=False)
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -31,6 +31,7 @@ import orjson
 
 from gate import sarif_schema
 from gate.errors import InputError
+from gate.files import read_capped
 from gate.sarif_schema import short as _short
 
 Severity = Literal["critical", "high", "medium", "low", "none"]
@@ -194,13 +195,7 @@ def _truncate(text: str, limit: int) -> str:
 def load_sarif(path: str | Path, *, validate: bool = True) -> tuple[SarifRun, ...]:
     """Read a SARIF file: every run with its findings. Bad input raises ``InputError``."""
     source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SARIF_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the SARIF file: {exc.strerror or exc}") from None
-    if len(data) > MAX_SARIF_BYTES:
-        raise InputError(f"{source}: larger than {MAX_SARIF_BYTES // (1024 * 1024)} MiB; refusing to read it")
+    data = read_capped(path, MAX_SARIF_BYTES, "the SARIF file", regular_only=False)
     with gc_paused():
         try:
             document = orjson.loads(data[3:] if data.startswith(codecs.BOM_UTF8) else data)

@@ -21,7 +21,6 @@ import binascii
 import json
 import os
 import re
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ import requests
 import yaml
 
 from gate.errors import InputError
+from gate.files import MissingFile, read_capped_text
 from gate.oci.http import (
     Denied,
     HttpClient,
@@ -160,25 +160,9 @@ def _read_docker_config(path: Path) -> str | None:
     Opened without blocking and checked before reading, so a FIFO or a device there cannot hang
     the run or fill the memory."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
+        return read_capped_text(path, MAX_DOCKER_CONFIG_BYTES, "the Docker config")
+    except MissingFile:
         return None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the Docker config ({exc.strerror})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InputError(f"{path}: the Docker config is not a regular file")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(MAX_DOCKER_CONFIG_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the Docker config ({exc.strerror})") from None
-    if len(data) > MAX_DOCKER_CONFIG_BYTES:
-        raise InputError(f"{path}: the Docker config is larger than {MAX_DOCKER_CONFIG_BYTES} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: the Docker config is not UTF-8 (byte {exc.start})") from None
 
 
 def _docker_entry(path: Path, key: str, entry: Mapping[str, object]) -> Credential | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError, RuntimeFailure
+from gate.files import FileTooLarge, MissingFile, read_capped
 from gate.oci.manifest import (
     REF_NAME,
     descriptor_from_json,
@@ -268,12 +269,12 @@ class LayoutTarget:
         return self.path / "blobs" / algorithm / hexpart
 
     def _read_manifest_file(self, digest: str) -> bytes:
-        path = self._blob_path(digest)
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_MANIFEST_BYTES + 1)
-        except FileNotFoundError:
+            data = read_capped(self._blob_path(digest), MAX_MANIFEST_BYTES, f"manifest {digest}")
+        except MissingFile:
             raise InputError(f"{self.display_name}: manifest {digest} is not in the layout") from None
+        except FileTooLarge as exc:  # content that cannot match its digest's descriptor: not to be trusted
+            raise DigestMismatch(f"{self.display_name}: {exc.message}") from None
         verify_manifest_bytes(data, digest, self.display_name)
         return data
 
@@ -300,16 +301,11 @@ class LayoutTarget:
         )
 
     def _read_index(self) -> dict[str, Any]:
-        path = self.path / "index.json"
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_INDEX_BYTES + 1)
-            if len(data) > MAX_INDEX_BYTES:
-                raise InputError(f"{self.display_name}: index.json is larger than {MAX_INDEX_BYTES} bytes")
-            document = json.loads(data)
-        except FileNotFoundError:
+            document = json.loads(read_capped(self.path / "index.json", MAX_INDEX_BYTES, "the layout's index.json"))
+        except MissingFile:
             return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        except (OSError, ValueError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise InputError(
                 f"{self.display_name}: index.json is not readable JSON ({exc.__class__.__name__})"
             ) from None

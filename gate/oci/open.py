@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gate.errors import InputError
+from gate.files import read_capped_text
 from gate.oci.auth import Credential, CredentialStore
 from gate.oci.layout import LayoutTarget
 from gate.oci.refs import LayoutReference, TargetReference
@@ -57,17 +58,7 @@ def registry_auth_text(value: str) -> str:
         return value
     path = Path(stripped)
     if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_REGISTRY_AUTH_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"registry_auth: cannot read {stripped}: {exc.strerror}") from None
-        if len(data) > MAX_REGISTRY_AUTH_BYTES:
-            raise InputError(f"registry_auth: {stripped} is larger than {MAX_REGISTRY_AUTH_BYTES} bytes")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"registry_auth: {stripped} is not UTF-8 (byte {exc.start})") from None
+        return read_capped_text(stripped, MAX_REGISTRY_AUTH_BYTES, "the registry_auth file")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,4 +36,12 @@ def test_an_index_json_nested_too_deeply_is_an_input_error(tmp_path: Path) -> No
     target = LayoutTarget(tmp_path / "layout", create=True)
     (tmp_path / "layout" / "index.json").write_bytes(b"[" * 500_000)
     with pytest.raises(InputError, match="not readable JSON"):
+        target.list_tags()
+
+
+def test_a_fifo_as_index_json_is_refused_without_blocking(tmp_path: Path) -> None:
+    target = LayoutTarget(tmp_path / "layout", create=True)
+    (tmp_path / "layout" / "index.json").unlink(missing_ok=True)
+    os.mkfifo(tmp_path / "layout" / "index.json")  # a blocking open would wait for a writer forever
+    with pytest.raises(InputError, match=r"index\.json: the layout's index\.json is not a regular file"):
         target.list_tags()

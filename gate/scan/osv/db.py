@@ -21,7 +21,6 @@ import json
 import mmap
 import os
 import re
-import stat
 import struct
 import tempfile
 import zipfile
@@ -38,6 +37,7 @@ import orjson
 import requests
 
 from gate.errors import InputError, RuntimeFailure
+from gate.files import open_checked, read_capped
 from gate.oci.http import USER_AGENT, ReadClock, is_loopback, timed_chunks, url_host
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -219,14 +219,14 @@ class OsvDatabase:
         if not self._loose_loaded:
             self._loose_loaded = True
             for path in self._loose:
-                self._index_bytes(_read_capped(path), (-1, str(path), 0, 0, 0, 0, 0, 0))
+                self._index_bytes(_read_record(path), (-1, str(path), 0, 0, 0, 0, 0, 0))
         for index in self._pending_any + self._pending_families.pop(family, []):
             self._index_zip(index)
         self._pending_any = []
 
     def _index_zip(self, index: int) -> None:
         path = self._zips[index]
-        descriptor = _open_regular(path, "OSV database")
+        descriptor = open_checked(path, "the OSV database", follow_symlinks=False)
         try:
             with os.fdopen(descriptor, "rb") as raw_file:
                 view = mmap.mmap(raw_file.fileno(), 0, access=mmap.ACCESS_READ)
@@ -260,7 +260,7 @@ class OsvDatabase:
         # Not cached: parsing again is cheap, and 10,000s of kept records would weigh on the collector.
         container, member = location[0], location[1]
         if container < 0:
-            data = _read_capped(Path(member))
+            data = _read_record(Path(member))
             where = member
         else:
             data = _member_bytes(self._views[container], location, self._zips[container])
@@ -469,33 +469,9 @@ def _walk(root: Path) -> Iterator[tuple[Path, os.DirEntry[str]]]:
         pending.extend(reversed(below))
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def _open_regular(path: Path, what: str) -> int:
-    """A descriptor of ``path``, a regular file reached without a final symlink, or an ``InputError``."""
-    try:
-        descriptor = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot read: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise InputError(f"{what} {path}: not a regular file")
-    return descriptor
-
-
-def _read_capped(path: Path) -> bytes:
-    descriptor = _open_regular(path, "OSV record")
-    try:
-        with os.fdopen(descriptor, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > MAX_RECORD_BYTES:
-                raise InputError(f"OSV record {path}: exceeds {MAX_RECORD_BYTES} bytes")
-            data = handle.read(MAX_RECORD_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"OSV record {path}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_RECORD_BYTES:
-        raise InputError(f"OSV record {path}: exceeds {MAX_RECORD_BYTES} bytes")
-    return data
+def _read_record(path: Path) -> bytes:
+    """A loose record: a regular file reached without a final symlink."""
+    return read_capped(path, MAX_RECORD_BYTES, "the OSV record", follow_symlinks=False)
 
 
 def file_sha256(path: Path) -> str:
@@ -690,6 +666,6 @@ def _write_private(path: Path, text: str) -> None:
 def iter_records(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
     """Parsed, non-withdrawn records of loose JSON files (for tools and tests)."""
     for path in paths:
-        record = _validated(_read_capped(Path(os.path.realpath(path))), str(path))
+        record = _validated(_read_record(Path(os.path.realpath(path))), str(path))
         if record is not None:
             yield record

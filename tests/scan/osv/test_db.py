@@ -383,7 +383,7 @@ def test_other_files_are_ignored_and_counted(tmp_path: Path) -> None:
 def test_record_files_are_capped(tmp_path: Path) -> None:
     with (tmp_path / "huge.json").open("wb") as handle:
         handle.truncate(16 * 1024 * 1024 + 1)  # sparse: the size alone refuses it
-    with pytest.raises(InputError, match=r"huge\.json: exceeds 16777216 bytes"):
+    with pytest.raises(InputError, match=r"huge\.json: the OSV record is larger than 16 MiB"):
         OsvDatabase.open(str(tmp_path)).records_for("npm", "x")
     exact = tmp_path / "exact"
     exact.mkdir()
