@@ -24,6 +24,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from gate.errors import InputError
+from gate.files import read_capped
 from gate.sbom.attestation import unwrap_document
 
 OPENVEX_PREFIX = "https://openvex.dev/ns"
@@ -121,13 +122,9 @@ class VexSet:
 
 def load_vex(path: Path) -> VexSet:
     """Read one VEX file (OpenVEX, CycloneDX VEX, or either inside an attestation)."""
+    data = read_capped(path, MAX_VEX_BYTES, "the VEX file", regular_only=False)
     try:
-        size = path.stat().st_size
-        if size > MAX_VEX_BYTES:
-            raise InputError(f"VEX {path}: {size} bytes exceeds the cap of {MAX_VEX_BYTES} bytes")
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"VEX {path}: cannot read: {exc.strerror or exc}") from exc
+        document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"VEX {path}: not JSON: {exc}") from exc
     return parse_vex(document, str(path))

@@ -189,3 +189,13 @@ def test_files(tmp_path: Path) -> None:
     bad.write_text("{")
     with pytest.raises(InputError, match="not JSON"):
         load_vex(bad)
+
+
+def test_a_vex_file_over_the_cap_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gate.vex as vex_module
+
+    monkeypatch.setattr(vex_module, "MAX_VEX_BYTES", 16)
+    big = tmp_path / "big.openvex.json"
+    big.write_text('{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}')
+    with pytest.raises(InputError, match=r"big\.openvex\.json: the VEX file is larger than"):
+        vex_module.load_vex(big)

@@ -17,6 +17,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from gate.errors import InputError
+from gate.files import read_capped
 
 MAX_BOM_BYTES = 256 * 1024 * 1024
 
@@ -71,13 +72,9 @@ def parse_purl(text: str) -> PackageURL | None:
 
 def read_inventory(path: Path, bom_format: str | None = None) -> Inventory:
     """Read a CycloneDX or SPDX JSON file. ``bom_format`` ('cyclonedx'/'spdx') skips detection."""
+    data = read_capped(path, MAX_BOM_BYTES, "the SBOM file", regular_only=False)
     try:
-        size = path.stat().st_size
-        if size > MAX_BOM_BYTES:
-            raise InputError(f"SBOM {path}: {size} bytes exceeds the cap of {MAX_BOM_BYTES} bytes")
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"SBOM {path}: cannot read: {exc.strerror or exc}") from exc
+        document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"SBOM {path}: not JSON: {exc}") from exc
     return inventory_from_document(document, str(path), bom_format)

@@ -146,3 +146,13 @@ def test_invalid_purl_keeps_the_component_without_parsed_fields(tmp_path: Path) 
 @given(st.text(max_size=40))
 def test_parse_purl_never_raises(text: str) -> None:
     parse_purl(text)
+
+
+def test_an_sbom_file_over_the_cap_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gate.sbom.components as components_module
+
+    monkeypatch.setattr(components_module, "MAX_BOM_BYTES", 16)
+    big = tmp_path / "big.cdx.json"
+    big.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}')
+    with pytest.raises(InputError, match=r"big\.cdx\.json: the SBOM file is larger than"):
+        components_module.read_inventory(big)
