@@ -9,6 +9,10 @@ from typing import Any, Literal
 AnnotationLevel = Literal["error", "warning", "notice"]
 
 
+def ignore(_: str) -> None:
+    """The log (or mask) callback that drops what it is given: the default where nobody listens."""
+
+
 @dataclass(frozen=True)
 class Annotation:
     """A workflow annotation (``::error file=...,line=...,title=...::message``).

@@ -23,7 +23,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from gate.actions import md_code, md_details, md_table, md_text
 from gate.errors import EXIT_OK, EXIT_POLICY, EXIT_RUNTIME, GateError
-from gate.outcome import Annotation, Outcome
+from gate.outcome import Annotation, Outcome, ignore
 
 StageName = Literal["mirror", "scan", "promote"]
 STAGES: tuple[StageName, ...] = ("mirror", "scan", "promote")
@@ -45,10 +45,6 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "source_tag_deleted",
     "stage_failed",
 )
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ class PipelineResult:
         return EXIT_OK if self.promoted else EXIT_POLICY
 
 
-def run_pipeline(stages: Stages[V], log: Callable[[str], None] = _ignore) -> PipelineResult:
+def run_pipeline(stages: Stages[V], log: Callable[[str], None] = ignore) -> PipelineResult:
     """Run the stages in order; stop at the first error, a failed verdict, or a digest that changed."""
     try:
         mirrored = stages.mirror()

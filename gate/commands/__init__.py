@@ -18,16 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gate.errors import InputError
-from gate.outcome import Outcome
+from gate.outcome import Outcome, ignore
 
 if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands that build a config pay for them
     from gate.config import ActionInputs
 
 COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline")
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -38,8 +34,8 @@ class Context:
     at run time (a token, a password from a Docker config) before it can be printed.
     """
 
-    log: Callable[[str], None] = _ignore
-    mask: Callable[[str], None] = _ignore
+    log: Callable[[str], None] = ignore
+    mask: Callable[[str], None] = ignore
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
