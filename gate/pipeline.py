@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from gate.actions import md_code, md_details, md_table, md_text
 from gate.errors import EXIT_OK, EXIT_POLICY, EXIT_RUNTIME, GateError
+from gate.markdown import md_code, md_details, md_table, md_text
 from gate.outcome import Annotation, Outcome, ignore
 
 StageName = Literal["mirror", "scan", "promote"]

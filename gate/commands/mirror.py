@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.options import (
     PLATFORMS_SCHEMA,
@@ -22,6 +21,7 @@ from gate.commands.options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
+from gate.markdown import md_code, md_details, md_table, md_text
 from gate.oci.copy import CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse_platform
 from gate.oci.open import open_target, registry_pool

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gate.actions import md_code, md_table, md_text
 from gate.commands import Context
 from gate.commands import scan as scan_command
 from gate.commands.mirror import render_summary as copy_summary
@@ -39,6 +38,7 @@ from gate.commands.scan_options import (
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
 from gate.github_packages import DEFAULT_API_URL
+from gate.markdown import md_code, md_table, md_text
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Annotation, Outcome
 from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote

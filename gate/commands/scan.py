@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gate.actions import md_code, md_details, md_table, md_text
 from gate.commands import Context
 from gate.commands.evaluate import gate_outcome
 from gate.commands.gate_options import GATE_REQUIRED
@@ -37,6 +36,7 @@ from gate.commands.scan_options import (
 from gate.config import ActionInputs, build_config
 from gate.errors import InputError
 from gate.gate_summary import summary_markdown
+from gate.markdown import md_code, md_details, md_table, md_text
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
 from gate.scan.image import ImageScanRequest, ScanOutcome, scan_image

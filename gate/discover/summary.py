@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gate.actions import md_code, md_details, md_table, md_text
 from gate.discover.matrix import Image
 from gate.discover.policy import Violation
+from gate.markdown import md_code, md_details, md_table, md_text
 
 # Longer lists are collapsed into <details>.
 INLINE_ROWS = 20
