@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation
 from gate.errors import InputError
-from gate.sbom.attestation import MAX_ATTESTATION_BYTES, Attestation
 from gate.scan.base import BomFormat
 
 MAX_BOM_BYTES = MAX_ATTESTATION_BYTES

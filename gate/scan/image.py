@@ -3,7 +3,7 @@
 ``scan_image(request, context)`` is the whole stage (the ``scan`` command and ``pipeline`` call it):
 
 1. open the image (registry repository or ``oci:`` layout) and resolve it to its root digest;
-2. find each platform's SBOM attestation (``gate.sbom.lookup``: referrers API or tag fallback,
+2. find each platform's SBOM attestation (``gate.attest.lookup``: referrers API or tag fallback,
    and BuildKit in-index attestation manifests), matched by in-toto predicate type;
 3. extract each BOM into a private temporary directory and run the chosen scanner on it;
 4. find VEX documents among the referrers of the index and of every platform (and in-index
@@ -11,7 +11,7 @@
 5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<platform>/``, run properties
    image, platform, digest, and imageName/imageDigest: the root reference and digest, so that
    ``evaluate`` of this SARIF names the image), validate and write it;
-6. gate it (``gate.policy.evaluate``): platforms without SBOM are ``MissingSbom``, VEX suppresses,
+6. gate it (``gate.policy.verdict.evaluate``): platforms without SBOM are ``MissingSbom``, VEX suppresses,
    unchecked components block with ``fail_on_unchecked``.
 
 ``scan_target`` is steps 2-4 over an already open ``Target`` (no files written but the BOMs).
@@ -27,27 +27,27 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gate.errors import GateError, InputError
-from gate.exceptions import ExceptionEntry, load_exceptions
-from gate.oci.manifest import parse_platform, platform_matches
-from gate.oci.open import Access, open_target, registry_pool
-from gate.oci.refs import TargetReference, parse_target_reference
-from gate.oci.target import Target
-from gate.policy import GateOptions, GateResult, MissingSbom, PlatformVerdict, evaluate
-from gate.sarif import PlatformRun, build_sarif_log, parse_run, parse_sarif, write_sarif
-from gate.sbom.bom import bom_from_attestation, write_bom
-from gate.sbom.components import read_inventory
-from gate.sbom.lookup import (
+from gate.attest.lookup import (
     PlatformSbom,
     TargetFetcher,
     find_platform_sboms,
 )
+from gate.attest.vex_referrers import VexDocument, find_attached_vex
+from gate.errors import GateError, InputError
+from gate.oci.manifest import parse_platform, platform_matches
+from gate.oci.open import Access, open_target, registry_pool
+from gate.oci.refs import TargetReference, parse_target_reference
+from gate.oci.target import Target
+from gate.policy.sarif import PlatformRun, build_sarif_log, parse_run, parse_sarif, write_sarif
+from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVerdict, evaluate
+from gate.policy.vex import VexSet, load_vex_files
+from gate.policy.vex_match import suppress_results
+from gate.policy.waivers import ExceptionEntry, load_exceptions
+from gate.sbom.bom import bom_from_attestation, write_bom
+from gate.sbom.components import read_inventory
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan import get_scanner
-from gate.scan.attached_vex import VexDocument, find_attached_vex
 from gate.scan.base import Scanner, ScanRequest, UncheckedComponent
-from gate.vex import VexSet, load_vex_files
-from gate.vex_match import suppress_results
 
 Log = Callable[[str], None]
 DEFAULT_CATEGORY = "image-gate"

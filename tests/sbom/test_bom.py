@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gate.attest.unwrap import unwrap
 from gate.errors import GateError, InputError
-from gate.sbom.attestation import unwrap
 from gate.sbom.bom import bom_from_attestation, read_bom, recognise_bom, write_bom
-from tests.sbom.wrap import REAL_WORLD, dsse, encode, statement
+from tests.attest.wrap import REAL_WORLD, dsse, encode, statement
 
 
 def real_bytes(name: str) -> bytes:

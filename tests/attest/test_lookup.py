@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gate.attest.lookup import PlatformSbom, TargetFetcher, find_platform_sboms, parse_descriptor
 from gate.errors import GateError, InputError
 from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest, Platform
-from gate.sbom.lookup import PlatformSbom, TargetFetcher, find_platform_sboms, parse_descriptor
 from gate.sbom.predicates import parse_predicate_type
-from tests.sbom.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, dsse, encode, statement
+from tests.attest.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, dsse, encode, statement
 
 INTOTO = "application/vnd.in-toto+json"
 SLSA = "https://slsa.dev/provenance/v0.2"

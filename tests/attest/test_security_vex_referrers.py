@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from gate.attest.vex_referrers import MAX_VEX_LAYERS, MAX_VEX_MANIFESTS, find_attached_vex
 from gate.oci.layout import LayoutTarget
 from gate.oci.target import Descriptor, Manifest, Platform
-from gate.scan.attached_vex import MAX_VEX_LAYERS, MAX_VEX_MANIFESTS, find_attached_vex
 from tests.oci.builders import EMPTY, manifest_of, push_blob, push_image, push_referrer
 from tests.support.images import openvex_document
 

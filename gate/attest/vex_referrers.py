@@ -13,10 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gate.errors import GateError, InputError
-from gate.oci.target import INDEX_TYPES, MAX_MANIFEST_BYTES, Descriptor, Target
-from gate.sbom.attestation import MAX_ATTESTATION_BYTES
-from gate.sbom.lookup import (
+from gate.attest.lookup import (
     PREDICATE_ANNOTATION,
     REFERENCE_DIGEST,
     PlatformSbom,
@@ -24,7 +21,11 @@ from gate.sbom.lookup import (
     parse_descriptor,
     split_index,
 )
-from gate.vex import MAX_VEX_BYTES, VexSet, is_vex_predicate_type, parse_vex
+from gate.attest.unwrap import MAX_ATTESTATION_BYTES
+from gate.errors import GateError, InputError
+from gate.oci.target import INDEX_TYPES, MAX_MANIFEST_BYTES, Descriptor, Target
+from gate.outcome import ignore
+from gate.policy.vex import MAX_VEX_BYTES, VexSet, is_vex_predicate_type, parse_vex
 
 CYCLONEDX_VEX_PREDICATE = "https://cyclonedx.org/vex"
 _VEX_MEDIA_TYPES = frozenset(
@@ -37,10 +38,6 @@ MAX_VEX_DOCUMENTS = 64
 # Past them the rest is not read (a note says so): fewer VEX statements only make the gate stricter.
 MAX_VEX_MANIFESTS = 256
 MAX_VEX_LAYERS = 128
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ def find_attached_vex(
     root_data: bytes,
     platforms: Iterable[PlatformSbom],
     *,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> tuple[VexSet, list[VexDocument], list[str]]:
     """VEX documents attached to the index and to every platform: referrers and in-index attestations.
 

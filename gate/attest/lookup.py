@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation, unwrap
 from gate.errors import InputError
 from gate.oci.target import (
     INDEX_TYPES,
@@ -28,7 +29,6 @@ from gate.oci.target import (
     Platform,
     Target,
 )
-from gate.sbom.attestation import MAX_ATTESTATION_BYTES, Attestation, unwrap
 from gate.sbom.predicates import CYCLONEDX_PREDICATE, SPDX_PREDICATE, PredicateSelector
 
 PREDICATE_ANNOTATION = "in-toto.io/predicate-type"

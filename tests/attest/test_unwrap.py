@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gate.attest import unwrap as unwrap_module
+from gate.attest.unwrap import Attestation, unwrap, unwrap_document
 from gate.errors import GateError, InputError
-from gate.sbom import attestation as attestation_module
-from gate.sbom.attestation import Attestation, unwrap, unwrap_document
-from tests.sbom.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, cosign_legacy, dsse, encode, statement
+from tests.attest.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, cosign_legacy, dsse, encode, statement
 
 SOURCE = "sha256:" + "1" * 64
 BOM = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library", "name": "zlib"}]}
@@ -131,7 +131,7 @@ def test_malformed_input_is_an_input_error_naming_the_source(label: str, data: b
 
 
 def test_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(attestation_module, "MAX_ATTESTATION_BYTES", 100)
+    monkeypatch.setattr(unwrap_module, "MAX_ATTESTATION_BYTES", 100)
     with pytest.raises(InputError, match="exceeds the cap"):
         unwrap(encode(statement(BOM)), SOURCE)
 
@@ -220,4 +220,4 @@ def test_fuzz_documents(document: dict[str, Any]) -> None:
 def test_real_fixture_folder_location() -> None:
     # The helper's path must point at ../shared relative to the repository root.
     assert REAL_WORLD.parts[-3:] == ("shared", "fixtures", "real-world")
-    assert Path(__file__).resolve().parents[2] / "gate" == Path(attestation_module.__file__).resolve().parents[1]
+    assert Path(__file__).resolve().parents[2] / "gate" == Path(unwrap_module.__file__).resolve().parents[1]

@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from gate.errors import InputError
-from gate.sbom.lookup import (
+from gate.attest.lookup import (
     MAX_ATTESTATION_BLOBS,
     MAX_ATTESTATION_MANIFESTS,
     MAX_PLATFORMS,
     find_platform_sboms,
 )
+from gate.errors import InputError
 from gate.sbom.predicates import parse_predicate_type
-from tests.sbom.test_lookup import BOM, INTOTO, SLSA, Store, desc_json
-from tests.sbom.wrap import encode, statement
+from tests.attest.test_lookup import BOM, INTOTO, SLSA, Store, desc_json
+from tests.attest.wrap import encode, statement
 
 CYCLONEDX = parse_predicate_type("cyclonedx")
 
