@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gate.errors import InputError
+from gate.sbom.bom import MAX_BOM_BYTES, BomDocument, recognise_bom
 from gate.sbom.predicates import CYCLONEDX_PREDICATE, SPDX_PREDICATE
 
-MAX_ATTESTATION_BYTES = 256 * 1024 * 1024
-"""Cap on an attestation blob (and on a decoded DSSE payload): SBOMs of big images run to tens of MiB."""
+MAX_ATTESTATION_BYTES = MAX_BOM_BYTES
+"""Cap on an attestation blob (and on a decoded DSSE payload): as big as the BOM it carries may be."""
 
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
@@ -106,6 +107,12 @@ def unwrap_document(document: Mapping[str, Any], source: str, *, predicate_type:
         f"attestation {source}: not a DSSE envelope, in-toto statement, sigstore bundle, "
         "CycloneDX or SPDX document (no payloadType, _type, mediaType, bomFormat or spdxVersion)"
     )
+
+
+def bom_from_attestation(attestation: Attestation) -> BomDocument:
+    """The BOM carried as an attestation's predicate."""
+    source = attestation.source or attestation.predicate_type
+    return recognise_bom(attestation.predicate, f"{source} (predicate {attestation.predicate_type})")
 
 
 def _from_dsse(envelope: Mapping[str, Any], source: str, kind: EnvelopeKind) -> Attestation:

@@ -13,13 +13,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation
 from gate.errors import InputError
-from gate.scan.base import BomFormat
 
-MAX_BOM_BYTES = MAX_ATTESTATION_BYTES
+BomFormat = Literal["cyclonedx", "spdx"]
+
+MAX_BOM_BYTES = 256 * 1024 * 1024
+"""Cap on a BOM document (read, extracted or carried by an attestation): SBOMs of big images run to tens of MiB."""
 
 _CDX_VERSION = re.compile(r"1\.\d{1,2}")
 _SPDX_VERSION = re.compile(r"SPDX-2\.\d{1,2}")
@@ -83,12 +84,6 @@ def recognise_bom(document: Any, source: str) -> BomDocument:
     if "@context" in document or "@graph" in document:
         raise InputError(f"SBOM {source}: SPDX 3 / JSON-LD documents are not supported (SPDX 2.x JSON expected)")
     raise InputError(f"SBOM {source}: neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON")
-
-
-def bom_from_attestation(attestation: Attestation) -> BomDocument:
-    """The BOM carried as an attestation's predicate."""
-    source = attestation.source or attestation.predicate_type
-    return recognise_bom(attestation.predicate, f"{source} (predicate {attestation.predicate_type})")
 
 
 def write_bom(bom: BomDocument, path: Path) -> Path:

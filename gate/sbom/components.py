@@ -18,8 +18,7 @@ from packageurl import PackageURL
 
 from gate.errors import InputError
 from gate.files import read_capped
-
-MAX_BOM_BYTES = 256 * 1024 * 1024
+from gate.sbom.bom import MAX_BOM_BYTES
 
 # Source-package hints other producers than syft put in CycloneDX properties.
 _SOURCE_PROPERTIES = ("aquasecurity:trivy:SrcName", "syft:metadata:source", "syft:metadata:originPackage")

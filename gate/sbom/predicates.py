@@ -14,7 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from gate.errors import InputError
-from gate.scan.base import BomFormat
+from gate.sbom.bom import BomFormat
 
 CYCLONEDX_PREDICATE = "https://cyclonedx.org/bom"
 SPDX_PREDICATE = "https://spdx.dev/Document"

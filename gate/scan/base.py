@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-BomFormat = Literal["cyclonedx", "spdx"]
+from gate.sbom.bom import BomFormat
 
 
 @dataclass(frozen=True)

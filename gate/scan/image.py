@@ -32,6 +32,7 @@ from gate.attest.lookup import (
     TargetFetcher,
     find_platform_sboms,
 )
+from gate.attest.unwrap import bom_from_attestation
 from gate.attest.vex_referrers import VexDocument, find_attached_vex
 from gate.errors import GateError, InputError
 from gate.oci.manifest import parse_platform, platform_matches
@@ -43,7 +44,7 @@ from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVe
 from gate.policy.vex import VexSet, load_vex_files
 from gate.policy.vex_match import suppress_results
 from gate.policy.waivers import ExceptionEntry, load_exceptions
-from gate.sbom.bom import bom_from_attestation, write_bom
+from gate.sbom.bom import write_bom
 from gate.sbom.components import read_inventory
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan import get_scanner

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.attest import unwrap as unwrap_module
-from gate.attest.unwrap import Attestation, unwrap, unwrap_document
+from gate.attest.unwrap import Attestation, bom_from_attestation, unwrap, unwrap_document
 from gate.errors import GateError, InputError
+from gate.sbom.bom import write_bom
 from tests.attest.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, cosign_legacy, dsse, encode, statement
 
 SOURCE = "sha256:" + "1" * 64
@@ -84,6 +86,22 @@ def test_predicate_json_round_trips_including_lone_surrogates() -> None:
     predicate = {"name": "\ud800x", "é": 1}
     result = Attestation(CDX_PREDICATE, (), predicate, "raw")
     assert json.loads(result.predicate_json()) == predicate
+
+
+def test_bom_from_a_dsse_attestation_and_written_for_a_scanner(tmp_path: Path) -> None:
+    document = real("node-alpine-image.cdx.json")
+    attestation = unwrap(encode(dsse(statement(document))), "sha256:abc")
+    bom = bom_from_attestation(attestation)
+    path = write_bom(bom, tmp_path / "out" / f"linux-amd64{bom.suffix}")
+    assert json.loads(path.read_bytes()) == document
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_attestation_predicate_that_is_not_a_bom_names_the_source() -> None:
+    attestation = unwrap(encode(statement({"buildType": "x"}, "https://slsa.dev/provenance/v1")), "sha256:def")
+    with pytest.raises(InputError) as info:
+        bom_from_attestation(attestation)
+    assert "sha256:def" in info.value.message and "slsa" in info.value.message
 
 
 def _b64(value: bytes) -> str:

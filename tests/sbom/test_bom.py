@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.attest.unwrap import unwrap
 from gate.errors import GateError, InputError
-from gate.sbom.bom import bom_from_attestation, read_bom, recognise_bom, write_bom
-from tests.attest.wrap import REAL_WORLD, dsse, encode, statement
+from gate.sbom.bom import read_bom, recognise_bom, write_bom
+from tests.attest.wrap import REAL_WORLD, encode
 
 
 def real_bytes(name: str) -> bytes:
@@ -40,15 +38,6 @@ def test_real_spdx() -> None:
     assert bom.suffix == ".spdx.json"
 
 
-def test_bom_from_a_dsse_attestation_and_written_for_a_scanner(tmp_path: Path) -> None:
-    document = json.loads(real_bytes("node-alpine-image.cdx.json"))
-    attestation = unwrap(encode(dsse(statement(document))), "sha256:abc")
-    bom = bom_from_attestation(attestation)
-    path = write_bom(bom, tmp_path / "out" / f"linux-amd64{bom.suffix}")
-    assert json.loads(path.read_bytes()) == document
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
 def test_write_bom_keeps_lone_surrogates_as_json_escapes(tmp_path: Path) -> None:
     bom = recognise_bom({"bomFormat": "CycloneDX", "specVersion": "1.5", "metadata": {"x": "\udcff"}}, "t")
     path = write_bom(bom, tmp_path / "b.json")
@@ -61,13 +50,6 @@ def test_write_bom_to_an_unwritable_place_is_an_input_error(tmp_path: Path) -> N
     bom = recognise_bom({"bomFormat": "CycloneDX", "specVersion": "1.5"}, "t")
     with pytest.raises(InputError, match="cannot write SBOM"):
         write_bom(bom, blocker / "bom.json")
-
-
-def test_attestation_predicate_that_is_not_a_bom_names_the_source() -> None:
-    attestation = unwrap(encode(statement({"buildType": "x"}, "https://slsa.dev/provenance/v1")), "sha256:def")
-    with pytest.raises(InputError) as info:
-        bom_from_attestation(attestation)
-    assert "sha256:def" in info.value.message and "slsa" in info.value.message
 
 
 BAD: list[tuple[str, Any, str]] = [
