@@ -34,9 +34,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gate.scan.base import ScanRequest  # noqa: E402
-from gate.scan.osv import OsvOptions, build_osv_scanner, versions  # noqa: E402
-from gate.scan.osv.db import name_key  # noqa: E402
+from gate.scanners.base import ScanRequest  # noqa: E402
+from gate.scanners.osv import OsvOptions, build_osv_scanner, versions  # noqa: E402
+from gate.scanners.osv.db import name_key  # noqa: E402
 
 VECTORS = [
     "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",

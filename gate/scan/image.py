@@ -37,8 +37,9 @@ from gate.attest.vex_referrers import VexDocument, find_attached_vex
 from gate.errors import GateError, InputError
 from gate.oci.manifest import parse_platform, platform_matches
 from gate.oci.open import Access, open_target, registry_pool
-from gate.oci.refs import TargetReference, parse_target_reference
+from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import Target
+from gate.outcome import ignore
 from gate.policy.sarif import PlatformRun, build_sarif_log, parse_run, parse_sarif, write_sarif
 from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVerdict, evaluate
 from gate.policy.vex import VexSet, load_vex_files
@@ -47,18 +48,13 @@ from gate.policy.waivers import ExceptionEntry, load_exceptions
 from gate.sbom.bom import write_bom
 from gate.sbom.components import read_inventory
 from gate.sbom.predicates import parse_predicate_type
-from gate.scan import get_scanner
-from gate.scan.base import Scanner, ScanRequest, UncheckedComponent
+from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent, get_scanner
 
 Log = Callable[[str], None]
 DEFAULT_CATEGORY = "image-gate"
 DEFAULT_SARIF_OUTPUT = "image-gate.sarif"
 DEFAULT_PREDICATE_TYPE = "cyclonedx"
 DEFAULT_SCANNER = "trivy"
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class ScanSettings:
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
     scanner: str = DEFAULT_SCANNER
     scanner_options: Mapping[str, Any] = field(default_factory=dict)
-    """Backend options (``gate.scan.get_scanner``): trivy passthrough, or ``{"db": ...}`` for osv."""
+    """The scanner's own options (``gate.scanners.base.get_scanner``): trivy passthrough, or ``{"db": ...}`` for osv."""
     platforms: tuple[str, ...] = ()
     """Only these platforms (``OS/ARCH[/VARIANT]``); empty: every platform of the image."""
     vex_files: tuple[str, ...] = ()
@@ -215,8 +211,8 @@ class ImageScanRequest:
 def scan_image(
     request: ImageScanRequest,
     *,
-    log: Log = _ignore,
-    mask: Log = _ignore,
+    log: Log = ignore,
+    mask: Log = ignore,
     environ: Mapping[str, str] | None = None,
     scanner: Scanner | None = None,
 ) -> ScanOutcome:
@@ -240,13 +236,9 @@ def scan_image(
     return ScanOutcome(scanned, result, path)
 
 
-def make_scanner(settings: ScanSettings, log: Log = _ignore) -> Scanner:
-    """The backend named by ``settings.scanner`` with its options (osv also gets ``log``)."""
-    options = dict(settings.scanner_options)
-    if settings.scanner == "osv":
-        options.setdefault("log", log)
-        options.setdefault("fail_on_unchecked", settings.fail_on_unchecked)
-    return get_scanner(settings.scanner, options)
+def make_scanner(settings: ScanSettings, log: Log = ignore) -> Scanner:
+    """The scanner named by ``settings.scanner`` with its options; ``log`` gets its progress."""
+    return get_scanner(settings.scanner, settings.scanner_options, log=log)
 
 
 def scan_target(
@@ -255,7 +247,7 @@ def scan_target(
     settings: ScanSettings,
     scanner: Scanner,
     *,
-    log: Log = _ignore,
+    log: Log = ignore,
     given_vex: VexSet | None = None,
 ) -> ImageScan:
     """Look up, extract and scan every platform's SBOM; read the image's VEX; build the SARIF log."""

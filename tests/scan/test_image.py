@@ -16,8 +16,8 @@ import pytest
 from gate.errors import InputError
 from gate.oci.auth import Credential
 from gate.oci.open import Access
-from gate.policy import GateOptions
-from gate.sarif import load_sarif, validate_sarif
+from gate.policy.sarif import load_sarif, validate_sarif
+from gate.policy.verdict import GateOptions
 from gate.scan.image import ImageScanRequest, ScanOutcome, ScanSettings, scan_image
 from tests.support.images import (
     CYCLONEDX,

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError
-from gate.sarif import gc_paused
+from gate.outcome import ignore
+from gate.policy.sarif import gc_paused
 from gate.sbom.components import Component, Inventory, read_inventory
-from gate.scan.base import ScanRequest, ScanResult, UncheckedComponent
-from gate.scan.osv import ecosystems, versions
-from gate.scan.osv.db import DownloadLimits, OsvDatabase
-from gate.scan.osv.severity import Severity, severity_of
+from gate.scanners.base import Log, ScanRequest, ScanResult, UncheckedComponent
+from gate.scanners.osv import ecosystems, versions
+from gate.scanners.osv.db import DownloadLimits, OsvDatabase
+from gate.scanners.osv.severity import Severity, severity_of
 
 LEVELS = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "UNKNOWN": "note"}
 _OS_FAMILIES = frozenset(
@@ -55,23 +56,20 @@ class OsvOptions:
     """A directory of OSV records / all.zip files, one such file, or an https URL of one."""
     cache_dir: Path = field(default_factory=default_cache_dir)
     """Where a downloaded database is kept (with its SHA-256); see ``default_cache_dir``."""
-    fail_on_unchecked: bool = False
-    """For the gate: components that could not be checked block (the scanner only reports them)."""
     download_limits: DownloadLimits = field(default_factory=DownloadLimits)
     """Size and time caps of a URL database's download."""
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> OsvOptions:
-        """Build from config values: ``db`` (required), ``cache_dir``, ``fail_on_unchecked``,
-        ``max_download_bytes``, ``download_deadline_seconds``."""
+        """Build from config values: ``db`` (required), ``cache_dir``, ``max_download_bytes``,
+        ``download_deadline_seconds``."""
         known: dict[str, tuple[type, ...]] = {
             "db": (str, Path),
             "cache_dir": (str, Path),
-            "fail_on_unchecked": (bool,),
             "max_download_bytes": (int,),
             "download_deadline_seconds": (int, float),
         }
-        unknown = sorted(set(options) - set(known) - {"log"})
+        unknown = sorted(set(options) - set(known))
         if unknown:
             raise InputError(f"unknown osv option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         for key, value in options.items():
@@ -86,8 +84,6 @@ class OsvOptions:
         values: dict[str, Any] = {"db": str(db)}
         if options.get("cache_dir") is not None:
             values["cache_dir"] = Path(options["cache_dir"])
-        if options.get("fail_on_unchecked") is not None:
-            values["fail_on_unchecked"] = bool(options["fail_on_unchecked"])
         limits = DownloadLimits()
         if options.get("max_download_bytes") is not None:
             limits = replace(limits, max_bytes=int(options["max_download_bytes"]))
@@ -135,10 +131,10 @@ def gate_version() -> str:
 class OsvScanner:
     name = "osv"
 
-    def __init__(self, database: OsvDatabase, options: OsvOptions, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, database: OsvDatabase, options: OsvOptions, log: Log = ignore) -> None:
         self.database = database
         self.options = options
-        self._log = log or (lambda _message: None)
+        self._log = log
 
     def version(self) -> str:
         return gate_version()
@@ -205,16 +201,15 @@ class OsvScanner:
         }
 
 
-def build_osv_scanner(options: OsvOptions, log: Callable[[str], None]) -> OsvScanner:
+def build_osv_scanner(options: OsvOptions, log: Log) -> OsvScanner:
     """The scanner for ``--scanner osv --osv-db PATH_OR_URL`` (downloads a URL database now, once)."""
     database = OsvDatabase.open(options.db, options.cache_dir, log, limits=options.download_limits)
     return OsvScanner(database, options, log)
 
 
-def from_options(options: Mapping[str, Any]) -> OsvScanner:
-    """The registry's factory: ``gate.scan.get_scanner("osv", {"db": ..., "log": callable})``."""
-    log = options.get("log")
-    return build_osv_scanner(OsvOptions.from_mapping(options), log if callable(log) else (lambda _message: None))
+def from_options(options: Mapping[str, Any], log: Log = ignore) -> OsvScanner:
+    """The registry's factory: ``gate.scanners.base.get_scanner("osv", {"db": ...}, log=...)``."""
+    return build_osv_scanner(OsvOptions.from_mapping(options), log)
 
 
 def _add_unchecked(

@@ -275,9 +275,7 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 
 
-def _checked_records(
-    directory: list[_Member], path: Path, limits: ZipLimits, so_far: int
-) -> tuple[list[_Member], int]:
+def _checked_records(directory: list[_Member], path: Path, limits: ZipLimits, so_far: int) -> tuple[list[_Member], int]:
     """The ``.json`` members of a zip directory and the inflated size they declare, once every cap is
     checked (one pass: 100,000s of entries)."""
     records = []
@@ -310,9 +308,7 @@ def _too_many(path: Path, count: int, limit: int) -> InputError:
     return InputError(f"OSV database {path}: {count} zip members, over the cap of {limit}")
 
 
-def _central_directory(
-    view: mmap.mmap, path: Path, max_members: int = MAX_ZIP_MEMBERS
-) -> list[_Member]:
+def _central_directory(view: mmap.mmap, path: Path, max_members: int = MAX_ZIP_MEMBERS) -> list[_Member]:
     """(name, local header offset, compressed size, size, method, flags) of every member, at most
     ``max_members`` (the end record's count is checked before any entry is read).
 

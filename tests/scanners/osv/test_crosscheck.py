@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from gate.scan.base import ScanRequest
-from gate.scan.osv import OsvOptions, build_osv_scanner
-from tests.scan.osv.conftest import REAL_WORLD, RECORDS, REPO
+from gate.scanners.base import ScanRequest
+from gate.scanners.osv import OsvOptions, build_osv_scanner
+from tests.scanners.osv.conftest import REAL_WORLD, RECORDS, REPO
 
 Groups = dict[tuple[str, str], set[frozenset[str]]]
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.scan.osv.db import OsvDatabase, ZipLimits, cached_path, download
-from tests.scan.osv.conftest import RECORDS
+from gate.scanners.osv.db import OsvDatabase, ZipLimits, cached_path, download
+from tests.scanners.osv.conftest import RECORDS
 
 
 def _zip_tree(root: Path) -> Path:

@@ -18,10 +18,10 @@ import pytest
 import requests
 
 from gate.errors import InputError, RuntimeFailure
-from gate.scan import get_scanner
-from gate.scan.osv import OsvScanner
-from gate.scan.osv.db import DownloadLimits, OsvDatabase, cached_path, download, public_url
-from tests.scan.osv.conftest import RECORDS
+from gate.scanners.base import get_scanner
+from gate.scanners.osv import OsvScanner
+from gate.scanners.osv.db import DownloadLimits, OsvDatabase, cached_path, download, public_url
+from tests.scanners.osv.conftest import RECORDS
 
 PASSWORD = "s3cret-Pa55"
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",

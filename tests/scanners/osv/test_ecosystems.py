@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.sbom.components import OperatingSystem, component_from_fields
-from gate.scan.osv.ecosystems import OsvPackage, Unresolved, resolve
+from gate.scanners.osv.ecosystems import OsvPackage, Unresolved, resolve
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gate.scan.osv.severity import Severity, band, base_score, severity_of
+from gate.scanners.osv.severity import Severity, band, base_score, severity_of
 
 
 def test_cvss_v3_vector_gives_the_base_score() -> None:

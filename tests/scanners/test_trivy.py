@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from gate.errors import InputError, RuntimeFailure
-from gate.scan import _BACKENDS, get_scanner, register_scanner, scanner_names
-from gate.scan.base import ScanRequest
-from gate.scan.trivy import TrivyOptions, TrivyScanner, parse_sarif_run
+from gate.scanners.base import ScanRequest
+from gate.scanners.trivy import TrivyOptions, TrivyScanner, parse_sarif_run
 
 REAL_WORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "real-world"
 
@@ -238,18 +237,6 @@ def test_options_from_mapping() -> None:
 def test_bad_options_are_input_errors(options: dict[str, Any], expected: str) -> None:
     with pytest.raises(InputError, match=expected):
         TrivyOptions.from_mapping(options)
-
-
-def test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    scanner = get_scanner("trivy", {"skip_db_update": True})
-    assert isinstance(scanner, TrivyScanner) and scanner.options.skip_db_update
-    assert "trivy" in scanner_names()
-    with pytest.raises(InputError, match="unknown scanner 'grype'"):
-        get_scanner("grype")
-    monkeypatch.setitem(_BACKENDS, "trivy", _BACKENDS["trivy"])  # restored after the test
-    register_scanner("trivy", lambda options: TrivyScanner(TrivyOptions(executable="other")))
-    other = get_scanner("trivy")
-    assert isinstance(other, TrivyScanner) and other.options.executable == "other"
 
 
 @pytest.mark.slow

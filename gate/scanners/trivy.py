@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from gate.errors import InputError, RuntimeFailure
-from gate.scan.base import ScanRequest, ScanResult
+from gate.outcome import ignore
+from gate.scanners.base import Log, ScanRequest, ScanResult
 
 MAX_SARIF_BYTES = 512 * 1024 * 1024
 MAX_STDERR_BYTES = 64 * 1024
@@ -98,7 +99,7 @@ class TrivyOptions:
 
 
 class TrivyScanner:
-    """``gate.scan.base.Scanner`` over the Trivy CLI."""
+    """``gate.scanners.base.Scanner`` over the Trivy CLI."""
 
     name = "trivy"
 
@@ -292,6 +293,6 @@ def _tail(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
-def from_options(options: Mapping[str, Any]) -> TrivyScanner:
-    """The registry's factory: ``gate.scan.get_scanner("trivy", options)``."""
+def from_options(options: Mapping[str, Any], log: Log = ignore) -> TrivyScanner:
+    """The registry's factory: ``gate.scanners.base.get_scanner("trivy", options)``; Trivy logs nothing through ``log``."""
     return TrivyScanner(TrivyOptions.from_mapping(options))

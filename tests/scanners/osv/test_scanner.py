@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from gate.errors import InputError
-from gate.scan import get_scanner
-from gate.scan.base import ScanRequest
-from gate.scan.osv import OsvOptions, OsvScanner, build_osv_scanner
-from gate.scan.osv.db import OsvDatabase
-from gate.scan.osv.scanner import MatchReport, default_cache_dir
-from tests.scan.osv.conftest import RECORDS
+from gate.scanners.base import ScanRequest, get_scanner
+from gate.scanners.osv import OsvOptions, OsvScanner, build_osv_scanner
+from gate.scanners.osv.db import OsvDatabase
+from gate.scanners.osv.scanner import MatchReport, default_cache_dir
+from tests.scanners.osv.conftest import RECORDS
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -137,15 +136,15 @@ def test_match_is_usable_directly_and_duplicates_collapse(node_alpine_sbom: Path
 
 
 def test_registry_and_options(node_alpine_sbom: Path) -> None:
-    scanner = get_scanner("osv", {"db": str(RECORDS), "fail_on_unchecked": True})
+    scanner = get_scanner("osv", {"db": str(RECORDS), "max_download_bytes": 1000})
     assert scanner.name == "osv"
-    assert isinstance(scanner, OsvScanner) and scanner.options.fail_on_unchecked
+    assert isinstance(scanner, OsvScanner) and scanner.options.download_limits.max_bytes == 1000
     with pytest.raises(InputError, match="needs a database"):
         get_scanner("osv", {})
     with pytest.raises(InputError, match="unknown osv option"):
         get_scanner("osv", {"db": str(RECORDS), "colour": "red"})
     with pytest.raises(InputError, match="unexpected value"):
-        get_scanner("osv", {"db": str(RECORDS), "fail_on_unchecked": "yes"})
+        get_scanner("osv", {"db": str(RECORDS), "cache_dir": 7})
 
 
 def test_download_limits_are_options() -> None:

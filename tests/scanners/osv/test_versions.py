@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.scan.osv.versions import UnparseableVersion, compare, fixed_versions, is_affected, parse
+from gate.scanners.osv.versions import UnparseableVersion, compare, fixed_versions, is_affected, parse
 
 
 def _range(kind: str, *events: tuple[str, str]) -> dict[str, object]:
