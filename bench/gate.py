@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # This file is bench/gate.py: the bench folder must not shadow the gate package (or stdlib modules).
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from gate.policy import GateOptions, evaluate  # noqa: E402
-from gate.sarif import gc_paused, parse_sarif, validate_sarif  # noqa: E402
+from gate.policy.sarif import gc_paused, parse_sarif, validate_sarif  # noqa: E402
+from gate.policy.verdict import GateOptions, evaluate  # noqa: E402
 
 SEVERITIES = [
     ("CRITICAL", "9.8", "error"),

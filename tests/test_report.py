@@ -15,9 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.exceptions import parse_exceptions
 from gate.oci.target import OCI_INDEX, Descriptor
-from gate.policy import GateOptions, MissingSbom, evaluate
+from gate.policy.sarif import parse_sarif
+from gate.policy.verdict import GateOptions, MissingSbom, evaluate
+from gate.policy.vex import parse_vex
+from gate.policy.waivers import parse_exceptions
 from gate.report import (
     ANNOTATION_CREATED,
     ANNOTATION_METHOD,
@@ -33,9 +35,7 @@ from gate.report import (
     validate_scan_report,
     verdict_digest,
 )
-from gate.sarif import parse_sarif
-from gate.vex import parse_vex
-from tests.sarif_samples import sarif_log, trivy_result, trivy_rule
+from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule
 
 TODAY = dt.date(2025, 6, 1)
 ROOT = "sha256:" + "a" * 64

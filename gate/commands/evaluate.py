@@ -28,12 +28,12 @@ from gate.commands.gate_options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
-from gate.gate_summary import blocking_annotations, summary_markdown
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy import GateOptions, GateResult, evaluate
-from gate.sarif import SarifRun, load_sarif
-from gate.vex_match import load_given_vex
+from gate.policy.sarif import SarifRun, load_sarif
+from gate.policy.summary import blocking_annotations, summary_markdown
+from gate.policy.verdict import GateOptions, GateResult, evaluate
+from gate.policy.vex_match import load_given_vex
 
 NAME = "evaluate"
 HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"

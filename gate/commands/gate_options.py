@@ -1,7 +1,7 @@
 """The gate and VEX options of every command that judges findings (evaluate, scan, promote, pipeline):
 ``GateFields`` (the config fields, a keyword-only dataclass the configs inherit), their schema properties,
 their CLI options and their values from either edge. The options themselves are declared in
-``gate.policy`` (gate) and ``gate.vex_match`` (VEX); this module only bundles them.
+``gate.policy.verdict`` (gate) and ``gate.policy.vex_match`` (VEX); this module only bundles them.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gate.policy import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
-from gate.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
+from gate.policy.verdict import GATE_SCHEMA, add_gate_arguments, gate_values_from_args, gate_values_from_inputs
+from gate.policy.vex_match import VEX_SCHEMA_PROPERTIES, add_vex_arguments, vex_values_from_args, vex_values_from_inputs
 
 if TYPE_CHECKING:
     from gate.config import ActionInputs
@@ -23,7 +23,7 @@ GATE_REQUIRED: tuple[str, ...] = tuple(GATE_SCHEMA["required"])
 
 @dataclass(frozen=True, kw_only=True)
 class GateFields:
-    """The gate (``gate.policy.GateOptions.from_config``) and VEX fields of a command config."""
+    """The gate (``gate.policy.verdict.GateOptions.from_config``) and VEX fields of a command config."""
 
     severity_threshold: str = "high"
     severity_source: str = "cvss"

@@ -49,15 +49,15 @@ from gate.commands.scan_options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import InputError
-from gate.exceptions import load_exceptions
 from gate.oci.open import Access
 from gate.oci.refs import TargetReference, parse_target_reference
 from gate.outcome import Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
+from gate.policy.vex import load_vex_files
+from gate.policy.waivers import load_exceptions
 from gate.promote import PromoteReport, promote
 from gate.scan.base import Scanner
 from gate.scan.image import ScanOutcome, make_scanner, scan_image
-from gate.vex import load_vex_files
 
 NAME = "pipeline"
 HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"

@@ -35,10 +35,10 @@ from gate.commands.scan_options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import InputError
-from gate.gate_summary import summary_markdown
 from gate.markdown import md_code, md_details, md_table, md_text
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
+from gate.policy.summary import summary_markdown
 from gate.scan.image import ImageScanRequest, ScanOutcome, scan_image
 
 NAME = "scan"

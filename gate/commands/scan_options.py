@@ -31,7 +31,7 @@ from gate.commands.options import (
     trivy_values_from_inputs,
 )
 from gate.errors import InputError
-from gate.policy import GateOptions
+from gate.policy.verdict import GateOptions
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan import scanner_names
 from gate.scan.image import (

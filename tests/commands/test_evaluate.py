@@ -17,7 +17,7 @@ from gate.commands import evaluate as command
 from gate.config import ActionInputs
 from gate.errors import InputError
 from tests.commands.summary_checks import assert_tables_keep_their_columns
-from tests.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
+from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = [

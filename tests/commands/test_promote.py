@@ -16,8 +16,9 @@ from gate.commands import Context
 from gate.commands.promote import PromoteConfig, config_from_inputs, run
 from gate.config import ActionInputs
 from gate.errors import GateError, InputError
-from gate.exceptions import parse_exceptions
-from gate.policy import GateOptions, evaluate
+from gate.policy.sarif import parse_sarif
+from gate.policy.verdict import GateOptions, evaluate
+from gate.policy.waivers import parse_exceptions
 from gate.promote import PromoteOptions, promote
 from gate.report import (
     ANNOTATION_CREATED,
@@ -27,8 +28,7 @@ from gate.report import (
     REPORT_ARTIFACT_TYPE,
     validate_scan_report,
 )
-from gate.sarif import parse_sarif
-from tests.sarif_samples import sarif_log, trivy_result, trivy_rule
+from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule
 from tests.support.client import RegistryClient
 from tests.support.faults import Fault, FaultProxy, status_fault
 from tests.support.images import (

@@ -23,7 +23,7 @@ from gate.commands import scan as command
 from gate.config import ActionInputs
 from gate.errors import InputError
 from tests.commands.summary_checks import assert_tables_keep_their_columns
-from tests.sarif_samples import sarif_log, trivy_result, trivy_rule, write
+from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule, write
 from tests.support.images import attach_sbom, build_image, cyclonedx_sbom, openvex_document
 from tests.support.registries import Registry
 

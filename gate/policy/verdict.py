@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from gate.config import ActionInputs
 from gate.errors import InputError
-from gate.exceptions import ExceptionEntry, load_exceptions
-from gate.sarif import Finding, SarifRun, Severity
-from gate.vex import VexSet, VexStatement
-from gate.vex_match import statement_for
+from gate.policy.sarif import Finding, SarifRun, Severity
+from gate.policy.vex import VexSet, VexStatement
+from gate.policy.vex_match import statement_for
+from gate.policy.waivers import ExceptionEntry, load_exceptions
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "none")
 RANK: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

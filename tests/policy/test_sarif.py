@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate import sarif_schema
 from gate.errors import GateError, InputError
-from gate.sarif import PlatformRun, _lines, build_sarif_log, load_sarif, parse_run, parse_sarif, write_sarif
-from tests.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
+from gate.policy import sarif_schema
+from gate.policy.sarif import PlatformRun, _lines, build_sarif_log, load_sarif, parse_run, parse_sarif, write_sarif
+from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
 
 TRIVY_FILES = ["trivy-0.49-image.sarif", "trivy-0.50-with-secret.sarif", "trivy-0.69-node-alpine.sarif"]
 ALL_FILES = [*TRIVY_FILES, "grype-0.114-image.sarif"]

@@ -1,7 +1,7 @@
 """VEX: statements that a vulnerability does (not) affect a product, from OpenVEX or CycloneDX VEX.
 
 - OpenVEX (``@context`` https://openvex.dev/ns, ``/v0.2.0``...), bare or inside an in-toto
-  statement / DSSE envelope / sigstore bundle (unwrapped by ``gate.sbom.attestation``);
+  statement / DSSE envelope / sigstore bundle (unwrapped by ``gate.attest.unwrap``);
 - CycloneDX VEX: ``vulnerabilities[].analysis.state`` mapped to OpenVEX statuses
   (``not_affected``/``false_positive`` -> not_affected, ``resolved``/``resolved_with_pedigree``
   -> fixed, ``exploitable`` -> affected, ``in_triage`` -> under_investigation), ``affects[].ref``
@@ -23,9 +23,9 @@ from typing import Any
 
 from packageurl import PackageURL
 
+from gate.attest.unwrap import unwrap_document
 from gate.errors import InputError
 from gate.files import read_capped
-from gate.sbom.attestation import unwrap_document
 
 OPENVEX_PREFIX = "https://openvex.dev/ns"
 OPENVEX_PREDICATE_TYPES = frozenset({OPENVEX_PREFIX, f"{OPENVEX_PREFIX}/v0.2.0"})

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.config import ActionInputs
-from gate.sarif import Finding, PlatformRun, build_sarif_log, parse_run, validate_sarif
-from gate.vex import VexProduct, VexSet, VexStatement
-from gate.vex_match import (
+from gate.policy.sarif import Finding, PlatformRun, build_sarif_log, parse_run, validate_sarif
+from gate.policy.vex import VexProduct, VexSet, VexStatement
+from gate.policy.vex_match import (
     add_vex_arguments,
     finding_products,
     image_identifiers,

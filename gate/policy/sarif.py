@@ -1,6 +1,6 @@
 """SARIF 2.1.0 reading (from any scanner) and writing (one run per platform).
 
-Reading validates the log against the vendored OASIS schema (``gate/schemas/sarif-2.1.0.json``),
+Reading validates the log against the vendored OASIS schema (``gate/policy/schemas/sarif-2.1.0.json``),
 then turns every result into a ``Finding``: the vulnerability id and its aliases, the CVSS
 ``security-severity``, the scanner's own label, the package, installed and fixed versions, the
 location and the platform of its run. Scanners put these in different places:
@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import orjson
 
-from gate import sarif_schema
 from gate.errors import InputError
 from gate.files import read_capped
-from gate.sarif_schema import short as _short
+from gate.policy import sarif_schema
+from gate.policy.sarif_schema import short as _short
 
 Severity = Literal["critical", "high", "medium", "low", "none"]
 FindingKind = Literal["vulnerability", "secret", "misconfiguration", "other"]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.errors import GateError, InputError
-from gate.exceptions import load_exceptions, parse_exceptions
+from gate.policy.waivers import load_exceptions, parse_exceptions
 
 EXAMPLE = """\
 # exceptions for the production images

@@ -7,10 +7,10 @@ finding's fields (the runner escapes them; nothing can start a workflow command)
 
 from __future__ import annotations
 
-from gate.exceptions import ExceptionEntry
 from gate.markdown import md_code, md_details, md_table, md_text
 from gate.outcome import Annotation
-from gate.policy import MAX_ANNOTATIONS, SEVERITIES, GateResult, Judged
+from gate.policy.verdict import MAX_ANNOTATIONS, SEVERITIES, GateResult, Judged
+from gate.policy.waivers import ExceptionEntry
 
 # Lists longer than this go into a collapsed <details> block.
 INLINE_ITEMS = 10

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate import sarif_schema
-from tests.sarif_samples import trivy_result
+from gate.policy import sarif_schema
+from tests.policy.sarif_samples import trivy_result
 
 _SCHEMA = json.loads(sarif_schema.SCHEMA_PATH.read_text(encoding="utf-8"))
 _RESULT = jsonschema.Draft4Validator({"$ref": "#/definitions/result", "definitions": _SCHEMA["definitions"]})

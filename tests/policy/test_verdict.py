@@ -13,8 +13,8 @@ import pytest
 
 from gate.config import ActionInputs
 from gate.errors import InputError
-from gate.exceptions import ExceptionEntry, parse_exceptions
-from gate.policy import (
+from gate.policy.sarif import load_sarif, parse_sarif
+from gate.policy.verdict import (
     GateOptions,
     MissingSbom,
     add_gate_arguments,
@@ -24,8 +24,8 @@ from gate.policy import (
     gate_values_from_inputs,
     parse_threshold,
 )
-from gate.sarif import load_sarif, parse_sarif
-from tests.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule
+from gate.policy.waivers import ExceptionEntry, parse_exceptions
+from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule
 
 TODAY = dt.date(2025, 6, 1)
 SARIF_FILES = [

@@ -2,7 +2,7 @@
 
 Two formats, told apart by content:
 
-- YAML (or JSON), validated by ``gate/schemas/exceptions.schema.json``::
+- YAML (or JSON), validated by ``gate/policy/schemas/exceptions.schema.json``::
 
       exceptions:
         - id: CVE-2023-12345          # a CVE, GHSA or any id/alias the scanner reports

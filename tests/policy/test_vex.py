@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gate.errors import InputError
-from gate.vex import VexSet, identifier_matches, load_vex, load_vex_files, parse_vex
+from gate.policy.vex import VexSet, identifier_matches, load_vex, load_vex_files, parse_vex
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGE_PURL = f"pkg:oci/vulnerable-app@sha256%3A{'ab' * 32}?repository_url=registry.example/team/vulnerable-app"
@@ -192,7 +192,7 @@ def test_files(tmp_path: Path) -> None:
 
 
 def test_a_vex_file_over_the_cap_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gate.vex as vex_module
+    import gate.policy.vex as vex_module
 
     monkeypatch.setattr(vex_module, "MAX_VEX_BYTES", 16)
     big = tmp_path / "big.openvex.json"

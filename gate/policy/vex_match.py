@@ -7,7 +7,7 @@ A finding's products are the image it was found in and the package it was found 
 - the package purl when the scanner (or the scan stage, from the SBOM) recorded one.
 
 ``not_affected`` and ``fixed`` suppress; ``affected`` and ``under_investigation`` do not, and the
-latest applicable statement wins (``gate.vex.VexSet.match``).
+latest applicable statement wins (``gate.policy.vex.VexSet.match``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from gate.config import ActionInputs
-from gate.sarif import Finding
-from gate.vex import VexSet, VexStatement, load_vex_files
+from gate.policy.sarif import Finding
+from gate.policy.vex import VexSet, VexStatement, load_vex_files
 
 _DIGEST = re.compile(r"(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})")
 _PINNED = re.compile(r"^(?P<name>.+?)(?::(?P<tag>[\w][\w.-]{0,127}))?@(?P<digest>sha256:[0-9a-fA-F]{64})$")
@@ -99,7 +99,7 @@ def sarif_suppression(statement: VexStatement) -> dict[str, Any]:
 def suppress_results(run: MutableMapping[str, Any], findings: Iterable[Finding], vex: VexSet) -> int:
     """Add a suppression to each result of ``run`` that a VEX statement suppresses; return how many.
 
-    ``findings`` are ``gate.sarif.parse_run(run)``'s, whose ``path`` names their result index.
+    ``findings`` are ``gate.policy.sarif.parse_run(run)``'s, whose ``path`` names their result index.
     """
     results = run.get("results")
     if not isinstance(results, list):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-REAL_WORLD = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real-world"
+REAL_WORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "real-world"
 
 
 def real_world(name: str) -> Path:

@@ -14,7 +14,7 @@ for a gate that should answer in under a second. So:
   level, kind, locations with uri and integer regions, fingerprints, properties without tags)
   is accepted by one flat check first; anything else, valid or not, goes the way above.
 
-``tests/test_sarif.py`` and ``tests/test_sarif_schema.py`` check both against jsonschema on
+``tests/policy/test_sarif.py`` and ``tests/policy/test_sarif_schema.py`` check both against jsonschema on
 generated items.
 ``uniqueItems`` is checked through a canonical JSON text per item (jsonschema's own check is
 quadratic on objects).
