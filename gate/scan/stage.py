@@ -1,13 +1,16 @@
 """The scan stage: an image in, one SARIF log (one run per platform) and a gate verdict out.
 
-``scan_image(request, context)`` is the whole stage (the ``scan`` command and ``pipeline`` call it):
+``scan_image(request)`` is the whole stage (the ``scan``, ``promote`` and ``pipeline`` commands call
+it): a frozen ``ImageScanRequest`` in, a frozen ``ScanOutcome`` out, progress through ``log``; it
+prints nothing and exits nothing (its step summary is ``gate.scan.summary``).
 
 1. open the image (registry repository or ``oci:`` layout) and resolve it to its root digest;
 2. find each platform's SBOM attestation (``gate.attest.lookup``: referrers API or tag fallback,
    and BuildKit in-index attestation manifests), matched by in-toto predicate type;
-3. extract each BOM into a private temporary directory and run the chosen scanner on it;
+3. extract each BOM into a private temporary directory and run the chosen scanner
+   (``gate.scanners``) on it;
 4. find VEX documents among the referrers of the index and of every platform (and in-index
-   attestation manifests), add ``--vex`` files, and mark the results they cover as suppressed;
+   attestation manifests; ``gate.attest.vex_referrers``), add ``--vex`` files, and mark the results they cover as suppressed;
 5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<platform>/``, run properties
    image, platform, digest, and imageName/imageDigest: the root reference and digest, so that
    ``evaluate`` of this SARIF names the image), validate and write it;

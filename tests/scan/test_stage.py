@@ -18,7 +18,7 @@ from gate.oci.auth import Credential
 from gate.oci.open import Access
 from gate.policy.sarif import load_sarif, validate_sarif
 from gate.policy.verdict import GateOptions
-from gate.scan.image import ImageScanRequest, ScanOutcome, ScanSettings, scan_image
+from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_image
 from tests.support.images import (
     CYCLONEDX,
     OPENVEX,
