@@ -1,7 +1,7 @@
 """SARIF 2.1.0 reading (from any scanner) and writing (one run per platform).
 
 Reading validates the log against the vendored OASIS schema (``gate/policy/schemas/sarif-2.1.0.json``),
-then turns every result into a ``Finding``: the vulnerability id and its aliases, the CVSS
+then turns every result into a ``SarifFinding``: the vulnerability id and its aliases, the CVSS
 ``security-severity``, the scanner's own label, the package, installed and fixed versions, the
 location and the platform of its run. Scanners put these in different places:
 
@@ -33,8 +33,8 @@ from gate.errors import InputError
 from gate.files import read_capped
 from gate.policy import sarif_schema
 from gate.policy.sarif_schema import short as _short
+from gate.policy.severity import Severity
 
-Severity = Literal["critical", "high", "medium", "low", "none"]
 FindingKind = Literal["vulnerability", "secret", "misconfiguration", "other"]
 
 SARIF_VERSION = "2.1.0"
@@ -75,7 +75,7 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 
 @dataclass(frozen=True, slots=True)  # slots: 100,000s of them are cheaper to build and to keep
-class Finding:
+class SarifFinding:
     """One result of a SARIF run, with what the gate needs to judge it.
 
     ``id`` is the vulnerability id (``CVE-...``, ``GHSA-...``) when the rule id names one, else
@@ -126,7 +126,7 @@ class SarifRun:
     digest: str | None
     category: str | None
     sbom: bool | None
-    findings: tuple[Finding, ...]
+    findings: tuple[SarifFinding, ...]
     image_digest: str | None = None
     """The root digest of the image the run covers (an index's, not the platform's): the run property
     ``imageDigest``, else the one digest a Trivy image scan's ``repoDigests`` name."""
@@ -284,7 +284,7 @@ def parse_run(run: Mapping[str, Any], *, source: str, index: int = 0) -> SarifRu
     sbom = properties.get("sbom") if isinstance(properties.get("sbom"), bool) else None
     image_digest = _str(properties.get("imageDigest")) or _single_digest(properties.get("repoDigests"))
 
-    findings: list[Finding] = []
+    findings: list[SarifFinding] = []
     facts_cache: dict[tuple[int, str], _RuleFacts] = {}
     results = _list(run.get("results"), source, f"{base}.results")
     for r, result in enumerate(results):
@@ -541,7 +541,7 @@ def _finding(
     path: str,
     platform: str | None,
     image: str | None,
-) -> Finding:
+) -> SarifFinding:
     result_props = _props(result.get("properties"))
     message = _text(result.get("message"))
     msg = _lines(message) if message else {}
@@ -607,7 +607,7 @@ def _finding(
     suppressed = isinstance(suppressions, list) and any(
         isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in suppressions
     )
-    return Finding(
+    return SarifFinding(
         id=facts.vuln_id,
         rule_id=facts.rule_id,
         aliases=aliases,

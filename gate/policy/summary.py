@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from gate.markdown import md_code, md_details, md_table, md_text
 from gate.outcome import Annotation
-from gate.policy.verdict import MAX_ANNOTATIONS, SEVERITIES, GateResult, Judged
+from gate.policy.severity import SEVERITIES
+from gate.policy.verdict import MAX_ANNOTATIONS, GateResult, Judged
 from gate.policy.waivers import ExceptionEntry
 
 # Lists longer than this go into a collapsed <details> block.

@@ -22,13 +22,12 @@ from typing import Any, Literal
 
 from gate.config import ActionInputs
 from gate.errors import InputError
-from gate.policy.sarif import Finding, SarifRun, Severity
+from gate.policy.sarif import SarifFinding, SarifRun
+from gate.policy.severity import RANK, SEVERITIES, Severity, band
 from gate.policy.vex import VexSet, VexStatement
 from gate.policy.vex_match import statement_for
 from gate.policy.waivers import ExceptionEntry, load_exceptions
 
-SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "none")
-RANK: Mapping[str, int] = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 SeveritySource = Literal["cvss", "label"]
 
 THRESHOLD_PATTERN = r"^(critical|high|medium|low|10(\.0+)?|[0-9](\.[0-9]+)?)$"
@@ -45,19 +44,6 @@ GATE_SCHEMA: Mapping[str, Any] = {
 GATE_FIELDS: tuple[str, ...] = tuple(GATE_SCHEMA["properties"])
 # One annotation per blocking finding, up to this many (GitHub shows few per step anyway).
 MAX_ANNOTATIONS = 50
-
-
-def band(score: float) -> Severity:
-    """The CVSS v3 qualitative rating of a score (FIRST): 9.0 critical, 7.0 high, 4.0 medium, 0.1 low."""
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    if score >= 0.1:
-        return "low"
-    return "none"
 
 
 @dataclass(frozen=True)
@@ -171,7 +157,7 @@ class MissingSbom:
 class Judged:
     """A finding with the severity the gate gave it."""
 
-    finding: Finding
+    finding: SarifFinding
     severity: Severity
     rated_by: SeveritySource
     exception: ExceptionEntry | None = None
@@ -299,7 +285,7 @@ class GateResult:
         }
 
 
-def rate(finding: Finding, source: SeveritySource) -> tuple[Severity, SeveritySource]:
+def rate(finding: SarifFinding, source: SeveritySource) -> tuple[Severity, SeveritySource]:
     """The severity of a finding and the source that gave it (falling back when one is missing).
 
     Secrets and misconfigurations are always rated by their label: their ``security-severity``
@@ -316,7 +302,7 @@ def rate(finding: Finding, source: SeveritySource) -> tuple[Severity, SeveritySo
     return band(finding.score), "cvss"
 
 
-def _matches(entry: ExceptionEntry, finding: Finding) -> bool:
+def _matches(entry: ExceptionEntry, finding: SarifFinding) -> bool:
     if entry.id.upper() not in finding.ids():
         return False
     if entry.images and not (finding.image and any(fnmatch.fnmatchcase(finding.image, g) for g in entry.images)):
@@ -483,7 +469,7 @@ def evaluate(
     )
 
 
-def _candidates(index: Mapping[str, list[ExceptionEntry]], finding: Finding) -> list[ExceptionEntry]:
+def _candidates(index: Mapping[str, list[ExceptionEntry]], finding: SarifFinding) -> list[ExceptionEntry]:
     found: list[ExceptionEntry] = []
     for identifier in finding.ids():
         found += index.get(identifier, ())

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gate.config import ActionInputs
-from gate.policy.sarif import Finding
+from gate.policy.sarif import SarifFinding
 from gate.policy.vex import VexSet, VexStatement, load_vex_files
 
 _DIGEST = re.compile(r"(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})")
@@ -62,7 +62,7 @@ def image_identifiers(image: str | None, digests: Iterable[str | None]) -> tuple
     return tuple(identifiers)
 
 
-def finding_products(finding: Finding, run_digest: str | None) -> tuple[str, ...]:
+def finding_products(finding: SarifFinding, run_digest: str | None) -> tuple[str, ...]:
     """The product identifiers a VEX statement may name for this finding."""
     identifiers = list(image_identifiers(finding.image, (run_digest,)))
     if finding.purl:
@@ -70,7 +70,7 @@ def finding_products(finding: Finding, run_digest: str | None) -> tuple[str, ...
     return tuple(identifiers)
 
 
-def statement_for(vex: VexSet, finding: Finding, run_digest: str | None) -> VexStatement | None:
+def statement_for(vex: VexSet, finding: SarifFinding, run_digest: str | None) -> VexStatement | None:
     """The suppressing statement for a finding, or None (no statement, or the latest says affected)."""
     if not len(vex) or finding.kind != "vulnerability":
         return None
@@ -96,7 +96,7 @@ def sarif_suppression(statement: VexStatement) -> dict[str, Any]:
     return suppression
 
 
-def suppress_results(run: MutableMapping[str, Any], findings: Iterable[Finding], vex: VexSet) -> int:
+def suppress_results(run: MutableMapping[str, Any], findings: Iterable[SarifFinding], vex: VexSet) -> int:
     """Add a suppression to each result of ``run`` that a VEX statement suppresses; return how many.
 
     ``findings`` are ``gate.policy.sarif.parse_run(run)``'s, whose ``path`` names their result index.

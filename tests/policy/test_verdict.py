@@ -18,7 +18,6 @@ from gate.policy.verdict import (
     GateOptions,
     MissingSbom,
     add_gate_arguments,
-    band,
     evaluate,
     gate_values_from_args,
     gate_values_from_inputs,
@@ -123,15 +122,6 @@ def test_ignore_unfixed_on_real_trivy() -> None:
     assert len(ignoring.unfixed_ignored) == 5
     assert all(j.finding.fixed for j in ignoring.blocking)
     assert ignoring.to_json()["unfixed_ignored"] == 5
-
-
-@pytest.mark.parametrize(
-    ("score", "expected"),
-    [(10.0, "critical"), (9.0, "critical"), (8.99, "high"), (7.0, "high"), (6.9, "medium"), (4.0, "medium"),
-     (3.9, "low"), (0.1, "low"), (0.05, "none"), (0.0, "none")],
-)  # fmt: skip
-def test_cvss_bands(score: float, expected: str) -> None:
-    assert band(score) == expected
 
 
 def test_thresholds() -> None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.config import ActionInputs
-from gate.policy.sarif import Finding, PlatformRun, build_sarif_log, parse_run, validate_sarif
+from gate.policy.sarif import PlatformRun, SarifFinding, build_sarif_log, parse_run, validate_sarif
 from gate.policy.vex import VexProduct, VexSet, VexStatement
 from gate.policy.vex_match import (
     add_vex_arguments,
@@ -29,8 +29,8 @@ CHILD = "sha256:" + "2" * 64
 IMAGE = f"ghcr.io/acme/app:1.0@{INDEX}"
 
 
-def finding(**changes: Any) -> Finding:
-    base = Finding(
+def finding(**changes: Any) -> SarifFinding:
+    base = SarifFinding(
         id="CVE-2024-0001", rule_id="CVE-2024-0001", aliases=("GHSA-aaaa-bbbb-cccc",), kind="vulnerability",
         score=9.8, label="critical", label_origin="tag", level="error", title="t", package="openssl",
         installed="3.1.0", fixed="3.1.1", location=None, line=None, platform="linux/amd64", image=IMAGE,

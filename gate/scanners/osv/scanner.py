@@ -25,7 +25,7 @@ from gate.sbom.components import Component, Inventory, read_inventory
 from gate.scanners.base import Log, ScanRequest, ScanResult, UncheckedComponent
 from gate.scanners.osv import ecosystems, versions
 from gate.scanners.osv.db import DownloadLimits, OsvDatabase
-from gate.scanners.osv.severity import Severity, severity_of
+from gate.scanners.osv.severity import RecordSeverity, severity_of
 
 LEVELS = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "UNKNOWN": "note"}
 _OS_FAMILIES = frozenset(
@@ -104,7 +104,7 @@ class Finding:
     purl: str | None
     ecosystem: str
     osv_package: str
-    severity: Severity
+    severity: RecordSeverity
     summary: str
     details: str
 

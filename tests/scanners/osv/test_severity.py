@@ -1,15 +1,15 @@
-"""Severity from CVSS vectors (v3.x, v4, v2) or the record's label."""
+"""Severity from CVSS vectors (v3.x, v4, v2) or the record's label (the band itself: tests/policy/test_severity.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gate.scanners.osv.severity import Severity, band, base_score, severity_of
+from gate.scanners.osv.severity import RecordSeverity, base_score, severity_of
 
 
 def test_cvss_v3_vector_gives_the_base_score() -> None:
     record = {"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}]}
-    assert severity_of(record) == Severity("HIGH", 7.5, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "cvss_v3")
+    assert severity_of(record) == RecordSeverity("HIGH", 7.5, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "cvss_v3")
 
 
 def test_cvss_v4_when_no_v3() -> None:
@@ -38,12 +38,8 @@ def test_label_fallback(label: str, expected: str) -> None:
 
 def test_bad_vector_falls_back_and_nothing_is_unknown() -> None:
     record = {"severity": [{"type": "CVSS_V3", "score": "garbage"}], "database_specific": {"severity": "CRITICAL"}}
-    assert severity_of(record) == Severity("CRITICAL", 9.5, None, "label")
-    assert severity_of({}) == Severity("UNKNOWN", 0.0)
+    assert severity_of(record) == RecordSeverity("CRITICAL", 9.5, None, "label")
+    assert severity_of({}) == RecordSeverity("UNKNOWN", 0.0)
     assert base_score("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P") == 7.5
     assert base_score("Ubuntu", "high") is None
 
-
-@pytest.mark.parametrize(("score", "label"), [(0.0, "UNKNOWN"), (0.1, "LOW"), (3.9, "LOW"), (4.0, "MEDIUM"), (6.9, "MEDIUM"), (7.0, "HIGH"), (9.0, "CRITICAL")])  # fmt: skip
-def test_bands(score: float, label: str) -> None:
-    assert band(score) == label
