@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gate.commands import Context
@@ -28,12 +28,10 @@ from gate.commands.gate_options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, EXIT_POLICY, InputError
-from gate.oci.refs import parse_target_reference
 from gate.outcome import Outcome
-from gate.policy.sarif import SarifRun, load_sarif
+from gate.policy.stage import GateRequest, gate_sarif_files, pinned_image
 from gate.policy.summary import blocking_annotations, summary_markdown
-from gate.policy.verdict import GateOptions, GateResult, evaluate
-from gate.policy.vex_match import load_given_vex
+from gate.policy.verdict import GateOptions, GateResult
 
 NAME = "evaluate"
 HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"
@@ -93,49 +91,6 @@ def config_from_inputs(inputs: ActionInputs) -> EvaluateConfig:
     return build_config(EvaluateConfig, SCHEMA, values, "action inputs")
 
 
-def pinned_image(text: str, where: str) -> tuple[str, str] | None:
-    """``(name[:tag], digest)`` of a pinned reference (``host/repo[:tag]@sha256:...`` or
-    ``oci:PATH[:tag]@sha256:...``); None for empty text; ``InputError`` when it names no digest."""
-    if not text:
-        return None
-    reference = parse_target_reference(text, default_tag=None)
-    if reference.digest is None:
-        raise InputError(
-            f"{where} {text}: not pinned: give the image with its root digest, REF@sha256:<64 hex> "
-            "(the digest promote will check the source against)"
-        )
-    return str(replace(reference, digest=None)), reference.digest
-
-
-def image_of(runs: Sequence[SarifRun], given: str = "") -> tuple[str | None, str | None]:
-    """The image (name, root digest) the runs cover: ``given`` (checked against every run that names a
-    root digest), else the one root digest every run names, else (None, None)."""
-    pinned = pinned_image(given, "--image")
-    if pinned is not None:
-        name, digest = pinned
-        for run in runs:
-            if run.image_digest and run.image_digest != digest:
-                raise InputError(
-                    f"--image {given}: {run.source} run {run.index} ({run.label}) is of image {run.image_digest}, "
-                    f"not {digest}; the SARIF and --image contradict each other"
-                )
-        return name, digest
-    digests = {run.image_digest for run in runs}
-    if len(digests) != 1 or None in digests:
-        return None, None
-    names = {run.image.rpartition("@")[0] if "@" in run.image else run.image for run in runs if run.image}
-    return (names.pop() if len(names) == 1 else None), digests.pop()
-
-
-def _scanner_of(runs: Sequence[SarifRun]) -> dict[str, str | None]:
-    """The tool that wrote the runs, when they all name the same one."""
-    tools = {(run.tool, run.tool_version) for run in runs}
-    if len(tools) == 1:
-        name, version = tools.pop()
-        return {"name": name, "version": version}
-    return {"name": None, "version": None}
-
-
 def gate_outputs(result: GateResult) -> dict[str, str]:
     """The job outputs of a gate result (shared with scan/pipeline)."""
     return {
@@ -167,35 +122,29 @@ def gate_outcome(
 
 
 def run(config: EvaluateConfig, context: Context) -> Outcome:
-    options = GateOptions.from_config(config)
-    vex = load_given_vex(config.vex_files, config.use_vex)
-    runs: list[SarifRun] = []
-    for path in config.sarif_files:
-        loaded = load_sarif(path)
-        context.log(f"evaluate: {path}: {len(loaded)} run(s), {sum(len(r.findings) for r in loaded)} finding(s)")
-        runs += loaded
-    result = evaluate(runs, options, vex=vex)
-    image, digest = image_of(runs, config.image)
+    request = GateRequest(
+        sarif_files=tuple(config.sarif_files),
+        options=GateOptions.from_config(config),
+        vex_files=tuple(config.vex_files),
+        use_vex=config.use_vex,
+        image=config.image,
+    )
+    verdict = gate_sarif_files(request, log=context.log)
+    result = verdict.result
     messages = [
         f"evaluate: {result.verdict.upper()}: {len(result.blocking)} blocking finding(s) at or above "
         f"{result.threshold} ({result.severity_source}); " + ", ".join(f"{k} {v}" for k, v in result.counts.items())
     ]
     messages += [f"note: {note}" for note in result.notes]
-    if digest is None:
+    if verdict.digest is None:
         messages.append(
             "note: the SARIF names no single image digest, so promote --verdict will not accept this verdict; "
             "give --image REF@DIGEST (input image) when it covers one image"
         )
     return gate_outcome(
         result,
-        document={
-            **result.to_json(),
-            "image": image,
-            "digest": digest,
-            "method": "sarif",
-            "scanner": _scanner_of(runs),
-        },
-        outputs={"sarif_file": ",".join(config.sarif_files), "digest": digest or ""},
+        document=verdict.to_json(),
+        outputs={"sarif_file": ",".join(config.sarif_files), "digest": verdict.digest or ""},
         summary=summary_markdown(result),
         messages=messages,
     )
