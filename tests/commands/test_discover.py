@@ -1,4 +1,5 @@
-"""The discover command end to end: real trees on disk, the CLI and the action entrypoint."""
+"""The discover command: its config from the action inputs, and the CLI end to end (the stage itself:
+tests/discover/test_stage.py)."""
 
 from __future__ import annotations
 
@@ -10,137 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from gate.commands import Context
 from gate.commands import discover as command
 from gate.config import ActionInputs, load_action_inputs
 from gate.discover.matrix import MATRIX_CAP
 from gate.discover.policy import DEFAULT_MARKER
+from gate.discover.stage import DiscoverRequest
 from gate.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
-D = "sha256:" + "d" * 64
-MARK = f"# {DEFAULT_MARKER}\n"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text, encoding="utf-8")
-    return root
-
-
-def test_document_outputs_and_annotations(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "app/Dockerfile": MARK + f"FROM golang:1.22@{D} AS build\nFROM alpine:3.20\nCOPY --from=build /a /a\n",
-            "web/Containerfile": MARK + f"FROM docker.io/library/golang:1.21@{D}\n",
-            "dev/Dockerfile.dev": "FROM python:3\n",
-        },
-    )
-    outcome = command.run(command.DiscoverConfig(path=str(tmp_path)), Context())
-    assert outcome.exit_code == 1
-    doc = outcome.document
-    assert list(doc) == ["dockerfiles", "images", "violations", "matrix"]
-    assert doc["dockerfiles"] == [
-        {"path": "app/Dockerfile", "production": True},
-        {"path": "dev/Dockerfile.dev", "production": False},
-        {"path": "web/Containerfile", "production": True},
-    ]
-    assert doc["images"] == [
-        {
-            "image": "docker.io/library/alpine:3.20",
-            "pinned": False,
-            "locations": [{"path": "app/Dockerfile", "line": 3, "instruction": "FROM"}],
-        },
-        {
-            "image": f"docker.io/library/golang:1.22@{D}",
-            "pinned": True,
-            "locations": [
-                {"path": "app/Dockerfile", "line": 2, "instruction": "FROM"},
-                {"path": "web/Containerfile", "line": 2, "instruction": "FROM"},
-            ],
-        },
-    ]
-    assert doc["violations"] == [
-        {
-            "path": "app/Dockerfile",
-            "line": 3,
-            "image": "docker.io/library/alpine:3.20",
-            "reason": "not pinned by digest",
-        }
-    ]
-    assert [entry["name"] for entry in doc["matrix"]["include"]] == [
-        "docker.io/library/alpine",
-        "docker.io/library/golang",
-    ]
-    assert json.loads(outcome.outputs["matrix"]) == doc["matrix"]
-    assert "\n" not in outcome.outputs["matrix"]
-    assert json.loads(outcome.outputs["images"]) == doc["images"]
-    assert json.loads(outcome.outputs["violations"]) == doc["violations"]
-    (annotation,) = outcome.annotations
-    assert annotation.level == "error" and annotation.line == 3 and annotation.title
-    assert annotation.file is not None and annotation.file.endswith("app/Dockerfile")
-    assert "dev/Dockerfile.dev" in outcome.summary
-
-
-def test_annotation_path_is_relative_to_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"svc/Dockerfile": MARK + "FROM alpine\n"})
-    monkeypatch.chdir(tmp_path)
-    outcome = command.run(command.DiscoverConfig(path="svc"), Context())
-    assert outcome.document["violations"][0]["path"] == "Dockerfile"
-    assert outcome.annotations[0].file == "svc/Dockerfile"
-
-
-def test_no_require_digest_reports_without_failing(tmp_path: Path) -> None:
-    write(tmp_path, {"Dockerfile": MARK + "FROM alpine\n"})
-    outcome = command.run(command.DiscoverConfig(path=str(tmp_path), require_digest=False), Context())
-    assert outcome.exit_code == 0
-    assert len(outcome.document["violations"]) == 1
-
-
-def test_no_production_dockerfile_fails_unless_allowed(tmp_path: Path) -> None:
-    write(tmp_path, {"Dockerfile": "FROM alpine\n"})
-    outcome = command.run(command.DiscoverConfig(path=str(tmp_path)), Context())
-    assert outcome.exit_code == 1
-    assert any("no production Dockerfile" in line for line in outcome.messages)
-    allowed = command.run(command.DiscoverConfig(path=str(tmp_path), allow_empty=True), Context())
-    assert allowed.exit_code == 0
-    assert allowed.document["matrix"] == {"include": []}
-    every = command.run(command.DiscoverConfig(path=str(tmp_path), all_dockerfiles=True), Context())
-    assert every.document["dockerfiles"] == [{"path": "Dockerfile", "production": True}]
-    custom = command.run(command.DiscoverConfig(path=str(tmp_path), marker="jim"), Context())
-    assert custom.exit_code == 1
-
-
-def test_matrix_cap(tmp_path: Path) -> None:
-    lines = "".join(f"FROM ghcr.io/acme/img{i}@{D}\n" for i in range(MATRIX_CAP + 1))
-    write(tmp_path, {"Dockerfile": MARK + lines})
-    outcome = command.run(command.DiscoverConfig(path=str(tmp_path)), Context())
-    assert outcome.exit_code == 1
-    assert any(f"matrix cap of {MATRIX_CAP}" in line for line in outcome.messages)
-    raised = command.run(command.DiscoverConfig(path=str(tmp_path), max_matrix=1000), Context())
-    assert raised.exit_code == 0
-
-
-def test_build_args_and_syntax_errors(tmp_path: Path) -> None:
-    write(tmp_path, {"Dockerfile": MARK + "ARG BASE\nFROM $BASE\nRUN <<EOF\n", "x.Dockerfile": "RUN <<EOF\n"})
-    outcome = command.run(command.DiscoverConfig(path=str(tmp_path)), Context())
-    assert [(v["line"], v["reason"]) for v in outcome.document["violations"]] == [
-        (3, "unresolved build argument"),
-        (4, "Dockerfile syntax error: unterminated heredoc 'EOF'"),
-    ]
-    assert any("x.Dockerfile:1" in line for line in outcome.messages)
-    given = command.run(command.DiscoverConfig(path=str(tmp_path), build_args={"BASE": f"alpine@{D}"}), Context())
-    assert [v["reason"] for v in given.document["violations"]] == [
-        "Dockerfile syntax error: unterminated heredoc 'EOF'"
-    ]
-
-
-def test_undecodable_dockerfile_is_an_input_error(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_bytes(b"\xff\xfe")
-    with pytest.raises(InputError, match="Dockerfile"):
-        command.run(command.DiscoverConfig(path=str(tmp_path)), Context())
 
 
 def test_config_from_action_inputs() -> None:
@@ -152,7 +30,7 @@ def test_config_from_action_inputs() -> None:
         "INPUT_MAX_MATRIX": "10",
     }
     config = command.config_from_inputs(ActionInputs(env))
-    assert config == command.DiscoverConfig(
+    assert config == DiscoverRequest(
         path="examples",
         marker="jim-compliance: production-image",
         require_digest=False,
@@ -160,7 +38,7 @@ def test_config_from_action_inputs() -> None:
         max_matrix=10,
     )
     defaults = command.config_from_inputs(ActionInputs({}))
-    assert defaults == command.DiscoverConfig()
+    assert defaults == DiscoverRequest()
     with pytest.raises(InputError):
         command.config_from_inputs(ActionInputs({"INPUT_MAX_MATRIX": "0"}))
     with pytest.raises(InputError):
