@@ -24,6 +24,7 @@ from github import Auth, Github, GithubException
 
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.http import is_loopback
+from gate.outcome import ignore
 
 GHCR = "ghcr.io"
 DEFAULT_API_URL = "https://api.github.com"
@@ -32,10 +33,6 @@ MAX_PAGES = 100  # 10,000 versions: beyond that the quarantine package needs pru
 TIMEOUT = 30
 
 OwnerKind = Literal["org", "user"]
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def delete_ghcr_tag(
     *,
     expected_digest: str | None = None,
     api_url: str = DEFAULT_API_URL,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> PackageTagDeletion:
     """Delete the package version carrying ``tag`` in ``ghcr.io/<repository>`` when ``tag`` is its only tag
     (and its digest is ``expected_digest`` when given). Raises ``RuntimeFailure`` when the API fails."""
