@@ -17,7 +17,7 @@ prints nothing and exits nothing (its step summary is ``gate.scan.summary``).
 6. gate it (``gate.policy.verdict.evaluate``): platforms without SBOM are ``MissingSbom``, VEX suppresses,
    unchecked components block with ``fail_on_unchecked``.
 
-``scan_target`` is steps 2-4 over an already open ``Target`` (no files written but the BOMs).
+``_scan_target`` is steps 2-4 over an already open ``Target`` (no files written but the BOMs).
 """
 
 from __future__ import annotations
@@ -232,10 +232,10 @@ def scan_image(
     chosen = scanner or make_scanner(settings, log)
     with registry_pool(request.access, environ=environ or {}, mask=mask, log=log) as pool:
         target = open_target(reference, pool)
-        scanned = scan_target(target, reference, settings, chosen, log=log, given_vex=given_vex)
+        scanned = _scan_target(target, reference, settings, chosen, log=log, given_vex=given_vex)
     path = write_sarif(output, scanned.sarif_log)
     log(f"scan: wrote {path} ({len(scanned.platforms)} run(s))")
-    result = gate_scan(scanned, options, str(path), fail_on_unchecked=settings.fail_on_unchecked, exceptions=exceptions)
+    result = _gate_scan(scanned, options, str(path), fail_on_unchecked=settings.fail_on_unchecked, exceptions=exceptions)
     return ScanOutcome(scanned, result, path)
 
 
@@ -244,7 +244,7 @@ def make_scanner(settings: ScanSettings, log: Log = ignore) -> Scanner:
     return get_scanner(settings.scanner, settings.scanner_options, log=log)
 
 
-def scan_target(
+def _scan_target(
     target: Target,
     reference: TargetReference,
     settings: ScanSettings,
@@ -355,7 +355,7 @@ def scan_target(
     )
 
 
-def gate_scan(
+def _gate_scan(
     scanned: ImageScan,
     options: GateOptions,
     sarif_source: str,
@@ -366,10 +366,10 @@ def gate_scan(
     """Judge the scan: the SARIF runs, missing SBOMs, VEX, and (with fail_on_unchecked) unchecked components."""
     runs = parse_sarif(scanned.sarif_log, sarif_source, validate=False)
     result = evaluate(runs, options, missing_sbom=scanned.missing, exceptions=exceptions, vex=scanned.vex)
-    return apply_unchecked(result, scanned, fail_on_unchecked)
+    return _apply_unchecked(result, scanned, fail_on_unchecked)
 
 
-def apply_unchecked(result: GateResult, scanned: ImageScan, fail_on_unchecked: bool) -> GateResult:
+def _apply_unchecked(result: GateResult, scanned: ImageScan, fail_on_unchecked: bool) -> GateResult:
     """With ``fail_on_unchecked``, every platform with unchecked components fails (with the reason)."""
     unchecked = {p.platform: len(p.unchecked) for p in scanned.platforms if p.unchecked}
     if not unchecked:

@@ -58,6 +58,10 @@ class ScanResult:
 
 
 class Scanner(Protocol):
+    """What the scan stage needs of a scanner: its registered ``name``, its version (named in the
+    SARIF run), and one BOM scanned into one SARIF run (``InputError`` for bad input,
+    ``RuntimeFailure`` when the scanner itself fails)."""
+
     name: str
 
     def version(self) -> str: ...
