@@ -106,7 +106,7 @@ def gate_document(*, missing_arm: bool = False) -> dict[str, Any]:
 
 
 def scan_document(**kwargs: Any) -> dict[str, Any]:
-    """A ``scan --json``-shaped document: the gate document plus the scan's fields (gate.scan.image.ScanOutcome)."""
+    """A ``scan --json``-shaped document: the gate document plus the scan's fields (gate.scan.stage.ScanOutcome)."""
     document = gate_document(**kwargs)
     for row, (attestation, layer) in zip(
         document["platforms"],

@@ -33,14 +33,14 @@ from gate.commands.options import (
 from gate.errors import InputError
 from gate.policy.verdict import GateOptions
 from gate.sbom.predicates import parse_predicate_type
-from gate.scan import scanner_names
-from gate.scan.image import (
+from gate.scan.stage import (
     DEFAULT_PREDICATE_TYPE,
     DEFAULT_SARIF_OUTPUT,
     DEFAULT_SCANNER,
     ImageScanRequest,
     ScanSettings,
 )
+from gate.scanners.base import scanner_names
 
 if TYPE_CHECKING:
     from gate.config import ActionInputs
@@ -75,7 +75,7 @@ class ScanFields(GateFields):
     trivy_timeout: float = TRIVY_TIMEOUT
 
     def scanner_options(self) -> dict[str, Any]:
-        """The backend's options (``gate.scan.get_scanner``)."""
+        """The backend's options (``gate.scanners.base.get_scanner``)."""
         if self.scanner == "osv":
             return {"db": self.osv_db or None}
         if self.scanner == "trivy":

@@ -19,7 +19,7 @@ from gate.commands import load
 from gate.commands.options import github_token_from_args
 from gate.config import ActionInputs
 from gate.errors import InputError
-from gate.scan import get_scanner
+from gate.scanners.base import get_scanner
 
 ROOT = Path(__file__).resolve().parents[2]
 
