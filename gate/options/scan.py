@@ -1,0 +1,136 @@
+"""The options of the scan stage, for ``scan``, ``promote`` and ``pipeline``: which SBOM attestation,
+which scanner (and its OSV database or Trivy options), ``--fail-on-unchecked``, the SARIF output.
+``ScanFields`` is the config part they fill, with the Trivy, gate and VEX fields, and builds the scan
+stage's request; ``scan_groups`` are the option groups in help order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gate.errors import InputError
+from gate.options.base import Group, Option
+from gate.options.policy import GATE, VEX, GateFields
+from gate.options.trivy import TRIVY, TRIVY_TIMEOUT, trivy_scanner_options
+from gate.policy.verdict import GateOptions
+from gate.sbom.predicates import parse_predicate_type
+from gate.scan.stage import (
+    DEFAULT_PREDICATE_TYPE,
+    DEFAULT_SARIF_OUTPUT,
+    DEFAULT_SCANNER,
+    ImageScanRequest,
+    ScanSettings,
+)
+from gate.scanners.base import scanner_names
+
+if TYPE_CHECKING:
+    from gate.oci.open import Access
+
+SBOM_PREDICATE_TYPE = Option(
+    "sbom_predicate_type",
+    f"the SBOM attestation to scan, by in-toto predicate type (default: {DEFAULT_PREDICATE_TYPE})",
+    {"type": "string", "minLength": 1},
+    default=DEFAULT_PREDICATE_TYPE,
+    flag="--sbom-predicate-type",
+    metavar="cyclonedx|spdx|URI",
+    empty_default=True,
+)
+SCANNER = Option(
+    "scanner",
+    f"scanner run on each SBOM (default: {DEFAULT_SCANNER})",
+    {"type": "string", "minLength": 1},
+    default=DEFAULT_SCANNER,
+    flag="--scanner",
+    choices=scanner_names(),
+    empty_default=True,
+    normalise=lambda value, _: value.lower(),
+)
+OSV_DB = Option(
+    "osv_db",
+    "scanner osv: directory of OSV records or all.zip files, one such file, or an https URL of one",
+    {"type": "string"},
+    default="",
+    flag="--osv-db",
+    metavar="PATH_OR_URL",
+)
+FAIL_ON_UNCHECKED = Option(
+    "fail_on_unchecked",
+    "components the scanner could not check (no purl, unsupported ecosystem) fail the verdict",
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--fail-on-unchecked",
+)
+SARIF_OUTPUT = Option(
+    "sarif_output",
+    f"where to write the SARIF log, one run per platform (default: {DEFAULT_SARIF_OUTPUT})",
+    {"type": "string", "minLength": 1},
+    default=DEFAULT_SARIF_OUTPUT,
+    flag="--sarif-output",
+    metavar="FILE",
+    empty_default=True,
+)
+
+
+def scan_groups(title: str) -> tuple[Group, ...]:
+    """The scan options (under ``title``), then the Trivy, gate and VEX groups."""
+    return (Group(title, (SBOM_PREDICATE_TYPE, SCANNER, OSV_DB, FAIL_ON_UNCHECKED, SARIF_OUTPUT)), TRIVY, GATE, VEX)
+
+
+def check_scan_values(values: dict[str, Any], source: str) -> None:
+    """For a command that always scans: the predicate type, the scanner and its database are usable."""
+    parse_predicate_type(values["sbom_predicate_type"])
+    if values["scanner"] not in scanner_names():
+        raise InputError(
+            f"invalid {source}: scanner {values['scanner']!r}: expected one of {', '.join(scanner_names())}"
+        )
+    if values["scanner"] == "osv" and not values["osv_db"]:
+        raise InputError(f"invalid {source}: scanner osv needs a database: --osv-db PATH_OR_URL (input osv_db)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanFields(GateFields):
+    """The scan, Trivy, gate and VEX fields of a command config that scans."""
+
+    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    scanner: str = DEFAULT_SCANNER
+    osv_db: str = ""
+    fail_on_unchecked: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
+    trivy_skip_db_update: bool = False
+    trivy_skip_java_db_update: bool = False
+    trivy_offline_scan: bool = False
+    trivy_cache_dir: str = ""
+    trivy_timeout: float = TRIVY_TIMEOUT
+
+    def scanner_options(self) -> dict[str, Any]:
+        """The backend's options (``gate.scanners.base.get_scanner``)."""
+        if self.scanner == "osv":
+            return {"db": self.osv_db or None}
+        if self.scanner == "trivy":
+            return trivy_scanner_options(self)
+        return {}
+
+    def scan_settings(self, image: str, platforms: tuple[str, ...] = ()) -> ScanSettings:
+        """What the scan stage scans (``image``, only ``platforms`` when given) and how."""
+        return ScanSettings(
+            image=image,
+            sbom_predicate_type=self.sbom_predicate_type,
+            scanner=self.scanner,
+            scanner_options=self.scanner_options(),
+            platforms=platforms,
+            vex_files=self.vex_files,
+            use_vex=self.use_vex,
+            fail_on_unchecked=self.fail_on_unchecked,
+        )
+
+    def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:
+        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF."""
+        return ImageScanRequest(
+            settings=self.scan_settings(image, platforms),
+            gate=GateOptions.from_config(self),
+            access=access,
+            sarif_output=self.sarif_output,
+        )
