@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.reference import is_valid_digest, parse_reference
+from gate.oci.reference import is_valid_digest, parse_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER_LINE = re.compile(r"#\s*image-gate: production-image\s*")

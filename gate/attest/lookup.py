@@ -22,6 +22,8 @@ from typing import Any, Literal, Protocol
 
 from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation, unwrap
 from gate.errors import InputError
+from gate.oci.manifest import MAX_CONFIG_BYTES, platform_from_config
+from gate.oci.reference import parse_descriptor
 from gate.oci.target import (
     INDEX_TYPES,
     MAX_MANIFEST_BYTES,
@@ -37,7 +39,6 @@ REFERENCE_TYPE = "vnd.docker.reference.type"
 REFERENCE_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION_MANIFEST = "attestation-manifest"
 CREATED = "org.opencontainers.image.created"
-MAX_CONFIG_BYTES = 1024 * 1024
 # A registry lists what it likes: bound the work per platform (real images have a handful of
 # attestations) and the platforms of one index. Reaching a cap fails closed: no SBOM found.
 MAX_PLATFORMS = 128
@@ -267,44 +268,6 @@ def _attestations(
             notes.append(f"{layer.digest}: annotated {declared} but its statement says {attestation.predicate_type}")
 
 
-def parse_descriptor(value: Any, where: str) -> Descriptor:
-    """A descriptor JSON object -> ``Descriptor``; a malformed one is an ``InputError`` naming ``where``."""
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: descriptor must be an object")
-    media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
-    if not isinstance(media_type, str) or not isinstance(digest, str) or ":" not in digest:
-        raise InputError(f"{where}: descriptor needs a mediaType and an algorithm:hex digest")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InputError(f"{where}: descriptor size must be a non-negative integer")
-    artifact_type = value.get("artifactType")
-    platform = value.get("platform")
-    return Descriptor(
-        media_type,
-        digest,
-        size,
-        _string_map(value.get("annotations")),
-        artifact_type if isinstance(artifact_type, str) else None,
-        _platform(platform, where) if platform is not None else None,
-    )
-
-
-def _platform(value: Any, where: str) -> Platform:
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("os"), str)
-        or not isinstance(value.get("architecture"), str)
-    ):
-        raise InputError(f"{where}: platform needs string os and architecture")
-    variant = value.get("variant")
-    os_version = value.get("os.version")
-    return Platform(
-        value["os"],
-        value["architecture"],
-        variant if isinstance(variant, str) and variant else None,
-        os_version if isinstance(os_version, str) and os_version else None,
-    )
-
-
 def _platform_text(platform: Platform | None) -> str:
     return str(platform) if platform else "unknown"
 
@@ -323,13 +286,10 @@ def _config_platform(descriptor: Descriptor, fetcher: SbomFetcher, document: Map
         return "unknown"
     if config_descriptor.size > MAX_CONFIG_BYTES:
         return "unknown"
-    image_config = _json_object(
-        fetcher.blob(config_descriptor, MAX_CONFIG_BYTES), f"config {config_descriptor.digest}", MAX_CONFIG_BYTES
+    platform = platform_from_config(
+        fetcher.blob(config_descriptor, MAX_CONFIG_BYTES), f"config {config_descriptor.digest}"
     )
-    try:
-        return str(_platform(image_config, f"config {config_descriptor.digest}"))
-    except InputError:
-        return "unknown"
+    return str(platform) if platform else "unknown"
 
 
 def _annotated_type(annotations: Mapping[str, str]) -> str | None:

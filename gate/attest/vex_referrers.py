@@ -18,11 +18,11 @@ from gate.attest.lookup import (
     REFERENCE_DIGEST,
     PlatformSbom,
     TargetFetcher,
-    parse_descriptor,
     split_index,
 )
 from gate.attest.unwrap import MAX_ATTESTATION_BYTES
 from gate.errors import GateError, InputError
+from gate.oci.reference import parse_descriptor
 from gate.oci.target import INDEX_TYPES, MAX_MANIFEST_BYTES, Descriptor, Target
 from gate.outcome import ignore
 from gate.policy.vex import MAX_VEX_BYTES, VexSet, is_vex_predicate_type, parse_vex

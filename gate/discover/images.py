@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gate.discover.args import ExpansionError, GlobalArgs, expand, global_args
 from gate.discover.parser import GO_SPACE, Dockerfile, Instruction
 from gate.errors import InputError
-from gate.reference import ImageReference, parse_reference
+from gate.oci.reference import ImageReference, parse_reference
 
 UNRESOLVED = "unresolved build argument"
 SCRATCH = "scratch"

@@ -6,13 +6,20 @@ A manifest's bytes are never re-serialised: ``parse_manifest`` only reads them, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import InputError
+from gate.oci.reference import (
+    compute_digest,
+    optional_string,
+    parse_annotations,
+    parse_descriptor,
+    parse_platform_object,
+    split_digest,
+)
 from gate.oci.target import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -36,24 +43,10 @@ BUILDKIT_REFERENCE_TYPE = "vnd.docker.reference.type"
 BUILDKIT_REFERENCE_DIGEST = "vnd.docker.reference.digest"
 BUILDKIT_ATTESTATION = "attestation-manifest"
 PREDICATE_TYPE_ANNOTATIONS = ("in-toto.io/predicate-type", "dev.sigstore.bundle.predicateType")
-
-_DIGEST_ALGORITHMS = {"sha256": 64, "sha512": 128}
-
-
-def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
-    """``algorithm:hex`` of ``data``."""
-    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
-
-
-def split_digest(digest: str) -> tuple[str, str]:
-    """``sha256:hex`` -> (``sha256``, ``hex``); ``InputError`` for anything else."""
-    algorithm, sep, hexpart = digest.partition(":")
-    length = _DIGEST_ALGORITHMS.get(algorithm)
-    if not sep or length is None or len(hexpart) != length or any(c not in "0123456789abcdef" for c in hexpart):
-        raise InputError(
-            f"invalid digest {digest!r}: expected sha256: and 64 lowercase hex digits (or sha512: and 128)"
-        )
-    return algorithm, hexpart
+IMAGE_CONFIG_TYPES = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
+MAX_CONFIG_BYTES = 1024 * 1024  # an image config read only to name its platform
 
 
 def verify_manifest_bytes(data: bytes, digest: str, where: str) -> None:
@@ -92,10 +85,7 @@ class ParsedManifest:
         """``artifactType``, else the config's media type (the referrers API rule), else None."""
         if self.artifact_type:
             return self.artifact_type
-        if self.config is not None and self.config.media_type not in {
-            "application/vnd.oci.image.config.v1+json",
-            "application/vnd.docker.container.image.v1+json",
-        }:
+        if self.config is not None and self.config.media_type not in IMAGE_CONFIG_TYPES:
             return self.config.media_type
         return None
 
@@ -143,9 +133,11 @@ def parse_manifest(data: bytes, media_type: str | None = None, *, where: str = "
         raise InputError(f"{where}: unsupported manifest media type {kind!r}")
     if kind != OCI_ARTIFACT_MANIFEST and document.get("schemaVersion") != 2:
         raise InputError(f"{where}: schemaVersion must be 2")
-    annotations = _annotations(document.get("annotations"), where)
-    artifact_type = _optional_str(document, "artifactType", where)
-    subject = _descriptor(document["subject"], f"{where}: subject") if document.get("subject") is not None else None
+    annotations = parse_annotations(document.get("annotations"), where)
+    artifact_type = optional_string(document, "artifactType", where)
+    subject = (
+        parse_descriptor(document["subject"], f"{where}: subject") if document.get("subject") is not None else None
+    )
     if kind in INDEX_TYPES:
         children = _descriptor_list(document.get("manifests"), f"{where}: manifests", required=True)
         return ParsedManifest(kind, artifact_type, None, (), children, subject, annotations)
@@ -154,7 +146,7 @@ def parse_manifest(data: bytes, media_type: str | None = None, *, where: str = "
         return ParsedManifest(kind, artifact_type, None, blobs, (), subject, annotations)
     if "config" not in document:
         raise InputError(f"{where}: an image manifest needs a config descriptor")
-    config = _descriptor(document["config"], f"{where}: config")
+    config = parse_descriptor(document["config"], f"{where}: config")
     layers = _descriptor_list(document.get("layers"), f"{where}: layers", required=True)
     return ParsedManifest(kind, artifact_type, config, layers, (), subject, annotations)
 
@@ -190,23 +182,6 @@ def _guess_type(document: Mapping[str, Any]) -> str:
     return OCI_MANIFEST
 
 
-def _optional_str(document: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{where}: {key} must be a string")
-    return value
-
-
-def _annotations(value: Any, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise InputError(f"{where}: annotations must map strings to strings")
-    return dict(value)
-
-
 def _descriptor_list(value: Any, where: str, *, required: bool) -> tuple[Descriptor, ...]:
     if value is None:
         if required:
@@ -214,72 +189,7 @@ def _descriptor_list(value: Any, where: str, *, required: bool) -> tuple[Descrip
         return ()
     if not isinstance(value, list):
         raise InputError(f"{where}: must be a list")
-    return tuple(_descriptor(item, f"{where}[{i}]") for i, item in enumerate(value))
-
-
-def descriptor_from_json(value: Any, where: str = "descriptor") -> Descriptor:
-    """A descriptor from its JSON object; ``InputError`` naming ``where`` when malformed."""
-    return _descriptor(value, where)
-
-
-def _descriptor(value: Any, where: str) -> Descriptor:
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: a descriptor must be a JSON object")
-    media_type = value.get("mediaType")
-    digest = value.get("digest")
-    size = value.get("size")
-    if not isinstance(media_type, str) or not media_type:
-        raise InputError(f"{where}: mediaType missing")
-    if not isinstance(digest, str):
-        raise InputError(f"{where}: digest missing")
-    try:
-        split_digest(digest)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc.message}") from None
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InputError(f"{where}: size must be a non-negative integer")
-    platform = None
-    raw_platform = value.get("platform")
-    if raw_platform is not None:
-        if not isinstance(raw_platform, dict):
-            raise InputError(f"{where}: platform must be an object")
-        os_name = raw_platform.get("os")
-        architecture = raw_platform.get("architecture")
-        if not isinstance(os_name, str) or not isinstance(architecture, str):
-            raise InputError(f"{where}: platform needs os and architecture")
-        variant = raw_platform.get("variant")
-        os_version = raw_platform.get("os.version")
-        platform = Platform(
-            os_name,
-            architecture,
-            variant if isinstance(variant, str) and variant else None,
-            os_version if isinstance(os_version, str) and os_version else None,
-        )
-    return Descriptor(
-        media_type=media_type,
-        digest=digest,
-        size=size,
-        annotations=_annotations(value.get("annotations"), where),
-        artifact_type=_optional_str(value, "artifactType", where),
-        platform=platform,
-    )
-
-
-def descriptor_to_json(descriptor: Descriptor) -> dict[str, Any]:
-    """The JSON object of a descriptor, in the field order the specs show."""
-    result: dict[str, Any] = {"mediaType": descriptor.media_type, "digest": descriptor.digest, "size": descriptor.size}
-    if descriptor.artifact_type:
-        result["artifactType"] = descriptor.artifact_type
-    if descriptor.platform is not None:
-        platform: dict[str, str] = {"architecture": descriptor.platform.architecture, "os": descriptor.platform.os}
-        if descriptor.platform.os_version:
-            platform["os.version"] = descriptor.platform.os_version
-        if descriptor.platform.variant:
-            platform["variant"] = descriptor.platform.variant
-        result["platform"] = platform
-    if descriptor.annotations:
-        result["annotations"] = dict(descriptor.annotations)
-    return result
+    return tuple(parse_descriptor(item, f"{where}[{i}]") for i, item in enumerate(value))
 
 
 def parse_platform(text: str) -> Platform:
@@ -288,6 +198,22 @@ def parse_platform(text: str) -> Platform:
     if len(parts) not in (2, 3) or not all(parts):
         raise InputError(f"invalid platform {text!r}: expected OS/ARCH or OS/ARCH/VARIANT (e.g. linux/arm64/v8)")
     return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+
+
+def platform_from_config(data: bytes, where: str) -> Platform | None:
+    """The platform an image config declares (``os``, ``architecture``, ``variant``), None when it
+    does not name both os and architecture; bytes that are not a JSON object are an ``InputError``
+    naming ``where``. For a manifest whose descriptor carries no platform."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InputError(f"{where}: not valid JSON") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    try:
+        return parse_platform_object(document, where)
+    except InputError:
+        return None
 
 
 def platform_matches(wanted: Platform, actual: Platform | None) -> bool:

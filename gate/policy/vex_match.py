@@ -20,11 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 from gate.config import ActionInputs
+from gate.oci.reference import TAG_PATTERN
 from gate.policy.sarif import SarifFinding
 from gate.policy.vex import VexSet, VexStatement, load_vex_files
 
 _DIGEST = re.compile(r"(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})")
-_PINNED = re.compile(r"^(?P<name>.+?)(?::(?P<tag>[\w][\w.-]{0,127}))?@(?P<digest>sha256:[0-9a-fA-F]{64})$")
+_PINNED = re.compile(rf"(?P<name>.+?)(?::(?P<tag>{TAG_PATTERN.pattern}))?@(?P<digest>sha256:[0-9a-fA-F]{{64}})")
 
 
 def image_name(image: str | None) -> str | None:
@@ -32,7 +33,7 @@ def image_name(image: str | None) -> str | None:
     if not image:
         return None
     text = image.strip()
-    match = _PINNED.match(text)
+    match = _PINNED.fullmatch(text)
     if match:
         return match.group("name")
     slash = text.rfind("/")

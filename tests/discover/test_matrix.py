@@ -4,7 +4,7 @@ import json
 
 from gate.discover.images import Found, Location
 from gate.discover.matrix import compact_json, matrix, unique_images
-from gate.reference import parse_reference
+from gate.oci.reference import parse_reference
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -3,7 +3,7 @@ from __future__ import annotations
 from gate.discover.images import Found, Location
 from gate.discover.parser import parse
 from gate.discover.policy import INVALID_DIGEST, NOT_PINNED, has_marker, violation_for
-from gate.reference import parse_reference
+from gate.oci.reference import parse_reference
 
 DIGEST = "sha256:" + "0" * 64
 

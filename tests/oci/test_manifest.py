@@ -11,18 +11,16 @@ from gate.errors import InputError
 from gate.oci.manifest import (
     OCI_ARTIFACT_MANIFEST,
     attestation_subject,
-    compute_digest,
-    descriptor_from_json,
-    descriptor_to_json,
     detect_media_type,
     is_attestation_child,
     manifest_from_bytes,
     parse_manifest,
     parse_platform,
+    platform_from_config,
     platform_matches,
-    split_digest,
     verify_manifest_bytes,
 )
+from gate.oci.reference import compute_digest
 from gate.oci.target import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -223,18 +221,35 @@ def test_verify_manifest_bytes() -> None:
         verify_manifest_bytes(big, compute_digest(big), "here")
 
 
-def test_split_digest() -> None:
-    assert split_digest(D1) == ("sha256", "1" * 64)
-    for bad in ("sha256:" + "A" * 64, "md5:" + "1" * 32, "sha256", "sha512:" + "1" * 64):
-        with pytest.raises(InputError):
-            split_digest(bad)
-
-
 def test_manifest_from_bytes_computes_digest() -> None:
     data = encode({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
     manifest = manifest_from_bytes(data)
     assert manifest.descriptor.digest == compute_digest(data)
     assert manifest.descriptor.size == len(data)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"os": "linux", "architecture": "arm64", "variant": "v8", "rootfs": {}}, Platform("linux", "arm64", "v8")),
+        ({"os": "windows", "architecture": "amd64", "os.version": "10"}, Platform("windows", "amd64", None, "10")),
+        ({"os": "linux", "architecture": "amd64", "variant": ""}, Platform("linux", "amd64")),
+        ({"os": "linux"}, None),
+        ({"architecture": "amd64"}, None),
+        ({"os": 1, "architecture": "amd64"}, None),
+        ({}, None),
+    ],
+)
+def test_platform_from_config(config: dict[str, object], expected: Platform | None) -> None:
+    platform = platform_from_config(json.dumps(config).encode(), "config x")
+    assert platform == expected
+    assert str(platform) == str(expected)
+
+
+@pytest.mark.parametrize(("data", "message"), [(b"{", "not valid JSON"), (b"[]", "JSON object"), (b"\xff", "JSON")])
+def test_platform_from_config_refuses_what_is_not_a_config(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=f"config x: .*{message}"):
+        platform_from_config(data, "config x")
 
 
 def test_platform_parsing_and_matching() -> None:
@@ -245,23 +260,6 @@ def test_platform_parsing_and_matching() -> None:
     assert platform_matches(Platform("linux", "arm64"), Platform("linux", "arm64", "v8"))
     assert not platform_matches(Platform("linux", "arm64", "v7"), Platform("linux", "arm64", "v8"))
     assert not platform_matches(Platform("linux", "amd64"), None)
-
-
-_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
-
-
-@given(
-    media_type=_text.filter(bool),
-    size=st.integers(min_value=0, max_value=2**40),
-    annotations=st.dictionaries(_text, _text, max_size=3),
-    artifact_type=st.none() | _text.filter(bool),
-    platform=st.none() | st.builds(Platform, _text.filter(bool), _text.filter(bool), st.none() | _text.filter(bool)),
-)
-def test_descriptor_json_round_trip(
-    media_type: str, size: int, annotations: dict[str, str], artifact_type: str | None, platform: Platform | None
-) -> None:
-    descriptor = Descriptor(media_type, D1, size, annotations, artifact_type, platform)
-    assert descriptor_from_json(json.loads(json.dumps(descriptor_to_json(descriptor)))) == descriptor
 
 
 @given(st.binary(max_size=200))

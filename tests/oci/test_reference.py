@@ -1,16 +1,37 @@
-"""Image references, parsed and normalised as distribution/reference (ParseNormalizedNamed) does."""
+"""gate.oci.reference: image references (parsed and normalised as distribution/reference's
+ParseNormalizedNamed does), layout references, digests, tags and descriptors."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.reference import ImageReference, is_valid_digest, parse_reference
+from gate.oci.reference import (
+    ImageReference,
+    LayoutReference,
+    compute_digest,
+    descriptor_to_json,
+    digest_hasher,
+    fallback_tag,
+    is_valid_digest,
+    is_valid_tag,
+    parse_descriptor,
+    parse_descriptor_or_skip,
+    parse_reference,
+    parse_target_reference,
+    split_digest,
+)
+from gate.oci.repository import checked_reference
+from gate.oci.target import Descriptor, Platform
 
 D256 = "sha256:" + "0123456789abcdef" * 4
 D512 = "sha512:" + "0123456789abcdef" * 8
+D1 = "sha256:" + "1" * 64
 
 
 @pytest.mark.parametrize(
@@ -201,3 +222,154 @@ def test_valid_references_round_trip(host: str, path: list[str], tag: str | None
     else:
         assert ref.registry == "docker.io"
         assert ref.repository == ("/".join(path) if len(path) > 1 else f"library/{path[0]}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oci:/tmp/x", LayoutReference(Path("/tmp/x"), "latest")),
+        ("oci:/tmp/x:v1", LayoutReference(Path("/tmp/x"), "v1")),
+        ("oci:rel/dir:1.2-rc", LayoutReference(Path("rel/dir"), "1.2-rc")),
+        ("oci:/tmp/x@sha256:" + "a" * 64, LayoutReference(Path("/tmp/x"), None, "sha256:" + "a" * 64)),
+        ("oci:/tmp/x:v1@sha256:" + "a" * 64, LayoutReference(Path("/tmp/x"), "v1", "sha256:" + "a" * 64)),
+        ("localhost:5000/a/b:v1", ImageReference("localhost:5000", "a/b", "v1")),
+        ("alpine", ImageReference("docker.io", "library/alpine", "latest")),
+    ],
+)
+def test_parse_target_reference(text: str, expected: object) -> None:
+    assert parse_target_reference(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("oci:", "expected oci:PATH"),
+        ("oci:/x:bad tag!", "invalid tag"),
+        ("oci:/x@sha256:zz", "invalid digest"),
+        ("UPPER/Case", "lowercase"),
+    ],
+)
+def test_bad_target_references(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_target_reference(text)
+
+
+def test_layout_reference_default_tag_none() -> None:
+    assert parse_target_reference("oci:/x", default_tag=None) == LayoutReference(Path("/x"))
+
+
+def test_split_digest() -> None:
+    assert split_digest(D1) == ("sha256", "1" * 64)
+    for bad in ("sha256:" + "A" * 64, "md5:" + "1" * 32, "sha256", "sha512:" + "1" * 64):
+        with pytest.raises(InputError):
+            split_digest(bad)
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+
+
+@given(
+    media_type=_text.filter(bool),
+    size=st.integers(min_value=0, max_value=2**40),
+    annotations=st.dictionaries(_text, _text, max_size=3),
+    artifact_type=st.none() | _text.filter(bool),
+    platform=st.none() | st.builds(Platform, _text.filter(bool), _text.filter(bool), st.none() | _text.filter(bool)),
+)
+def test_descriptor_json_round_trip(
+    media_type: str, size: int, annotations: dict[str, str], artifact_type: str | None, platform: Platform | None
+) -> None:
+    descriptor = Descriptor(media_type, D1, size, annotations, artifact_type, platform)
+    assert parse_descriptor(json.loads(json.dumps(descriptor_to_json(descriptor)))) == descriptor
+
+
+def test_digest_helpers_agree() -> None:
+    hasher = digest_hasher(D512)
+    hasher.update(b"x")
+    assert f"sha512:{hasher.hexdigest()}" == compute_digest(b"x", "sha512")
+    with pytest.raises(InputError, match="invalid digest"):
+        digest_hasher("md5:" + "a" * 32)
+    long_bad = "sha256:" + "z" * 10_000
+    with pytest.raises(InputError) as info:
+        split_digest(long_bad)
+    assert len(info.value.message) < 400  # a hostile digest is not echoed whole
+
+
+@pytest.mark.parametrize("tag", ["latest", "v1.2.3-rc_1", "_x", "A" * 128, "1"])
+def test_valid_tags(tag: str) -> None:
+    assert is_valid_tag(tag)
+    assert parse_reference(f"ghcr.io/o/a:{tag}").tag == tag
+    assert parse_target_reference(f"oci:/x:{tag}") == LayoutReference(Path("/x"), tag)
+    assert checked_reference(tag) == tag
+
+
+@pytest.mark.parametrize("tag", ["tëst", "v١", "ｖ1", "-x", ".x", "a" * 129, "a b", "a/b", ""])
+def test_tags_are_ascii_distribution_spec_tags_everywhere(tag: str) -> None:
+    """One tag syntax for registry references, layout references and registry URLs: no non-ASCII
+    letters or digits (``\\w`` would accept them), nothing past 128 characters."""
+    assert not is_valid_tag(tag)
+    with pytest.raises(InputError):
+        parse_reference(f"ghcr.io/o/a:{tag}")
+    if tag and "/" not in tag and tag.strip() == tag:
+        with pytest.raises(InputError, match="invalid tag"):
+            parse_target_reference(f"oci:/x:{tag}")
+    with pytest.raises(InputError, match="invalid"):
+        checked_reference(tag)
+
+
+def test_a_tag_with_a_trailing_newline_never_reaches_a_url() -> None:
+    assert not is_valid_tag("v1\n")  # fullmatch: ``$`` would have accepted it
+    with pytest.raises(InputError, match="invalid tag"):
+        checked_reference("v1\n")
+
+
+def test_fallback_tag_follows_the_referrers_tag_schema() -> None:
+    assert fallback_tag(D1) == "sha256-" + "1" * 64
+    assert fallback_tag(D512) == "sha512-" + D512.partition(":")[2][:64]
+    assert is_valid_tag(fallback_tag(D512))
+
+
+GOOD = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": D1, "size": 3}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([GOOD], "must be a JSON object"),
+        ({**GOOD, "mediaType": ""}, "mediaType missing"),
+        ({**GOOD, "mediaType": 1}, "mediaType missing"),
+        ({"mediaType": "m", "size": 1}, "digest missing"),
+        ({**GOOD, "digest": "sha256:1"}, "invalid digest 'sha256:1'"),
+        ({**GOOD, "digest": "sha256:../../x"}, "invalid digest"),
+        ({**GOOD, "digest": "sha256:" + "A" * 64}, "invalid digest"),
+        ({**GOOD, "size": -1}, "size must be a non-negative integer"),
+        ({**GOOD, "size": True}, "size must be a non-negative integer"),
+        ({**GOOD, "size": "3"}, "size must be a non-negative integer"),
+        ({**GOOD, "size": 3.0}, "size must be a non-negative integer"),
+        ({**GOOD, "annotations": {"a": 1}}, "annotations must map strings to strings"),
+        ({**GOOD, "annotations": []}, "annotations must map strings to strings"),
+        ({**GOOD, "artifactType": 5}, "artifactType must be a string"),
+        ({**GOOD, "platform": "linux/amd64"}, "platform must be an object"),
+        ({**GOOD, "platform": {"os": "linux"}}, "platform needs os and architecture"),
+        ({**GOOD, "platform": {"os": "linux", "architecture": 1}}, "platform needs os and architecture"),
+    ],
+)
+def test_descriptors_are_parsed_strictly(value: object, message: str) -> None:
+    with pytest.raises(InputError, match=f"^where: .*{message}"):
+        parse_descriptor(value, "where")
+    logs: list[str] = []
+    assert parse_descriptor_or_skip(value, "where", logs.append) is None
+    assert len(logs) == 1 and logs[0].startswith("warning: where: ") and logs[0].endswith("; skipped")
+
+
+def test_a_good_descriptor_is_read_whole_and_kept_by_the_skipping_parser() -> None:
+    value = {
+        **GOOD,
+        "artifactType": "application/x-sbom",
+        "annotations": {"a": "b"},
+        "platform": {"os": "linux", "architecture": "arm64", "variant": "v8", "os.version": ""},
+        "urls": ["ignored"],
+    }
+    expected = Descriptor(GOOD["mediaType"], D1, 3, {"a": "b"}, "application/x-sbom", Platform("linux", "arm64", "v8"))
+    assert parse_descriptor(value) == expected
+    logs: list[str] = []
+    assert parse_descriptor_or_skip(value, "where", logs.append) == expected and logs == []
