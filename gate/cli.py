@@ -8,11 +8,9 @@ input ``json_output``) the same document to that file too (output ``json_file``)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,9 +20,10 @@ import orjson
 
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
-from gate.commands import Command, Context, available, is_available, load
+from gate.commands import Command, available, is_available, load
 from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError, InputError
-from gate.outcome import Annotation, Outcome
+from gate.files import write_atomic
+from gate.outcome import Annotation, Context, Outcome
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,18 +113,7 @@ def write_json_file(path: Path, document: Any, io: RunnerIO) -> None:
     text = _json_text(document, io)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            os.fchmod(handle, 0o644)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomic(path, text.encode("utf-8"), mode=0o644)
     except OSError as exc:
         raise InputError(f"json_output {path}: cannot write the JSON document: {exc.strerror or exc}") from None
     io.set_outputs({"json_file": str(path)})

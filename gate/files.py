@@ -1,17 +1,27 @@
-"""Reading a local file of bounded size: the Docker config, a SARIF log, an OSV record, a layout's index.json...
+"""Local files: reading one of bounded size, and writing one so that nobody sees it half-written.
 
 ``read_capped(path, limit, what)`` returns at most ``limit`` bytes or raises an ``InputError`` naming the
 file, what it is (``what``: "the Docker config", "the SARIF file"...) and the problem. By default only a
 regular file is read, and it is opened without blocking so a FIFO or a device there cannot hang the run
 or fill the memory; ``follow_symlinks=False`` refuses a final symbolic link.
+
+``write_atomic(path, data)`` (``atomic_writer(path)`` for a stream) writes a private temporary file in
+the same directory, flushes it to disk, gives it its mode and renames it over ``path``: a reader sees
+the old file or the whole new one, a symbolic link at ``path`` is replaced (not followed), and an
+error or an interrupt leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from gate.errors import InputError
 
@@ -93,6 +103,36 @@ def open_checked(path: str | Path, what: str, *, follow_symlinks: bool = True, r
         os.close(fd)
         raise InputError(f"{path}: {what} is not a regular file (it is {_kind(mode)})")
     return fd
+
+
+@contextmanager
+def atomic_writer(path: str | Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary stream that becomes ``path`` (with ``mode``) when the block ends without an error.
+
+    The temporary file is ``.<name>.<random>.tmp`` beside ``path``, mode 0600 until it is complete.
+    ``OSError`` propagates for the caller to name what it was writing.
+    """
+    target = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    renamed = False
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)
+        os.replace(temporary, target)
+        renamed = True
+    finally:
+        if not renamed:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644) -> None:
+    """``data`` to ``path`` through ``atomic_writer``: all of it or, on any error, nothing."""
+    with atomic_writer(path, mode=mode) as handle:
+        handle.write(data)
 
 
 def _size(limit: int) -> str:

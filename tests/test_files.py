@@ -1,9 +1,10 @@
-"""gate.files: capped reads of local files, and what they refuse."""
+"""gate.files: capped reads of local files, and what they refuse; atomic writes, and what they leave."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.errors import EXIT_INPUT, InputError
-from gate.files import FileTooLarge, MissingFile, open_checked, read_capped, read_capped_text
+from gate.files import (
+    FileTooLarge,
+    MissingFile,
+    atomic_writer,
+    open_checked,
+    read_capped,
+    read_capped_text,
+    write_atomic,
+)
 
 MIB = 1024 * 1024
 
@@ -171,3 +180,48 @@ def test_content_is_returned_whole_exactly_when_it_fits(content: bytes, limit: i
                 read_capped(path, limit, "the thing")
             with pytest.raises(FileTooLarge):
                 read_capped(path, limit, "the thing", regular_only=False)
+
+
+def test_write_atomic_replaces_the_file_whole_with_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+    write_atomic(path, b"new content")
+    assert path.read_bytes() == b"new content"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    write_atomic(path, b"private", mode=0o600)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_write_atomic_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    link = tmp_path / "out.json"
+    link.symlink_to(victim)
+    write_atomic(link, b"ours")
+    assert victim.read_bytes() == b"untouched"
+    assert not link.is_symlink() and link.read_bytes() == b"ours"
+
+
+def test_atomic_writer_is_private_while_written_and_leaves_nothing_on_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"previous")
+    previous = os.umask(0o022)
+    try:
+        with pytest.raises(RuntimeError), atomic_writer(path) as handle:
+            handle.write(b"half")
+            (temporary,) = [p for p in tmp_path.iterdir() if p.name != "blob"]
+            assert temporary.name.startswith(".blob.") and temporary.name.endswith(".tmp")
+            assert stat.S_IMODE(temporary.stat().st_mode) == 0o600
+            raise RuntimeError("interrupted")
+    finally:
+        os.umask(previous)
+    assert path.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["blob"]
+
+
+def test_write_atomic_into_a_missing_directory_is_an_os_error_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_atomic(tmp_path / "absent" / "out.json", b"x")
+    assert list(tmp_path.iterdir()) == []

@@ -30,7 +30,8 @@ from typing import Any, Literal
 import orjson
 
 from gate.errors import InputError
-from gate.files import read_capped
+from gate.files import read_capped, write_atomic
+from gate.oci.reference import DIGEST_PATTERN
 from gate.policy import sarif_schema
 from gate.policy.sarif_schema import short as _short
 from gate.policy.severity import Severity
@@ -71,7 +72,6 @@ _PLATFORM_TAIL = re.compile(
     r"(?:^|/)((?:linux|windows|darwin|freebsd|netbsd|openbsd|illumos|solaris|aix|android|ios|plan9|wasip1|js|unknown)"
     r"/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?)/?$"
 )
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 
 @dataclass(frozen=True, slots=True)  # slots: 100,000s of them are cheaper to build and to keep
@@ -310,7 +310,7 @@ def parse_run(run: Mapping[str, Any], *, source: str, index: int = 0) -> SarifRu
         category=category,
         sbom=sbom,
         findings=tuple(findings),
-        image_digest=image_digest if image_digest and _DIGEST.fullmatch(image_digest) else None,
+        image_digest=image_digest if image_digest and DIGEST_PATTERN.fullmatch(image_digest) else None,
     )
 
 
@@ -361,7 +361,7 @@ def _digest_from(repo_digests: Any) -> str | None:
     if isinstance(repo_digests, list):
         for item in repo_digests:
             if isinstance(item, str):
-                match = _DIGEST.search(item)
+                match = DIGEST_PATTERN.search(item)
                 if match:
                     return match.group(0)
     return None
@@ -371,7 +371,7 @@ def _single_digest(repo_digests: Any) -> str | None:
     """The digest ``repoDigests`` name when they name exactly one (several repositories, one image)."""
     if not isinstance(repo_digests, list):
         return None
-    found = {m.group(0) for item in repo_digests if isinstance(item, str) for m in [_DIGEST.search(item)] if m}
+    found = {m.group(0) for item in repo_digests if isinstance(item, str) for m in [DIGEST_PATTERN.search(item)] if m}
     return found.pop() if len(found) == 1 else None
 
 
@@ -697,7 +697,7 @@ def write_sarif(path: str | Path, log: Mapping[str, Any], *, validate: bool = Tr
         validate_sarif(log, str(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+        write_atomic(target, (json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
     except OSError as exc:
         raise InputError(f"{target}: cannot write the SARIF file: {exc.strerror or exc}") from None
     return target

@@ -22,7 +22,6 @@ import mmap
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections import defaultdict
@@ -37,7 +36,7 @@ import orjson
 import requests
 
 from gate.errors import InputError, RuntimeFailure
-from gate.files import open_checked, read_capped
+from gate.files import atomic_writer, open_checked, read_capped, write_atomic
 from gate.oci.http import USER_AGENT, ReadClock, is_loopback, timed_chunks, url_host
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -545,24 +544,23 @@ def download(
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents as usual, the cache itself private
         for directory in (target.parent.parent, target.parent):
             directory.mkdir(mode=0o700, exist_ok=True)
-        # mode 0600, in the cache directory itself so that the rename is atomic
-        descriptor, partial_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
         raise InputError(f"OSV database cache {target.parent}: cannot write there: {exc.strerror or exc}") from exc
-    partial = Path(partial_name)
     if log:
         log(f"osv: downloading {shown}")
     client = session or _session()
     try:
-        with os.fdopen(descriptor, "wb") as out:
+        # a private partial file beside the target, removed on any error or interrupt
+        with atomic_writer(target, mode=0o600) as out:
             checksum, size = _fetch(client, url, shown, out, limits)
-        os.replace(partial, target)
+    except OSError as exc:
+        raise InputError(f"OSV database cache {target.parent}: cannot write there: {exc.strerror or exc}") from exc
     finally:
-        partial.unlink(missing_ok=True)  # gone after the rename; else what an error or interrupt left
         if session is None:
             client.close()
+    record = json.dumps({"url": shown, "sha256": checksum, "size": size}) + "\n"
     try:
-        _write_private(sidecar, json.dumps({"url": shown, "sha256": checksum, "size": size}) + "\n")
+        write_atomic(sidecar, record.encode(), mode=0o600)
     except OSError as exc:
         raise RuntimeFailure(f"OSV database cache {sidecar}: cannot write: {exc.strerror or exc}") from exc
     if log:
@@ -647,16 +645,6 @@ def _fetch(client: requests.Session, url: str, shown: str, out: IO[bytes], limit
         raise RuntimeFailure(f"{what}: download failed ({type(exc).__name__})") from None
     except OSError as exc:
         raise RuntimeFailure(f"{what}: cannot write the cache: {exc.strerror or exc}") from exc
-
-
-def _write_private(path: Path, text: str) -> None:
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 def iter_records(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
