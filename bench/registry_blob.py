@@ -24,9 +24,9 @@ from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from gate.oci.auth import CredentialStore  # noqa: E402
-from gate.oci.registry import RegistryPool  # noqa: E402
+from gate.oci.pool import RegistryPool  # noqa: E402
+from gate.oci.reference import parse_reference  # noqa: E402
 from gate.oci.target import Descriptor  # noqa: E402
-from gate.reference import parse_reference  # noqa: E402
 from tests.support.registries import start_distribution  # noqa: E402
 
 

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from gate.oci.auth import CredentialStore  # noqa: E402
 from gate.oci.layout import LayoutTarget  # noqa: E402
-from gate.oci.refs import LayoutReference, parse_target_reference  # noqa: E402
-from gate.oci.registry import RegistryPool, digest_of  # noqa: E402
+from gate.oci.pool import RegistryPool  # noqa: E402
+from gate.oci.reference import LayoutReference, compute_digest, parse_target_reference  # noqa: E402
 from gate.oci.target import Descriptor, Manifest, Target  # noqa: E402
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -67,7 +67,7 @@ def canonical(value: Any) -> bytes:
 
 
 def descriptor_json(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
-    return {"mediaType": media_type, "digest": digest_of(data), "size": len(data), **extra}
+    return {"mediaType": media_type, "digest": compute_digest(data), "size": len(data), **extra}
 
 
 class Pusher:
@@ -91,7 +91,7 @@ class Pusher:
     def manifest(self, document: Mapping[str, Any], tag: str | None = None) -> Manifest:
         data = canonical(document)
         media_type = str(document["mediaType"])
-        manifest = Manifest(Descriptor(media_type, digest_of(data), len(data)), data)
+        manifest = Manifest(Descriptor(media_type, compute_digest(data), len(data)), data)
         self.target.push_manifest(manifest, tag)
         return manifest
 

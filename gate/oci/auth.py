@@ -43,7 +43,8 @@ from gate.oci.http import (
     split_host,
     url_host,
 )
-from gate.reference import DOCKER_HUB
+from gate.oci.reference import DOCKER_HUB
+from gate.outcome import ignore
 
 MAX_TOKEN_ANSWER = 1024 * 1024
 MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024
@@ -52,10 +53,6 @@ _HEADER_SAFE_TOKEN = re.compile(r"[\x21-\x7e]+")
 TOKEN_EXPIRY_MARGIN = 10.0
 DEFAULT_TOKEN_LIFETIME = 60.0
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ def docker_config_path(environ: Mapping[str, str]) -> Path | None:
     return Path(home) / ".docker" / "config.json" if home else None
 
 
-def load_docker_config(path: Path, log: Callable[[str], None] = _ignore) -> dict[str, Credential]:
+def load_docker_config(path: Path, log: Callable[[str], None] = ignore) -> dict[str, Credential]:
     """The ``auths`` of a Docker config file; an absent file is no credentials.
 
     Entries with an ``identitytoken`` only, or hosts served by ``credHelpers``/``credsStore``,
@@ -197,8 +194,8 @@ class CredentialStore:
         registry_auth: str | None = None,
         docker_config: Path | bool | None = True,
         environ: Mapping[str, str] | None = None,
-        mask: Callable[[str], None] = _ignore,
-        log: Callable[[str], None] = _ignore,
+        mask: Callable[[str], None] = ignore,
+        log: Callable[[str], None] = ignore,
     ) -> CredentialStore:
         """Build from every source and mask every secret.
 
@@ -325,8 +322,8 @@ class Authenticator:
         http: HttpClient,
         *,
         allow_http: Callable[[str], bool] | None = None,
-        mask: Callable[[str], None] = _ignore,
-        log: Callable[[str], None] = _ignore,
+        mask: Callable[[str], None] = ignore,
+        log: Callable[[str], None] = ignore,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry

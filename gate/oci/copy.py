@@ -36,20 +36,20 @@ from typing import Any, Literal, TypeVar
 from gate.errors import GateError, InputError
 from gate.oci.http import RegistryFailure
 from gate.oci.manifest import (
+    MAX_CONFIG_BYTES,
     ParsedManifest,
     attestation_subject,
-    compute_digest,
-    descriptor_to_json,
     is_attestation_child,
     parse,
     parse_manifest,
+    platform_from_config,
     platform_matches,
-    split_digest,
 )
+from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
 from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Target
+from gate.outcome import ignore
 
 COSIGN_SUFFIXES = ("sig", "att", "sbom")
-MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 MAX_GRAPH_NODES = 10_000  # manifests in one copy: images, children, referrers, cosign artifacts
 MAX_GRAPH_DEPTH = 8  # index nesting, and referrers of referrers
@@ -58,10 +58,6 @@ Role = Literal["image", "referrer", "cosign"]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 ReferrerKind = Literal["referrer", "attestation", "cosign"]
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -187,7 +183,7 @@ def copy_image(
     tag: str | None,
     options: CopyOptions | None = None,
     *,
-    log: Callable[[str], None] = _ignore,
+    log: Callable[[str], None] = ignore,
 ) -> CopyReport:
     """Copy the image ``reference`` (tag or digest) of ``source`` into ``destination``,
     tagged ``tag`` at the very end (``None``: by digest only). Raises ``InputError`` for a
@@ -725,14 +721,10 @@ class _Copy:
             return "unknown"
         try:
             with node.origin.open_blob(config) as chunks:
-                document = json.loads(b"".join(chunks))
-        except (GateError, ValueError):
+                platform = platform_from_config(b"".join(chunks), f"config {config.digest}")
+        except GateError:
             return "unknown"
-        if not isinstance(document, dict) or not isinstance(document.get("os"), str):
-            return "unknown"
-        text = f"{document['os']}/{document.get('architecture', 'unknown')}"
-        variant = document.get("variant")
-        return f"{text}/{variant}" if isinstance(variant, str) and variant else text
+        return str(platform) if platform else "unknown"
 
 
 @contextmanager

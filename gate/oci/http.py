@@ -39,6 +39,7 @@ import tenacity
 from requests.adapters import HTTPAdapter
 
 from gate.errors import InputError, RuntimeFailure
+from gate.outcome import ignore
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -47,10 +48,6 @@ MAX_BUFFERED_BODY = 4 * 1024 * 1024  # an answer nobody streams (PUT, POST, DELE
 DEFAULT_READ_DEADLINE = 120.0
 MIN_BLOB_RATE = 256 * 1024  # bytes per second a blob download must average (beyond the deadline floor)
 USER_AGENT = "image-gate/0.1 (+https://github.com/)"
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 class NotFound(InputError):
@@ -304,8 +301,13 @@ def raise_for_answer(response: requests.Response, what: str, registry: str) -> N
     """Raise the error that fits ``response``: ``cannot <what>: <registry> answered <status> <code>: <message>``."""
     answer = describe_answer(response)
     response.close()
-    message = f"cannot {what}: {registry} answered {answer}"
-    status = response.status_code
+    raise_for_status(response.status_code, f"cannot {what}: {registry} answered {answer}")
+
+
+def raise_for_status(status: int, message: str) -> NoReturn:
+    """The one mapping of a registry's HTTP status to an error: 404 -> ``NotFound``, 401/403 ->
+    ``Denied``, another 4xx that no retry could fix -> ``BadRequest`` (all ``InputError``);
+    408, 429, 5xx and anything else -> ``RegistryFailure``."""
     if status == 404:
         raise NotFound(message)
     if status in (401, 403):
@@ -358,7 +360,7 @@ class HttpClient:
         read_deadline: float | None = None,
         max_redirects: int = 5,
         pool_size: int = 16,
-        log: Callable[[str], None] = _ignore,
+        log: Callable[[str], None] = ignore,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.retry = retry or RetryPolicy()

@@ -17,16 +17,12 @@ from gate.errors import InputError
 from gate.files import read_capped_text
 from gate.oci.auth import Credential, CredentialStore
 from gate.oci.layout import LayoutTarget
-from gate.oci.refs import LayoutReference, TargetReference
-from gate.oci.registry import RegistryPool
+from gate.oci.pool import RegistryPool
+from gate.oci.reference import ImageReference, LayoutReference, TargetReference
 from gate.oci.target import Target
-from gate.reference import ImageReference
+from gate.outcome import ignore
 
 MAX_REGISTRY_AUTH_BYTES = 1024 * 1024
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 def credential_pair(username: str, password: str, side: str) -> Credential | None:
@@ -80,13 +76,22 @@ def open_target(ref: TargetReference, pool: RegistryPool, *, create: bool = Fals
     return pool.target(ref)
 
 
+def mount_from(source: TargetReference | None, destination: TargetReference) -> str | None:
+    """The source repository to mount blobs from when both are repositories of one registry."""
+    if not isinstance(source, ImageReference) or not isinstance(destination, ImageReference):
+        return None
+    if source.registry != destination.registry or source.repository == destination.repository:
+        return None
+    return source.repository
+
+
 @contextmanager
 def registry_pool(
     access: Access,
     *,
     environ: Mapping[str, str],
-    mask: Callable[[str], None] = _ignore,
-    log: Callable[[str], None] = _ignore,
+    mask: Callable[[str], None] = ignore,
+    log: Callable[[str], None] = ignore,
 ) -> Iterator[RegistryPool]:
     """A pool over every credential source (masked), closed on exit."""
     credentials = CredentialStore.load(

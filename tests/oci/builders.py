@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gate.oci.manifest import compute_digest, descriptor_to_json
+from gate.oci.reference import compute_digest, descriptor_to_json
 from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest, Platform, Target
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"

@@ -12,6 +12,14 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from gate.oci.auth import CredentialStore
+from gate.oci.http import RetryPolicy
+from gate.oci.pool import RegistryPool
+from gate.oci.reference import parse_reference
+from gate.oci.registry import RegistryTarget
+
+FAST = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, jitter=0.0, retry_after_cap=0.1)
+SUBJECT = "sha256:" + "a" * 64
 Responder = Callable[["Handler", "re.Match[str]"], None]
 
 
@@ -109,3 +117,9 @@ def hostile_registry() -> Iterator[HostileRegistry]:
         server._server.shutdown()
         server._server.server_close()
         time.sleep(0)
+
+
+def hostile_target(server: HostileRegistry, logs: list[str] | None = None) -> RegistryTarget:
+    """The repository ``hostile/repo`` on ``server``, retried fast, its log lines in ``logs``."""
+    pool = RegistryPool(CredentialStore(), retry=FAST, log=logs.append if logs is not None else (lambda _: None))
+    return pool.target(parse_reference(f"{server.host}/hostile/repo"))

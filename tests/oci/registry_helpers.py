@@ -12,9 +12,10 @@ from typing import Any
 
 from gate.oci.auth import Credential, CredentialStore
 from gate.oci.http import RetryPolicy
-from gate.oci.registry import RegistryPool, RegistryTarget
+from gate.oci.pool import RegistryPool
+from gate.oci.reference import parse_reference
+from gate.oci.registry import RegistryTarget
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, BlobSource, Descriptor, Manifest
-from gate.reference import parse_reference
 from tests.support.registries import Registry, require_tool
 
 FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.01, retry_after_cap=1.0)

@@ -12,12 +12,16 @@ from hypothesis import strategies as st
 
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.http import (
+    BadRequest,
+    Denied,
     HttpClient,
+    NotFound,
     RegistryFailure,
     RetryPolicy,
     Unreachable,
     is_loopback,
     raise_for_answer,
+    raise_for_status,
     retry_after_seconds,
     scheme_for,
 )
@@ -215,3 +219,32 @@ def test_registry_answers_become_clear_errors(distribution_registry: Registry) -
     text = str(caught.value)
     assert text.startswith("cannot fetch manifest nope:latest: ")
     assert text.endswith(f"{distribution_registry.host} answered 404 MANIFEST_UNKNOWN: manifest unknown")
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (404, NotFound),
+        (401, Denied),
+        (403, Denied),
+        (400, BadRequest),
+        (405, BadRequest),
+        (409, BadRequest),
+        (413, BadRequest),
+        (422, BadRequest),
+        (408, RegistryFailure),  # retried first: what is left is the registry's failure
+        (429, RegistryFailure),
+        (500, RegistryFailure),
+        (503, RegistryFailure),
+        (524, RegistryFailure),
+        (302, RegistryFailure),
+    ],
+)
+def test_one_status_mapping(status: int, error: type[Exception]) -> None:
+    with pytest.raises(error) as caught:
+        raise_for_status(status, "cannot do it: r.io answered")
+    assert type(caught.value) is error
+    assert str(caught.value).startswith("cannot do it: r.io answered")
+    assert isinstance(caught.value, InputError) is (400 <= status < 500 and status not in (408, 429))
+    if error is Denied:
+        assert "credentials" in (caught.value.hint or "")

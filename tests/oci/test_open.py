@@ -9,8 +9,16 @@ import pytest
 from gate.errors import InputError
 from gate.oci.auth import Credential
 from gate.oci.layout import LayoutTarget
-from gate.oci.open import Access, credential_pair, explicit_credentials, open_target, registry_auth_text, registry_pool
-from gate.oci.refs import parse_target_reference
+from gate.oci.open import (
+    Access,
+    credential_pair,
+    explicit_credentials,
+    mount_from,
+    open_target,
+    registry_auth_text,
+    registry_pool,
+)
+from gate.oci.reference import parse_target_reference
 from gate.oci.registry import RegistryTarget
 
 
@@ -53,3 +61,20 @@ def test_open_target_by_kind(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="not an OCI image layout"):
             open_target(parse_target_reference(f"oci:{tmp_path / 'absent'}"), pool)
     assert "secret-pw" in masked
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "expected"),
+    [
+        ("r.io/team/app:v1", "r.io/prod/app:v1", "team/app"),
+        ("r.io/team/app:v1", "r.io/team/app:v2", None),  # the same repository: nothing to mount
+        ("r.io/team/app:v1", "other.io/team/app:v1", None),  # another registry
+        ("oci:/tmp/x:v1", "r.io/team/app:v1", None),
+        ("r.io/team/app:v1", "oci:/tmp/x:v1", None),
+    ],
+)
+def test_mount_from_names_the_source_repository_on_the_same_registry(
+    source: str, destination: str, expected: str | None
+) -> None:
+    assert mount_from(parse_target_reference(source), parse_target_reference(destination)) == expected
+    assert mount_from(None, parse_target_reference(destination)) is None

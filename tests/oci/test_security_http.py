@@ -22,9 +22,10 @@ from gate.oci.http import (
     redact_url,
     url_host,
 )
-from gate.oci.registry import RegistryPool, RegistryTarget
+from gate.oci.pool import RegistryPool
+from gate.oci.reference import parse_reference
+from gate.oci.registry import RegistryTarget
 from gate.oci.target import OCI_MANIFEST, Descriptor
-from gate.reference import parse_reference
 from tests.oci.hostile_server import Handler, HostileRegistry, hostile_registry
 from tests.support.registries import free_port
 
