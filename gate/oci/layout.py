@@ -2,8 +2,10 @@
 
 ``oci-layout``, ``index.json`` (tags are ``org.opencontainers.image.ref.name``
 annotations), ``blobs/<alg>/<hex>``. Every file is written to a temporary name in the
-same directory and renamed into place, blobs only after their digest and size were
-verified while writing, so a reader never sees half a blob or half an index.
+same directory and renamed into place (``gate.files.atomic_writer``), blobs only after
+their digest and size were verified while writing, so a reader never sees half a blob or
+half an index. A read-modify-write of ``index.json`` holds a lock on the layout directory
+itself, so nothing (no lock file) is left behind.
 
 Referrers: every manifest pushed with a ``subject`` gets an untagged ``index.json``
 entry (so it is reachable); ``referrers()`` finds them by reading the subjects of
@@ -13,12 +15,10 @@ form regctl writes.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -26,16 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError, RuntimeFailure
-from gate.files import FileTooLarge, MissingFile, read_capped
-from gate.oci.manifest import (
-    REF_NAME,
-    descriptor_from_json,
+from gate.files import FileTooLarge, MissingFile, atomic_writer, read_capped, write_atomic
+from gate.oci.blobs import VerifyingStream
+from gate.oci.manifest import REF_NAME, parse_manifest, verify_manifest_bytes
+from gate.oci.reference import (
     descriptor_to_json,
-    parse_manifest,
+    fallback_tag,
+    is_valid_digest,
+    parse_descriptor,
     split_digest,
-    verify_manifest_bytes,
 )
-from gate.oci.registry import VerifyingStream
 from gate.oci.target import (
     ALL_MANIFEST_TYPES,
     CHUNK_SIZE,
@@ -48,7 +48,6 @@ from gate.oci.target import (
     Manifest,
     PushResult,
 )
-from gate.reference import is_valid_digest
 
 LAYOUT_VERSION = "1.0.0"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
@@ -70,7 +69,7 @@ class LayoutTarget:
                 raise InputError(f"oci:{self.path}: not an OCI image layout (no oci-layout file)")
             try:
                 _make_dirs(self.path / "blobs")
-                _atomic_write(layout_file, json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode())
+                write_atomic(layout_file, json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode(), mode=FILE_MODE)
                 if not (self.path / "index.json").exists():
                     self._write_index({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
             except OSError as exc:
@@ -142,12 +141,12 @@ class LayoutTarget:
                 continue
             if self._subject_of(entry.digest) == digest:
                 found[entry.digest] = self._referrer_descriptor(entry)
-        fallback_tag = digest.replace(":", "-", 1)
+        tag = fallback_tag(digest)
         for entry in self._entries():
-            if entry.annotations.get(REF_NAME) != fallback_tag or entry.media_type not in INDEX_TYPES:
+            if entry.annotations.get(REF_NAME) != tag or entry.media_type not in INDEX_TYPES:
                 continue
             data = self._read_manifest_file(entry.digest)
-            for child in parse_manifest(data, entry.media_type, where=f"{self.display_name}:{fallback_tag}").manifests:
+            for child in parse_manifest(data, entry.media_type, where=f"{self.display_name}:{tag}").manifests:
                 found.setdefault(child.digest, child)
         result = list(found.values())
         if artifact_type is not None:
@@ -166,41 +165,29 @@ class LayoutTarget:
             return
         algorithm, _ = split_digest(descriptor.digest)
         _make_dirs(path.parent)
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False)  # noqa: SIM115
-        try:
-            with handle:
-                hasher = hashlib.new(algorithm)
-                size = 0
-                with source() as chunks:
-                    # A stream that verifies this very descriptor itself is not hashed twice.
-                    trusted = (
-                        isinstance(chunks, VerifyingStream)
-                        and chunks.descriptor.digest == descriptor.digest
-                        and chunks.descriptor.size == descriptor.size
-                    )
-                    for chunk in chunks:
-                        size += len(chunk)
-                        if size > descriptor.size:
-                            raise DigestMismatch(
-                                f"{self.display_name}: blob {descriptor.digest} is larger than its descriptor's "
-                                f"{descriptor.size} bytes; not stored"
-                            )
-                        if not trusted:
-                            hasher.update(chunk)
-                        handle.write(chunk)
-                    verified = trusted and isinstance(chunks, VerifyingStream) and chunks.verified
-                actual = descriptor.digest if verified else f"{algorithm}:{hasher.hexdigest()}"
-                if size != descriptor.size or actual != descriptor.digest or (trusted and not verified):
-                    raise DigestMismatch(
-                        f"{self.display_name}: blob content is {actual} ({size} bytes), expected "
-                        f"{descriptor.digest} ({descriptor.size} bytes); not stored"
-                    )
-                handle.flush()
-                os.fsync(handle.fileno())
-                _publish(handle, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(handle.name)
+        with atomic_writer(path, mode=FILE_MODE) as handle:
+            hasher = hashlib.new(algorithm)
+            size = 0
+            with source() as chunks:
+                # A stream that verifies this very descriptor itself is not hashed twice.
+                trusted = isinstance(chunks, VerifyingStream) and chunks.checks(descriptor)
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > descriptor.size:
+                        raise DigestMismatch(
+                            f"{self.display_name}: blob {descriptor.digest} is larger than its descriptor's "
+                            f"{descriptor.size} bytes; not stored"
+                        )
+                    if not trusted:
+                        hasher.update(chunk)
+                    handle.write(chunk)
+                verified = trusted and isinstance(chunks, VerifyingStream) and chunks.verified
+            actual = descriptor.digest if verified else f"{algorithm}:{hasher.hexdigest()}"
+            if size != descriptor.size or actual != descriptor.digest or (trusted and not verified):
+                raise DigestMismatch(
+                    f"{self.display_name}: blob content is {actual} ({size} bytes), expected "
+                    f"{descriptor.digest} ({descriptor.size} bytes); not stored"
+                )
 
     def mount_blob(self, descriptor: Descriptor, from_repository: str) -> bool:
         return False
@@ -218,7 +205,7 @@ class LayoutTarget:
         path = self._blob_path(descriptor.digest)
         if not path.is_file():
             _make_dirs(path.parent)
-            _atomic_write(path, manifest.data)
+            write_atomic(path, manifest.data, mode=FILE_MODE)
         if tag is not None:
             self._tag(descriptor, parsed.media_type, tag)
         return PushResult(descriptor.digest, subject_supported=True)
@@ -316,35 +303,37 @@ class LayoutTarget:
     def _entries(self) -> list[Descriptor]:
         document = self._read_index()
         return [
-            descriptor_from_json(item, f"{self.display_name}: index.json manifests[{i}]")
+            parse_descriptor(item, f"{self.display_name}: index.json manifests[{i}]")
             for i, item in enumerate(document.get("manifests") or [])
         ]
 
     def _write_index(self, document: dict[str, Any]) -> None:
-        _atomic_write(self.path / "index.json", json.dumps(document, indent=2).encode())
+        write_atomic(self.path / "index.json", json.dumps(document, indent=2).encode(), mode=FILE_MODE)
 
-    def _open_lock(self) -> Any:
-        """The lock file, never through a symlink: we may run as root in a directory another user owns."""
-        path = self.path / ".index.lock"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    def _open_directory(self) -> int:
+        """The layout directory, opened to hold its lock (a lock file would be left behind, and
+        could be a planted symlink: we may run as root in a directory another user owns)."""
         try:
-            return os.fdopen(os.open(path, flags, 0o600), "a")
+            return os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
-            raise RuntimeFailure(f"{self.display_name}: cannot open the lock file {path}: {exc.strerror}") from None
+            raise RuntimeFailure(
+                f"{self.display_name}: cannot open the layout directory to lock it: {exc.strerror}"
+            ) from None
 
     @contextmanager
     def _locked_index(self) -> Iterator[dict[str, Any]]:
         """Read-modify-write of index.json, serialised across threads and processes."""
-        with self._lock, self._open_lock() as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._lock:
+            directory = self._open_directory()
             try:
+                fcntl.flock(directory, fcntl.LOCK_EX)
                 document = self._read_index()
                 document.setdefault("schemaVersion", 2)
                 document.setdefault("mediaType", OCI_INDEX)
                 yield document
                 self._write_index(document)
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                os.close(directory)  # releases the lock
 
 
 def _verified_chunks(
@@ -372,26 +361,6 @@ def _verified_chunks(
             f"{where}: blob content is {actual} ({size} bytes), expected {descriptor.digest} ({descriptor.size} bytes)"
         )
     stream.verified = True
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False)  # noqa: SIM115
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            _publish(handle, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(handle.name)
-
-
-def _publish(handle: Any, path: Path) -> None:
-    """Rename the private temporary file into place, then make it readable by everyone
-    (layout content is not secret; a later non-root step may read it)."""
-    os.replace(handle.name, path)
-    os.fchmod(handle.fileno(), FILE_MODE)
 
 
 def _make_dirs(path: Path) -> None:

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from gate.errors import InputError, RuntimeFailure
+from gate.oci.blobs import VerifyingStream
 from gate.oci.layout import LayoutTarget
-from gate.oci.manifest import REF_NAME, compute_digest
-from gate.oci.refs import LayoutReference, parse_target_reference
-from gate.oci.registry import VerifyingStream
+from gate.oci.manifest import REF_NAME
+from gate.oci.reference import compute_digest
 from gate.oci.target import OCI_INDEX, Descriptor, DigestMismatch
-from gate.reference import ImageReference
 from tests.oci.builders import (
     AMD64,
     SBOM_TYPE,
@@ -94,7 +93,7 @@ def test_push_blob_with_wrong_bytes_stores_nothing(layout: LayoutTarget) -> None
     with pytest.raises(DigestMismatch, match="larger"):
         layout.push_blob(descriptor, blob_source(b"right, but longer"))
     assert not layout.has_blob(descriptor.digest)
-    assert not [p for p in (layout.path / "blobs" / "sha256").iterdir() if p.name.startswith(".tmp")]
+    assert not [p for p in (layout.path / "blobs" / "sha256").iterdir() if p.name.startswith(".")]
 
 
 def test_corrupted_blob_on_disk_is_detected_when_read(layout: LayoutTarget) -> None:
@@ -195,6 +194,24 @@ def test_concurrent_tagging_keeps_every_tag(layout: LayoutTarget) -> None:
     assert layout.list_tags() == sorted(f"t{i}" for i in range(16))
 
 
+def test_writers_through_separate_targets_keep_every_tag_and_leave_no_lock_file(layout: LayoutTarget) -> None:
+    """Each target has its own thread lock: the lock on the layout directory serialises them (as it
+    does separate processes), and nothing but the layout's own files is left behind."""
+    image = push_image(layout, AMD64)
+    writers = [LayoutTarget(layout.path) for _ in range(8)]
+    threads = [threading.Thread(target=w.push_manifest, args=(image, f"t{i}")) for i, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    referrer = push_referrer(layout, image, SBOM_TYPE, b"{}")
+    layout.add_referrer(image.descriptor, referrer)
+    layout.delete_tag("t0")
+    assert layout.list_tags() == sorted(f"t{i}" for i in range(1, 8))
+    assert sorted(p.name for p in layout.path.iterdir()) == ["blobs", "index.json", "oci-layout"]
+    assert not [p for p in layout.path.rglob(".*")]
+
+
 def test_corrupt_index_json(layout: LayoutTarget) -> None:
     (layout.path / "index.json").write_text("{")
     with pytest.raises(InputError, match=r"index\.json is not readable"):
@@ -202,40 +219,6 @@ def test_corrupt_index_json(layout: LayoutTarget) -> None:
     (layout.path / "index.json").write_text('{"manifests": 3}')
     with pytest.raises(InputError, match="not an image index"):
         layout.list_tags()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("oci:/tmp/x", LayoutReference(Path("/tmp/x"), "latest")),
-        ("oci:/tmp/x:v1", LayoutReference(Path("/tmp/x"), "v1")),
-        ("oci:rel/dir:1.2-rc", LayoutReference(Path("rel/dir"), "1.2-rc")),
-        ("oci:/tmp/x@sha256:" + "a" * 64, LayoutReference(Path("/tmp/x"), None, "sha256:" + "a" * 64)),
-        ("oci:/tmp/x:v1@sha256:" + "a" * 64, LayoutReference(Path("/tmp/x"), "v1", "sha256:" + "a" * 64)),
-        ("localhost:5000/a/b:v1", ImageReference("localhost:5000", "a/b", "v1")),
-        ("alpine", ImageReference("docker.io", "library/alpine", "latest")),
-    ],
-)
-def test_parse_target_reference(text: str, expected: object) -> None:
-    assert parse_target_reference(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("oci:", "expected oci:PATH"),
-        ("oci:/x:bad tag!", "invalid tag"),
-        ("oci:/x@sha256:zz", "invalid digest"),
-        ("UPPER/Case", "lowercase"),
-    ],
-)
-def test_bad_target_references(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        parse_target_reference(text)
-
-
-def test_layout_reference_default_tag_none() -> None:
-    assert parse_target_reference("oci:/x", default_tag=None) == LayoutReference(Path("/x"))
 
 
 def test_open_blob_is_a_stream_that_verifies_itself(layout: LayoutTarget) -> None:
@@ -270,7 +253,7 @@ def test_content_is_world_readable_and_temporary_files_private(tmp_path: Path) -
         def source() -> Iterator[Iterator[bytes]]:
             def chunks() -> Iterator[bytes]:
                 yield b"hello "
-                seen.extend(p.stat().st_mode & 0o777 for p in (layout.path / "blobs" / "sha256").glob(".tmp-*"))
+                seen.extend(p.stat().st_mode & 0o777 for p in (layout.path / "blobs" / "sha256").glob(".*.tmp"))
                 yield b"world"
 
             yield chunks()
@@ -281,7 +264,7 @@ def test_content_is_world_readable_and_temporary_files_private(tmp_path: Path) -
     finally:
         os.umask(previous)
     assert seen == [0o600]
-    files = [p for p in layout.path.rglob("*") if p.is_file() and p.name != ".index.lock"]
+    files = [p for p in layout.path.rglob("*") if p.is_file()]
     directories = [layout.path, *(p for p in layout.path.rglob("*") if p.is_dir())]
     assert {p.stat().st_mode & 0o777 for p in files} == {0o644}
     assert {p.stat().st_mode & 0o777 for p in directories} == {0o755}
