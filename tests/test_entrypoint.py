@@ -202,7 +202,7 @@ def test_without_json_output_no_file_and_no_output(
 
 def test_an_evaluate_verdict_file_from_the_real_action(tmp_path: Path) -> None:
     """The real entrypoint and action.yml: evaluate's json_output is a verdict file promote can read."""
-    from gate.report import load_verdict
+    from gate.promote.report import load_verdict
     from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule, write
 
     digest = "sha256:" + "a" * 64

@@ -55,7 +55,7 @@ from gate.outcome import Outcome
 from gate.pipeline import Mirrored, Names, Promoted, Scanned, combine, run_pipeline
 from gate.policy.vex import load_vex_files
 from gate.policy.waivers import load_exceptions
-from gate.promote import PromoteReport, promote
+from gate.promote.promotion import PromoteReport, promote
 from gate.scan.base import Scanner
 from gate.scan.image import ScanOutcome, make_scanner, scan_image
 

@@ -37,12 +37,12 @@ from gate.commands.scan_options import (
 )
 from gate.config import ActionInputs, build_config
 from gate.errors import EXIT_OK, InputError
-from gate.github_packages import DEFAULT_API_URL
 from gate.markdown import md_code, md_table, md_text
 from gate.oci.refs import parse_target_reference
 from gate.outcome import Annotation, Outcome
-from gate.promote import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
-from gate.report import load_verdict
+from gate.promote.github_packages import DEFAULT_API_URL
+from gate.promote.promotion import PromoteOptions, PromoteReport, PromotionRefused, check_verdict, promote
+from gate.promote.report import load_verdict
 from gate.scan.image import scan_image
 
 NAME = "promote"

@@ -24,7 +24,7 @@ from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.outcome import Outcome
 from gate.pipeline import OUTPUT_NAMES
-from gate.report import ANNOTATION_VERDICT, REPORT_ARTIFACT_TYPE
+from gate.promote.report import ANNOTATION_VERDICT, REPORT_ARTIFACT_TYPE
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, status_fault
 from tests.support.images import attach_sbom, build_attested_image, build_image, read_graph

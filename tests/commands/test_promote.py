@@ -19,8 +19,8 @@ from gate.errors import GateError, InputError
 from gate.policy.sarif import parse_sarif
 from gate.policy.verdict import GateOptions, evaluate
 from gate.policy.waivers import parse_exceptions
-from gate.promote import PromoteOptions, promote
-from gate.report import (
+from gate.promote.promotion import PromoteOptions, promote
+from gate.promote.report import (
     ANNOTATION_CREATED,
     ANNOTATION_METHOD,
     ANNOTATION_PREDICATE_TYPE,
@@ -29,6 +29,7 @@ from gate.report import (
     validate_scan_report,
 )
 from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule
+from tests.promote.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 from tests.support.client import RegistryClient
 from tests.support.faults import Fault, FaultProxy, status_fault
 from tests.support.images import (
@@ -42,7 +43,6 @@ from tests.support.images import (
     regctl,
 )
 from tests.support.registries import Registry
-from tests.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 
 TAG = "v1"
 EXCEPTIONS = "exceptions:\n  - id: CVE-2024-1111\n    reason: fixed upstream, not reachable here\n"

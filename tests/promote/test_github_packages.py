@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from gate.errors import InputError, RuntimeFailure
-from gate.github_packages import delete_ghcr_tag, split_package
+from gate.promote.github_packages import delete_ghcr_tag, split_package
 
 TOKEN = "ghp_test-token-0123456789"
 DIGEST_A = "sha256:" + "a" * 64

@@ -7,7 +7,7 @@ targets (``promote(...)`` opens them from reference strings). In order, failing 
    the source resolves to; anything else raises ``PromotionRefused`` (exit 1) before anything is pushed;
 2. the image is copied BY DIGEST with all referrers (``gate.oci.copy.copy_image``; blobs mounted on
    the same registry), no tag yet;
-3. the scan-report referrer (``gate.report``) is pushed and linked to the root (a re-run with the same
+3. the scan-report referrer (``gate.promote.report``) is pushed and linked to the root (a re-run with the same
    verdict finds its report and reuses it);
 4. the destination tag is pushed, last of the writes;
 5. the destination is verified: the tag resolves to the root, every child manifest is there, every
@@ -30,15 +30,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gate.errors import EXIT_POLICY, GateError, InputError, RuntimeFailure
-from gate.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion, delete_ghcr_tag
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse
-from gate.oci.open import Access, open_target, registry_pool
-from gate.oci.refs import TargetReference, parse_target_reference
-from gate.oci.registry import TagDeletionRefused
+from gate.oci.open import Access, mount_from, open_target, registry_pool
+from gate.oci.reference import ImageReference, TargetReference, parse_target_reference
+from gate.oci.tags import TagDeletionRefused
 from gate.oci.target import BlobSource, Descriptor, Target
-from gate.reference import ImageReference
-from gate.report import (
+from gate.outcome import ignore
+from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion, delete_ghcr_tag
+from gate.promote.report import (
     ANNOTATION_VERDICT,
     ANNOTATION_VERDICT_DIGEST,
     REPORT_ARTIFACT_TYPE,
@@ -50,10 +50,6 @@ from gate.report import (
 
 Log = Callable[[str], None]
 MAX_INDEX_DEPTH = 8
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 class PromotionRefused(GateError):
@@ -145,15 +141,6 @@ def destination_tag(source_ref: TargetReference, destination_ref: TargetReferenc
     return destination_ref.tag or (source_ref.tag if destination_ref.digest is None else None)
 
 
-def mount_from(source_ref: TargetReference, destination_ref: TargetReference) -> str | None:
-    """The source repository to mount blobs from when both are repositories of one registry."""
-    if not isinstance(source_ref, ImageReference) or not isinstance(destination_ref, ImageReference):
-        return None
-    if source_ref.registry != destination_ref.registry or source_ref.repository == destination_ref.repository:
-        return None
-    return source_ref.repository
-
-
 def promote_image(
     source: Target,
     source_ref: TargetReference,
@@ -162,7 +149,7 @@ def promote_image(
     verdict: Mapping[str, Any],
     options: PromoteOptions | None = None,
     *,
-    log: Log = _ignore,
+    log: Log = ignore,
 ) -> PromoteReport:
     """Promote ``source_ref`` (in ``source``) to ``destination_ref`` (in ``destination``) on a pass ``verdict``.
 
@@ -248,8 +235,8 @@ def promote(
     access: Access | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    mask: Log = _ignore,
-    log: Log = _ignore,
+    mask: Log = ignore,
+    log: Log = ignore,
 ) -> PromoteReport:
     """``promote_image`` over references (``host/repo[:tag][@digest]`` or ``oci:PATH[:tag]``), opened through
     one registry pool with ``access`` (credentials, insecure registries, concurrency)."""

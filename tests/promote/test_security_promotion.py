@@ -9,7 +9,7 @@ import pytest
 from gate.errors import RuntimeFailure
 from gate.oci.layout import LayoutTarget
 from gate.oci.target import Descriptor, Manifest, Platform
-from gate.promote import MAX_INDEX_DEPTH, _children
+from gate.promote.promotion import MAX_INDEX_DEPTH, _children
 from tests.oci.builders import push_image, push_index
 
 

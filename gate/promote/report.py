@@ -2,7 +2,7 @@
 
 ``build_scan_report(verdict_document, ...)`` turns the JSON document of ``scan --json`` or
 ``evaluate --json`` (the verdict) into the scan-report document, validated against
-``gate/schemas/scan-report.schema.json``. ``report_artifact(report, subject)`` makes the referrer
+``gate/promote/schemas/scan-report.schema.json``. ``report_artifact(report, subject)`` makes the referrer
 that ``promote`` attaches to the promoted image: an OCI image manifest with
 
 - ``artifactType`` ``application/vnd.cssc.scan-report.v1+json``;
@@ -30,7 +30,7 @@ import jsonschema
 from gate import __version__
 from gate.errors import InputError
 from gate.files import read_capped
-from gate.oci.manifest import compute_digest, descriptor_to_json
+from gate.oci.reference import compute_digest, descriptor_to_json
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 
 REPORT_MEDIA_TYPE = "application/vnd.cssc.scan-report.v1+json"

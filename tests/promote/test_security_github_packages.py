@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from gate.errors import InputError, RuntimeFailure
-from gate.github_packages import delete_ghcr_tag
+from gate.promote.github_packages import delete_ghcr_tag
 
 TOKEN = "ghs_" + "t" * 36
 

@@ -20,7 +20,7 @@ from gate.policy.sarif import parse_sarif
 from gate.policy.verdict import GateOptions, MissingSbom, evaluate
 from gate.policy.vex import parse_vex
 from gate.policy.waivers import parse_exceptions
-from gate.report import (
+from gate.promote.report import (
     ANNOTATION_CREATED,
     ANNOTATION_METHOD,
     ANNOTATION_PREDICATE_TYPE,
