@@ -7,17 +7,17 @@ targets (``promote(...)`` opens them from reference strings). In order, failing 
    the source resolves to; anything else raises ``PromotionRefused`` (exit 1) before anything is pushed;
 2. the image is copied BY DIGEST with all referrers (``gate.oci.copy.copy_image``; blobs mounted on
    the same registry), no tag yet;
-3. the scan-report referrer (``gate.promote.report``) is pushed and linked to the root (a re-run with the same
-   verdict finds its report and reuses it);
+3. the scan-report referrer (``gate.promote.report``) is pushed and linked to the root (a re-run with
+   the same verdict finds its report and reuses it);
 4. the destination tag is pushed, last of the writes;
 5. the destination is verified: the tag resolves to the root, every child manifest is there, every
    referrer of the source (recursively) is listed at the destination, cosign tags point where they
    did, and the scan report is among the root's referrers. A failure raises (exit 3) and nothing is
    deleted;
-6. only then, with ``delete_source_tag``, the quarantine tag is deleted: through the registry API first,
-   and only where the registry refuses (GHCR answers 405) and the host is a GHCR host and a token is
-   given, through the GitHub Packages API. A failed deletion is a warning (``source_tag_deleted``
-   false), never an undo.
+6. only then, with ``delete_source_tag``, the quarantine tag is deleted (``gate.promote.tag_deletion``):
+   through the registry API first, and only where the registry refuses (GHCR answers 405) and the host
+   is a GHCR host and a token is given, through the GitHub Packages API. A failed deletion is a warning
+   (``source_tag_deleted`` false), never an undo.
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ from gate.errors import EXIT_POLICY, GateError, InputError, RuntimeFailure
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse
 from gate.oci.open import Access, mount_from, open_target, registry_pool
-from gate.oci.reference import ImageReference, TargetReference, parse_target_reference
-from gate.oci.tags import TagDeletionRefused
+from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import BlobSource, Descriptor, Target
 from gate.outcome import ignore
-from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion, delete_ghcr_tag
+from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion
 from gate.promote.report import (
     ANNOTATION_VERDICT,
     ANNOTATION_VERDICT_DIGEST,
@@ -47,6 +46,7 @@ from gate.promote.report import (
     build_scan_report,
     report_artifact,
 )
+from gate.promote.tag_deletion import SourceTagDeletion, delete_source_tag, points_to
 
 Log = Callable[[str], None]
 MAX_INDEX_DEPTH = 8
@@ -202,11 +202,14 @@ def promote_image(
     verified = verify_destination(source, destination, root, tag, report_digest, copied)
     log(f"promote: verified {destination_text}: root, children, {verified} referrer(s) and the scan report")
 
-    deleted, error, package, warnings = False, None, None, []
+    deletion, warnings = SourceTagDeletion(False), []
     if options.delete_source_tag and source_ref.tag:
-        deleted, error, package = _delete_source_tag(source, source_ref, source_ref.tag, root.digest, options, log)
-        if error:
-            warnings.append(f"the source tag {source_ref.tag} was not deleted: {error}")
+        deletion = delete_source_tag(
+            source, source_ref, source_ref.tag, root.digest, github_token=options.github_token,
+            github_api_url=options.github_api_url, ghcr_hosts=options.ghcr_hosts, log=log,
+        )  # fmt: skip
+        if deletion.reason:
+            warnings.append(f"the source tag {source_ref.tag} was not deleted: {deletion.reason}")
     return PromoteReport(
         source=str(source_ref),
         destination=destination_text,
@@ -216,13 +219,13 @@ def promote_image(
         report_reused=reused,
         referrers_copied=copied.referrers_copied,
         referrers_verified=verified,
-        source_tag_deleted=deleted,
-        source_tag_delete_error=error,
+        source_tag_deleted=deletion.deleted,
+        source_tag_delete_error=deletion.reason,
         copy=copied,
         verdict=report.verdict,
         seconds=time.monotonic() - started,
         scan_report=report,
-        github_package=package,
+        github_package=deletion.github_package,
         warnings=tuple(warnings),
     )
 
@@ -301,16 +304,9 @@ def _attach_report(destination: Target, root: Descriptor, report: ScanReport, lo
     return artifact.manifest.descriptor.digest, False
 
 
-def _points_to(target: Target, reference: str, digest: str) -> bool:
-    try:
-        return target.resolve(reference).digest == digest
-    except InputError:
-        return False
-
-
 def _push_tag(destination: Target, root: Descriptor, tag: str | None, log: Log) -> bool:
     """Tag the root last of all; True when the tag already pointed at it."""
-    if tag is None or _points_to(destination, tag, root.digest):
+    if tag is None or points_to(destination, tag, root.digest):
         return True
     destination.push_manifest(destination.fetch_manifest(root.digest), tag)
     log(f"promote: {destination.display_name}: tagged {tag} -> {root.digest}")
@@ -357,7 +353,7 @@ def verify_destination(
                     if not destination.has_manifest(child):
                         missing.append(f"manifest {child} (in referrer {referrer.digest})")
     for info in _cosign_tags(copied):
-        if info.tag and not _points_to(destination, info.tag, info.digest):
+        if info.tag and not points_to(destination, info.tag, info.digest):
             missing.append(f"tag {info.tag} -> {info.digest}")
         else:
             verified += 1
@@ -400,36 +396,3 @@ def _cosign_tags(copied: CopyReport | None) -> list[ReferrerInfo]:
     infos = [*copied.root_referrers, *(r for entry in copied.graph for r in entry.referrers)]
     unique = {(i.tag, i.digest): i for i in infos if i.kind == "cosign" and i.tag}
     return list(unique.values())
-
-
-def _delete_source_tag(
-    source: Target, source_ref: TargetReference, tag: str, digest: str, options: PromoteOptions, log: Log
-) -> tuple[bool, str | None, PackageTagDeletion | None]:
-    """(deleted, why not, the GitHub package answer): never raises for a refused deletion.
-
-    The registry API first, on every registry. Only when the registry refuses tag deletion
-    (``TagDeletionRefused``: 405 / ``UNSUPPORTED``, nothing pushed) on a GHCR host, and a token is
-    given, the GitHub Packages API deletes the package version carrying the tag."""
-    on_ghcr = isinstance(source_ref, ImageReference) and source_ref.registry in options.ghcr_hosts
-    try:
-        if not _points_to(source, tag, digest):
-            return False, f"{source_ref.name}:{tag} no longer points to {digest}", None
-        try:
-            source.delete_tag(tag)
-        except TagDeletionRefused as refused:
-            if not (on_ghcr and options.github_token and isinstance(source_ref, ImageReference)):
-                raise
-            log(f"promote: {refused.message}; deleting {source_ref.name}:{tag} through the GitHub Packages API")
-            answer = delete_ghcr_tag(
-                source_ref.repository, tag, options.github_token, expected_digest=digest,
-                api_url=options.github_api_url, log=log,
-            )  # fmt: skip
-            return answer.deleted, answer.reason, answer
-    except GateError as exc:
-        reason = exc.message
-        if on_ghcr and not options.github_token and isinstance(exc, TagDeletionRefused):
-            reason += " (give github_token to delete it through the GitHub Packages API)"
-        log(f"promote: warning: cannot delete {source_ref.name}:{tag}: {reason}")
-        return False, reason, None
-    log(f"promote: deleted the source tag {source_ref.name}:{tag}")
-    return True, None, None

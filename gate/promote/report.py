@@ -32,6 +32,7 @@ from gate.errors import InputError
 from gate.files import read_capped
 from gate.oci.reference import compute_digest, descriptor_to_json
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest
+from gate.policy.severity import SEVERITIES
 
 REPORT_MEDIA_TYPE = "application/vnd.cssc.scan-report.v1+json"
 REPORT_ARTIFACT_TYPE = REPORT_MEDIA_TYPE
@@ -49,7 +50,6 @@ MAX_VERDICT_BYTES = 64 * 1024 * 1024
 
 ScanMethod = Literal["sbom", "image", "sarif"]
 SCAN_METHODS: tuple[ScanMethod, ...] = ("sbom", "image", "sarif")
-_SEVERITIES = ("critical", "high", "medium", "low", "none")
 
 
 @cache
@@ -187,7 +187,7 @@ def build_scan_report(
             "scanner": {"name": scanner_name, "version": scanner_version},
             "predicate_type": predicate_type,
         },
-        "counts": {k: counts.get(k) for k in _SEVERITIES} if isinstance(counts, Mapping) else counts,
+        "counts": {k: counts.get(k) for k in SEVERITIES} if isinstance(counts, Mapping) else counts,
         "blocking": [_finding(entry) for entry in _list(verdict.get("blocking"))],
         "exceptions": {
             "applied": _applied_exceptions(_list(verdict.get("excepted"))),
