@@ -60,10 +60,10 @@ def test_a_tag_that_moved_is_not_deleted(tmp_path: Path) -> None:
 )
 def test_a_refusal_without_the_github_way_is_a_reason(
     tmp_path: Path,
-    fake_github: FakeGitHub,
+    fake_github: FakeGitHub,  # noqa: F811
     reference: str,
     token: str,
-    hint: bool,  # noqa: F811
+    hint: bool,
 ) -> None:
     target = RefusingLayout(tmp_path / "layout", create=True)
     digest = _tagged(target)
