@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,3 +45,16 @@ class Outcome:
     summary: str = ""
     messages: tuple[str, ...] = ()
     annotations: tuple[Annotation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a running command (and the stages it runs) may use of its surroundings.
+
+    ``log`` writes a human progress line (stderr); ``mask`` registers a secret found
+    at run time (a token, a password from a Docker config) before it can be printed.
+    """
+
+    log: Callable[[str], None] = ignore
+    mask: Callable[[str], None] = ignore
+    environ: Mapping[str, str] = field(default_factory=dict)

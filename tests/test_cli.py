@@ -19,10 +19,10 @@ import pytest
 
 import gate.commands
 from gate import __version__, cli
-from gate.commands import Context, available, load
+from gate.commands import available, load
 from gate.config import ActionInputs, build_config
 from gate.errors import InputError, RuntimeFailure
-from gate.outcome import Annotation, Outcome
+from gate.outcome import Annotation, Context, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s3cr3t-Pa55"

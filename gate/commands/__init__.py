@@ -5,6 +5,10 @@
 - ``config_from_args(namespace)`` and ``config_from_inputs(inputs)``: both build the
   same frozen, schema-validated config (see ``gate.config.build_config``);
 - ``run(config, context) -> Outcome``: the work, with no printing and no exiting.
+
+A command is thin: it declares its options (``gate.options``), builds its config, runs its stage (the
+stage packages: ``gate.discover``, ``gate.mirror``, ``gate.scan``, ``gate.policy``, ``gate.promote``,
+``gate.pipeline``) and returns the stage's outcome. No command imports another.
 """
 
 from __future__ import annotations
@@ -13,30 +17,15 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gate.errors import InputError
-from gate.outcome import Outcome, ignore
+from gate.outcome import Context, Outcome
 
 if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands that build a config pay for them
     from gate.config import ActionInputs
 
 COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a running command may use of its surroundings.
-
-    ``log`` writes a human progress line (stderr); ``mask`` registers a secret found
-    at run time (a token, a password from a Docker config) before it can be printed.
-    """
-
-    log: Callable[[str], None] = ignore
-    mask: Callable[[str], None] = ignore
-    environ: Mapping[str, str] = field(default_factory=dict)
 
 
 class Command(Protocol):

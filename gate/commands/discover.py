@@ -3,11 +3,10 @@ and emit the unique images as a job matrix (the stage: ``gate.discover.stage``).
 
 from __future__ import annotations
 
-from gate.commands import Context
 from gate.discover.stage import DiscoverRequest, discover, discovery_outcome
 from gate.options.base import CommandOptions
 from gate.options.discover import DISCOVER
-from gate.outcome import Outcome
+from gate.outcome import Context, Outcome
 
 NAME = "discover"
 HELP = "find production Dockerfiles, enforce digest pinning of their images and emit a job matrix"

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.commands import Context
 from gate.options.base import CommandOptions, Group
 from gate.options.policy import EVALUATED_IMAGE, GATE, SARIF_FILES, VEX, GateFields
-from gate.outcome import Outcome
+from gate.outcome import Context, Outcome
 from gate.policy.outcome import sarif_verdict_outcome
 from gate.policy.stage import GateRequest, gate_sarif_files
 from gate.policy.verdict import GateOptions

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.commands import Context
 from gate.mirror.stage import MirrorRequest, mirror, mirror_outcome, plan
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import DESTINATION, PLATFORMS, SOURCE
 from gate.options.mirror import COPY_REFERRERS, REFERRERS_SOURCE
-from gate.outcome import Outcome
+from gate.outcome import Context, Outcome
 
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.commands import Context
 from gate.oci.reference import parse_target_reference
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import SCANNED_IMAGE, SCANNED_PLATFORMS
 from gate.options.scan import ScanFields, check_scan_values, scan_groups
-from gate.outcome import Outcome
+from gate.outcome import Context, Outcome
 from gate.scan.outcome import scan_outcome
 from gate.scan.stage import ImageScanRequest, scan_image
 

@@ -4,23 +4,19 @@
 platforms, all files) and returns a frozen ``GateResult``; ``GateResult.to_json()`` is the
 ``--json`` document of ``evaluate`` (and of the gate part of ``scan``/``pipeline``).
 
-The shared gate options (``--severity-threshold``, ``--severity-source``, ``--exceptions``,
-``--ignore-unfixed``, ``--allow-missing-sbom``) are declared here once: ``add_gate_arguments``,
-``gate_values_from_args``, ``gate_values_from_inputs`` and ``GATE_SCHEMA`` let every command
-that gates build the same validated options from the CLI and from action inputs.
+The options that fill ``GateOptions`` (``--severity-threshold``, ``--exceptions``, ...) are declared
+in ``gate.options.policy``.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.policy.sarif import SarifFinding, SarifRun
 from gate.policy.severity import RANK, SEVERITIES, Severity, band
@@ -31,17 +27,6 @@ from gate.policy.waivers import ExceptionEntry, load_exceptions
 SeveritySource = Literal["cvss", "label"]
 
 THRESHOLD_PATTERN = r"^(critical|high|medium|low|10(\.0+)?|[0-9](\.[0-9]+)?)$"
-GATE_SCHEMA: Mapping[str, Any] = {
-    "properties": {
-        "severity_threshold": {"type": "string", "pattern": THRESHOLD_PATTERN},
-        "severity_source": {"enum": ["cvss", "label"]},
-        "exceptions_file": {"type": ["string", "null"]},
-        "ignore_unfixed": {"type": "boolean"},
-        "allow_missing_sbom": {"type": "boolean"},
-    },
-    "required": ["severity_threshold", "severity_source", "ignore_unfixed", "allow_missing_sbom"],
-}
-GATE_FIELDS: tuple[str, ...] = tuple(GATE_SCHEMA["properties"])
 # One annotation per blocking finding, up to this many (GitHub shows few per step anyway).
 MAX_ANNOTATIONS = 50
 
@@ -87,61 +72,12 @@ class GateOptions:
 
     @classmethod
     def from_config(cls, config: Any) -> GateOptions:
-        """The gate options of any command config that has the ``GATE_FIELDS`` attributes."""
-        return cls(**{name: getattr(config, name) for name in GATE_FIELDS})
+        """The gate options of any command config that has these fields (``gate.options.policy.GateFields``)."""
+        return cls(**{option.name: getattr(config, option.name) for option in fields(cls)})
 
     @property
     def threshold(self) -> Threshold:
         return parse_threshold(self.severity_threshold)
-
-
-def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
-    """The gate options on a command's parser (defaults match action.yml)."""
-    group = parser.add_argument_group("gate options")
-    group.add_argument(
-        "--severity-threshold",
-        default="high",
-        metavar="LEVEL",
-        help="block findings at or above: critical, high, medium, low, or a CVSS score 0-10 (default: high)",
-    )
-    group.add_argument(
-        "--severity-source",
-        choices=("cvss", "label"),
-        default="cvss",
-        help="rate findings by CVSS security-severity (default) or by the scanner's label",
-    )
-    group.add_argument("--exceptions", metavar="FILE", help="exceptions file (YAML or .trivyignore-style text)")
-    group.add_argument("--ignore-unfixed", action="store_true", help="findings without a fixed version do not block")
-    group.add_argument(
-        "--allow-missing-sbom", action="store_true", help="a platform without an SBOM does not block the verdict"
-    )
-
-
-def gate_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
-    """The gate part of a command's config values, from the CLI."""
-    threshold = parse_threshold(namespace.severity_threshold, "--severity-threshold")
-    return {
-        "severity_threshold": threshold.text if threshold.score is not None else threshold.severity,
-        "severity_source": namespace.severity_source,
-        "exceptions_file": namespace.exceptions or None,
-        "ignore_unfixed": bool(namespace.ignore_unfixed),
-        "allow_missing_sbom": bool(namespace.allow_missing_sbom),
-    }
-
-
-def gate_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
-    """The gate part of a command's config values, from the action inputs."""
-    threshold = parse_threshold(inputs.get("severity_threshold"), "input severity_threshold")
-    source = inputs.get("severity_source").strip().lower()
-    if source not in ("cvss", "label"):
-        raise InputError(f"input severity_source: expected cvss or label, got {inputs.get('severity_source')!r}")
-    return {
-        "severity_threshold": threshold.text if threshold.score is not None else threshold.severity,
-        "severity_source": source,
-        "exceptions_file": inputs.get("exceptions_file").strip() or None,
-        "ignore_unfixed": inputs.bool("ignore_unfixed"),
-        "allow_missing_sbom": inputs.bool("allow_missing_sbom"),
-    }
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,12 @@ latest applicable statement wins (``gate.policy.vex.VexSet.match``).
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gate.config import ActionInputs
 from gate.oci.reference import TAG_PATTERN
 from gate.policy.sarif import SarifFinding
 from gate.policy.vex import VexSet, VexStatement, load_vex_files
@@ -124,42 +122,6 @@ def suppress_results(run: MutableMapping[str, Any], findings: Iterable[SarifFind
         result["suppressions"] = entries
         count += 1
     return count
-
-
-# ---------------------------------------------------------------- options shared by scan and evaluate
-
-VEX_SCHEMA_PROPERTIES: Mapping[str, Any] = {
-    "vex_files": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "use_vex": {"type": "boolean"},
-}
-
-
-def add_vex_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--vex FILE ...`` and ``--no-vex`` on a command's parser."""
-    group = parser.add_argument_group("VEX options")
-    group.add_argument(
-        "--vex",
-        dest="vex_files",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="FILE",
-        help="OpenVEX or CycloneDX VEX file(s) (bare or in an in-toto/DSSE attestation); repeatable",
-    )
-    group.add_argument(
-        "--no-vex",
-        dest="use_vex",
-        action="store_false",
-        help="apply no VEX statement (neither --vex files nor, for scan, VEX attached to the image)",
-    )
-
-
-def vex_values_from_args(namespace: argparse.Namespace) -> dict[str, Any]:
-    return {"vex_files": list(namespace.vex_files), "use_vex": bool(namespace.use_vex)}
-
-
-def vex_values_from_inputs(inputs: ActionInputs) -> dict[str, Any]:
-    return {"vex_files": inputs.list("vex_files"), "use_vex": inputs.bool("vex")}
 
 
 def load_given_vex(paths: Sequence[str], use_vex: bool) -> VexSet | None:

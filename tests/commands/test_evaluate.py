@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from gate.actions import format_annotation
-from gate.commands import Context
 from gate.commands import evaluate as command
 from gate.config import ActionInputs
 from gate.errors import InputError
+from gate.outcome import Context
 from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
 

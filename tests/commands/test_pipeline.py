@@ -18,12 +18,11 @@ from typing import Any
 
 import pytest
 
-from gate.commands import Context
 from gate.commands.pipeline import PipelineConfig, config_from_args, config_from_inputs, run
 from gate.config import ActionInputs
 from gate.errors import InputError
-from gate.outcome import Outcome
-from gate.pipeline import OUTPUT_NAMES
+from gate.outcome import Context, Outcome
+from gate.pipeline.summary import OUTPUT_NAMES
 from gate.promote.report import ANNOTATION_VERDICT, REPORT_ARTIFACT_TYPE
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, status_fault

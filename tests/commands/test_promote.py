@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from gate import cli
-from gate.commands import Context
 from gate.commands.promote import PromoteConfig, config_from_inputs, run
 from gate.config import ActionInputs
 from gate.errors import GateError, InputError
+from gate.outcome import Context
 from gate.policy.sarif import parse_sarif
 from gate.policy.verdict import GateOptions, evaluate
 from gate.policy.waivers import parse_exceptions

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from gate.commands import Context
 from gate.commands import evaluate as evaluate_command
 from gate.commands import scan as command
 from gate.config import ActionInputs
 from gate.errors import InputError
+from gate.outcome import Context
 from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule, write
 from tests.support.images import attach_sbom, build_image, cyclonedx_sbom, openvex_document

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from gate import cli
-from gate.commands import Context
 from gate.commands.mirror import MirrorConfig, config_from_inputs, run
 from gate.config import ActionInputs
 from gate.errors import GateError, InputError
 from gate.oci.layout import LayoutTarget
 from gate.oci.target import DigestMismatch
+from gate.outcome import Context
 from tests.oci.builders import BuiltImage, build_image
 from tests.oci.registry_helpers import regctl
 from tests.support.client import RegistryClient

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from collections import Counter
@@ -11,16 +10,12 @@ from typing import Any
 
 import pytest
 
-from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.policy.sarif import load_sarif, parse_sarif
 from gate.policy.verdict import (
     GateOptions,
     MissingSbom,
-    add_gate_arguments,
     evaluate,
-    gate_values_from_args,
-    gate_values_from_inputs,
     parse_threshold,
 )
 from gate.policy.waivers import ExceptionEntry, parse_exceptions
@@ -270,36 +265,3 @@ def test_suppressed_results_do_not_block() -> None:
 def test_no_runs_passes_with_a_note() -> None:
     result = evaluate([], GateOptions(), today=TODAY)
     assert result.verdict == "pass" and result.notes
-
-
-def test_options_from_cli_and_inputs(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    add_gate_arguments(parser)
-    defaults = gate_values_from_args(parser.parse_args([]))
-    action = tmp_path / "action.yml"
-    action.write_text(
-        "inputs:\n"
-        "  severity_threshold: {default: high}\n  severity_source: {default: cvss}\n  exceptions_file: {default: ''}\n"
-        "  ignore_unfixed: {default: 'false'}\n  allow_missing_sbom: {default: 'false'}\n",
-        encoding="utf-8",
-    )
-    assert gate_values_from_inputs(ActionInputs({}, action)) == defaults
-    values = gate_values_from_args(
-        parser.parse_args(
-            ["--severity-threshold", "7.50", "--severity-source", "label", "--exceptions", "x.yml", "--ignore-unfixed"]
-        )
-    )
-    assert values == {
-        "severity_threshold": "7.5", "severity_source": "label", "exceptions_file": "x.yml",
-        "ignore_unfixed": True, "allow_missing_sbom": False,
-    }  # fmt: skip
-    env = {"INPUT_SEVERITY_THRESHOLD": "Critical", "INPUT_SEVERITY_SOURCE": "LABEL", "INPUT_ALLOW_MISSING_SBOM": "true"}
-    from_inputs = gate_values_from_inputs(ActionInputs(env, action))
-    assert (from_inputs["severity_threshold"], from_inputs["severity_source"], from_inputs["allow_missing_sbom"]) == (
-        "critical", "label", True,
-    )  # fmt: skip
-    with pytest.raises(InputError, match="input severity_source"):
-        gate_values_from_inputs(ActionInputs({"INPUT_SEVERITY_SOURCE": "epss"}, action))
-    with pytest.raises(InputError, match="input severity_threshold"):
-        gate_values_from_inputs(ActionInputs({"INPUT_SEVERITY_THRESHOLD": "urgent"}, action))
-    assert GateOptions.from_config(GateOptions(severity_threshold="low")) == GateOptions(severity_threshold="low")

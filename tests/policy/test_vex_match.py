@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.config import ActionInputs
 from gate.policy.sarif import PlatformRun, SarifFinding, build_sarif_log, parse_run, validate_sarif
 from gate.policy.vex import VexProduct, VexSet, VexStatement
 from gate.policy.vex_match import (
-    add_vex_arguments,
     finding_products,
     image_identifiers,
     image_name,
     sarif_suppression,
     statement_for,
     suppress_results,
-    vex_values_from_args,
-    vex_values_from_inputs,
 )
 
 INDEX = "sha256:" + "1" * 64
@@ -96,14 +91,3 @@ def test_suppressions_are_valid_sarif_and_name_the_statement() -> None:
 def test_suppression_justification_is_bounded(text: str) -> None:
     entry = sarif_suppression(statement(INDEX, justification=text))
     assert len(entry["justification"]) <= 1000
-
-
-def test_options_from_cli_and_inputs() -> None:
-    parser = argparse.ArgumentParser()
-    add_vex_arguments(parser)
-    assert vex_values_from_args(parser.parse_args([])) == {"vex_files": [], "use_vex": True}
-    args = parser.parse_args(["--vex", "a.json", "b.json", "--vex", "c.json", "--no-vex"])
-    assert vex_values_from_args(args) == {"vex_files": ["a.json", "b.json", "c.json"], "use_vex": False}
-    assert vex_values_from_inputs(ActionInputs({})) == {"vex_files": [], "use_vex": True}
-    inputs = ActionInputs({"INPUT_VEX_FILES": "a.json\nb.json, c.json", "INPUT_VEX": "false"})
-    assert vex_values_from_inputs(inputs) == {"vex_files": ["a.json", "b.json", "c.json"], "use_vex": False}
