@@ -21,6 +21,7 @@ from gate.cli import execute
 from gate.commands import load
 from gate.config import ActionInputs, parse_structured
 from gate.errors import GateError
+from gate.options.run import COMMAND, JSON_OUTPUT
 
 ACTION_YML = Path(__file__).resolve().parent / "action.yml"
 
@@ -72,8 +73,8 @@ def main(environ: dict[str, str] | None = None, action_yml: Path = ACTION_YML) -
     try:
         inputs = ActionInputs(os.environ if environ is None else environ, action_yml)
         mask_credentials(inputs, io)
-        name = inputs.get("command").strip()
-        json_output = inputs.get("json_output")
+        name = COMMAND.from_inputs(inputs)["command"]
+        json_output = JSON_OUTPUT.from_inputs(inputs)["json_output"]
         module = load(name)
     except GateError as exc:
         io.log(f"error: {exc.diagnostics()}")

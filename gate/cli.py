@@ -23,6 +23,7 @@ from gate.actions import RunnerIO, redact_document
 from gate.commands import Command, available, is_available, load
 from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError, InputError
 from gate.files import write_atomic
+from gate.options.run import OUTPUT
 from gate.outcome import Annotation, Context, Outcome
 
 
@@ -41,14 +42,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         module = load(name)
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
-        command_parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-        command_parser.add_argument(
-            "--json-output",
-            default="",
-            metavar="FILE",
-            help="also write the JSON document to FILE (replaced atomically, parent directories created), "
-            "with or without --json; an error document when the command fails",
-        )
+        OUTPUT.add_to(command_parser)
     return parser
 
 

@@ -1,14 +1,16 @@
 """The commands. Each module here exposes the same small interface (``Command``):
 
 - ``NAME`` and ``HELP``;
-- ``add_arguments(parser)``: its argparse options (the CLI adds ``--json``);
+- ``OPTIONS``: its options, each declared once in ``gate.options``, gathered in a ``CommandOptions``
+  that gives the three functions below;
+- ``add_arguments(parser)``: its argparse options (the CLI adds ``--json`` and ``--json-output``);
 - ``config_from_args(namespace)`` and ``config_from_inputs(inputs)``: both build the
   same frozen, schema-validated config (see ``gate.config.build_config``);
 - ``run(config, context) -> Outcome``: the work, with no printing and no exiting.
 
-A command is thin: it declares its options (``gate.options``), builds its config, runs its stage (the
-stage packages: ``gate.discover``, ``gate.mirror``, ``gate.scan``, ``gate.policy``, ``gate.promote``,
-``gate.pipeline``) and returns the stage's outcome. No command imports another.
+A command is thin: it declares its options, builds its config, runs its stage (the stage packages:
+``gate.discover``, ``gate.mirror``, ``gate.scan``, ``gate.policy``, ``gate.promote``, ``gate.pipeline``)
+and returns the stage's outcome. No command imports another.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gate.outcome import Context, Outcome
 
 if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands that build a config pay for them
     from gate.config import ActionInputs
+    from gate.options.base import CommandOptions, Option
 
 COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline")
 
@@ -31,6 +34,7 @@ COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote"
 class Command(Protocol):
     NAME: str
     HELP: str
+    OPTIONS: CommandOptions[Any]
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
@@ -66,3 +70,10 @@ def load(name: str) -> Command:
             raise InputError(f"command {name!r} is not available in this version") from None
         raise
     return module
+
+
+def declared_options() -> dict[str, tuple[Option, ...]]:
+    """Every available command's options: ``command``, its own, then ``--json`` and ``--json-output``."""
+    from gate.options.run import COMMAND, OUTPUT
+
+    return {name: (COMMAND, *load(name).OPTIONS.options, *OUTPUT.options) for name in available()}

@@ -120,6 +120,7 @@ SARIF_FILES = Option(
     "SARIF 2.1.0 file(s) to evaluate together",
     {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
     kind="list",
+    default=(),
     positional=True,
     metavar="SARIF",
     input="sarif_file",
