@@ -3,7 +3,8 @@ and emit the unique images as a job matrix (the stage: ``gate.discover.stage``).
 
 from __future__ import annotations
 
-from gate.discover.stage import DiscoverRequest, discover, discovery_outcome
+from gate.discover.outcome import discovery_outcome
+from gate.discover.stage import DiscoverRequest, discover
 from gate.options.base import CommandOptions
 from gate.options.discover import DISCOVER
 from gate.outcome import Context, Outcome

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.mirror.stage import MirrorRequest, mirror, mirror_outcome, plan
+from gate.mirror.outcome import mirror_outcome
+from gate.mirror.stage import MirrorRequest, mirror, plan
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import DESTINATION, PLATFORMS, SOURCE

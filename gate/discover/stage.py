@@ -1,25 +1,22 @@
 """The discover stage: find production Dockerfiles under a directory, check that every image they use
 is pinned by a digest, and give the unique images as a job matrix.
 
-``discover(request)`` reads the tree and returns a frozen ``Discovery``; ``discovery_outcome`` turns
-it into the command's outcome (JSON document, outputs, summary, annotations per violation).
+``discover(request)`` reads the tree and returns a frozen ``Discovery``; ``gate.discover.outcome``
+turns it into the command's outcome.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate.discover.files import find_dockerfiles, read_dockerfile
 from gate.discover.images import Found, references
-from gate.discover.matrix import MATRIX_CAP, Image, compact_json, matrix, unique_images
+from gate.discover.matrix import MATRIX_CAP, Image, unique_images
 from gate.discover.parser import parse
 from gate.discover.policy import DEFAULT_MARKER, Violation, has_marker, violations
-from gate.discover.summary import render
-from gate.errors import EXIT_OK, EXIT_POLICY
-from gate.outcome import Annotation, Outcome, ignore
+from gate.outcome import ignore
 
 
 @dataclass(frozen=True)
@@ -94,54 +91,3 @@ def discover(request: DiscoverRequest, log: Callable[[str], None] = ignore) -> D
             f"{len(problems)} violation(s) in production Dockerfiles: every image must be pinned by a valid digest"
         )
     return Discovery(request, tuple(dockerfiles), tuple(images), tuple(problems), tuple(notes), tuple(failures))
-
-
-def discovery_outcome(found: Discovery) -> Outcome:
-    """The outcome: exit 1 when the stage fails, the matrix, images and violations as outputs and JSON."""
-    request = found.request
-    matrix_document = matrix(found.images)
-    document = {
-        "dockerfiles": [{"path": path, "production": flag} for path, flag in found.dockerfiles],
-        "images": [image.to_json() for image in found.images],
-        "violations": [violation.to_json() for violation in found.violations],
-        "matrix": matrix_document,
-    }
-    verdict = "failed: " + "; ".join(found.failures) if found.failures else "passed"
-    messages = [
-        *found.notes,
-        f"discover: {len(found.dockerfiles)} Dockerfile(s), {found.production_count} production, "
-        f"{len(found.images)} unique image(s), {len(found.violations)} violation(s)"
-        + ("" if request.require_digest or not found.violations else " (reported only: require_digest is off)"),
-        *(f"error: {failure}" for failure in found.failures),
-    ]
-    root = Path(request.path)
-    return Outcome(
-        exit_code=EXIT_POLICY if found.failures else EXIT_OK,
-        document=document,
-        outputs={
-            "matrix": compact_json(matrix_document),
-            "images": compact_json(document["images"]),
-            "violations": compact_json(document["violations"]),
-        },
-        summary=render(found.dockerfiles, found.images, found.violations, verdict=verdict, marker=request.marker),
-        messages=tuple(messages),
-        annotations=tuple(_annotation(root, violation) for violation in found.violations),
-    )
-
-
-def _annotation_file(root: Path, path: str) -> str:
-    """The path GitHub needs for an annotation: relative to the workspace when the file is in it."""
-    full = os.path.abspath(root / path)
-    relative = os.path.relpath(full, os.getcwd())
-    return path if relative.startswith("..") else Path(relative).as_posix()
-
-
-def _annotation(root: Path, violation: Violation) -> Annotation:
-    message = f"{violation.image}: {violation.reason}" if violation.image else violation.reason
-    return Annotation(
-        "error",
-        message,
-        file=_annotation_file(root, violation.path),
-        line=violation.line,
-        title="image-gate discover",
-    )

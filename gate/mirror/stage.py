@@ -3,7 +3,7 @@ referrers into another repository or OCI layout.
 
 ``plan`` parses the references and picks the destination tag before anything is opened;
 ``mirror(request)`` copies and returns the ``CopyReport`` (source and destination as the user reads
-them); ``mirror_outcome`` turns it into the command's outcome.
+them); ``gate.mirror.outcome`` turns it into the command's outcome.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from gate.errors import EXIT_OK, InputError
-from gate.mirror.summary import render_summary
+from gate.errors import InputError
 from gate.oci.copy import CopyOptions, CopyReport, copy_image
 from gate.oci.manifest import parse_platform
 from gate.oci.open import Access, mount_from, open_target, registry_pool
 from gate.oci.reference import TargetReference, parse_target_reference
-from gate.outcome import Outcome, ignore
+from gate.outcome import ignore
 
 
 @dataclass(frozen=True)
@@ -84,26 +83,3 @@ def mirror(
         f"{steps.destination.name}:{steps.tag}" if steps.tag else f"{steps.destination.name}@{report.digest}"
     )
     return replace(report, source=str(steps.source), destination=destination_text)
-
-
-def mirror_outcome(report: CopyReport) -> Outcome:
-    """The outcome of a copy: its document, the digest and referrer outputs, one line, the summary."""
-    message = (
-        f"mirror: {report.destination} is up to date ({report.digest})"
-        if report.up_to_date
-        else f"mirror: copied {report.source} -> {report.destination} ({report.digest}): "
-        f"{report.manifests_copied} manifest(s), {report.blobs_copied} blob(s) "
-        f"({report.bytes_copied} bytes), {report.blobs_mounted} mounted, "
-        f"{report.referrers_copied}/{report.referrers_total} referrer(s) in {report.seconds:.2f}s"
-    )
-    return Outcome(
-        exit_code=EXIT_OK,
-        document=report.to_json(),
-        outputs={
-            "digest": report.digest,
-            "referrers_copied": str(report.referrers_copied),
-            "up_to_date": "true" if report.up_to_date else "false",
-        },
-        summary=render_summary(report),
-        messages=(message,),
-    )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.errors import InputError
-from gate.mirror.stage import MirrorRequest, mirror, mirror_outcome
+from gate.mirror.outcome import mirror_outcome
+from gate.mirror.stage import MirrorRequest, mirror
 from gate.mirror.stage import plan as mirror_plan
 from gate.oci.open import Access
 from gate.oci.reference import TargetReference, parse_target_reference

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gate.discover.matrix import MATRIX_CAP
+from gate.discover.outcome import discovery_outcome
 from gate.discover.policy import DEFAULT_MARKER
-from gate.discover.stage import DiscoverRequest, discover, discovery_outcome
+from gate.discover.stage import DiscoverRequest, discover
 from gate.errors import InputError
 from gate.outcome import Outcome
 

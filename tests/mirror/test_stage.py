@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gate.errors import InputError
-from gate.mirror.stage import MirrorRequest, mirror, mirror_outcome, plan
+from gate.mirror.outcome import mirror_outcome
+from gate.mirror.stage import MirrorRequest, mirror, plan
 from gate.oci.copy import CopyReport
 from gate.oci.layout import LayoutTarget
 from gate.oci.open import Access
