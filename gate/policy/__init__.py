@@ -7,5 +7,5 @@
 - ``vex`` and ``vex_match``: VEX documents and which statement suppresses a finding;
 - ``verdict``: the gate options, ``evaluate`` (the judgement) and its frozen ``GateResult``;
 - ``stage``: the stage's entry, ``gate_sarif_files`` (SARIF files in, verdict and image out);
-- ``summary``: the step summary and the annotations of a verdict.
+- ``summary``: the step summary and the annotations of a verdict; ``outcome``: a command's outcome of it.
 """

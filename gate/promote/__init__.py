@@ -4,5 +4,6 @@
   the copy, the tag and the verification of the destination;
 - ``report``: the scan-report referrer attached to the promoted image (schema in ``schemas/``);
 - ``tag_deletion``: deleting the source tag afterwards, the registry API first, else the GitHub Packages way;
-- ``github_packages``: that way: the GHCR package version carrying the tag, through the GitHub REST API.
+- ``github_packages``: that way: the GHCR package version carrying the tag, through the GitHub REST API;
+- ``summary``: the step summary of a promotion; ``outcome``: a command's outcome of it (or of a refusal).
 """
