@@ -13,6 +13,8 @@ is checked against the policy's keys. With no tlog entry it is accepted only und
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,9 +71,23 @@ def tlog_entries(material: Mapping[str, Any]) -> list[Any]:
 
 
 def _verify_with_key(envelope: Envelope, material: Mapping[str, Any], policy: VerificationPolicy) -> Verification:
+    hinted = _hinted_fingerprint(material)
     if not policy.keys:
-        raise Refused(Reason.UNTRUSTED_KEY, "the bundle is signed with a key and the policy names no --attestation-key")
-    key = signing_key(envelope, policy.keys)
+        raise Refused(
+            Reason.UNTRUSTED_KEY, "the bundle is signed with a key and the policy names no --attestation-key", hinted
+        )
+    try:
+        key = signing_key(envelope, policy.keys)
+    except Refused:
+        if hinted and policy.key_named(hinted):  # cosign names its key: sha256 of the DER public key
+            raise Refused(
+                Reason.INVALID_SIGNATURE, "the signature does not verify under the key the bundle names", hinted
+            ) from None
+        if hinted:
+            raise Refused(
+                Reason.UNTRUSTED_KEY, f"the bundle names key {hinted}, which the policy does not", hinted
+            ) from None
+        raise
     entries = tlog_entries(material)
     if not policy.insecure_ignore_tlog:
         if not entries:
@@ -84,6 +100,19 @@ def _verify_with_key(envelope: Envelope, material: Mapping[str, Any], policy: Ve
 
         check_key_entries(entries, envelope, key, policy)
     return attested(key.fingerprint, envelope.payload_type, envelope.payload)
+
+
+def _hinted_fingerprint(material: Mapping[str, Any]) -> str:
+    """The ``sha256:<hex>`` fingerprint the bundle's (unauthenticated) public-key hint names, or ""."""
+    public_key = material.get("publicKey")
+    hint = public_key.get("hint") if isinstance(public_key, Mapping) else None
+    if not isinstance(hint, str):
+        return ""
+    try:
+        raw = base64.b64decode(hint, validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    return "sha256:" + raw.hex() if len(raw) == 32 else ""
 
 
 def _verify_keyless(data: bytes, policy: VerificationPolicy) -> Verification:

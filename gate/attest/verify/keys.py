@@ -3,7 +3,11 @@ checking one signature the way cosign and sigstore-go make it with each kind of 
 
 How each kind signs (sigstore/sigstore ``pkg/signature``, as cosign v3 loads a key): ECDSA with the
 curve's own hash (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512), RSA PKCS#1 v1.5 with SHA-256, Ed25519
-over the message itself. A signer is named by ``sha256:<hex>`` of its DER SubjectPublicKeyInfo.
+over the message itself. cosign v3.1.3 signs with the curve's hash but ``verify --key`` checks with
+SHA-256 unless given ``--signature-digest-algorithm``: both are accepted for P-384 and P-521 (a
+signature under one hash is no signature of another message under the other). cosign v3.1.3 signs with
+an Ed25519 key in the pre-hashed Ed25519ph form, which its own ``verify --key`` refuses too: those are
+refused here as well. A signer is named by ``sha256:<hex>`` of its DER SubjectPublicKeyInfo.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from gate.files import read_capped
 MAX_KEY_FILE_BYTES = 64 * 1024
 MIN_RSA_BITS = 2048
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
-_CURVE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "secp256r1": hashes.SHA256,
-    "secp384r1": hashes.SHA384,
-    "secp521r1": hashes.SHA512,
+_CURVE_HASHES: dict[str, tuple[type[hashes.HashAlgorithm], ...]] = {
+    "secp256r1": (hashes.SHA256,),
+    "secp384r1": (hashes.SHA384, hashes.SHA256),
+    "secp521r1": (hashes.SHA512, hashes.SHA256),
 }
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
@@ -84,13 +88,25 @@ def fingerprint(key: VerifyingKey) -> str:
 
 def signature_is_valid(key: PublicKey, signature: bytes, message: bytes) -> bool:
     """Whether ``signature`` over ``message`` was made with ``key``'s private key (cosign's algorithms)."""
+    if isinstance(key.key, ec.EllipticCurvePublicKey):
+        return any(
+            _ecdsa_is_valid(key.key, signature, message, hash_type) for hash_type in _CURVE_HASHES[key.key.curve.name]
+        )
     try:
-        if isinstance(key.key, ec.EllipticCurvePublicKey):
-            key.key.verify(signature, message, ec.ECDSA(_CURVE_HASHES[key.key.curve.name]()))
-        elif isinstance(key.key, rsa.RSAPublicKey):
+        if isinstance(key.key, rsa.RSAPublicKey):
             key.key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
         else:
             key.key.verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _ecdsa_is_valid(
+    key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes, hash_type: type[hashes.HashAlgorithm]
+) -> bool:
+    try:
+        key.verify(signature, message, ec.ECDSA(hash_type()))
     except (InvalidSignature, ValueError):
         return False
     return True

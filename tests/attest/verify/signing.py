@@ -125,3 +125,61 @@ def self_signed_ca_der() -> bytes:
         .sign(key, hashes.SHA384())
     )
     return cert.public_bytes(serialization.Encoding.DER)
+
+
+# cosign's legacy layers ------------------------------------------------------------------------
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+DSSE_LAYER = "application/vnd.dsse.envelope.v1+json"
+
+
+def simple_signing_payload(digest: str, reference: str = "127.0.0.1:5000/example/app") -> bytes:
+    return json.dumps(
+        {
+            "critical": {
+                "identity": {"docker-reference": reference},
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        }
+    ).encode()
+
+
+def layer(media_type: str, blob: bytes, annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "mediaType": media_type,
+        "size": len(blob),
+        "digest": "sha256:" + hashlib.sha256(blob).hexdigest(),
+        "annotations": annotations,
+    }
+
+
+def legacy_manifest(layers: list[dict[str, Any]]) -> bytes:
+    config = {
+        "mediaType": "application/vnd.oci.image.config.v1+json",
+        "size": 2,
+        "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(),
+    }
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": layers,
+        }
+    ).encode()
+
+
+def legacy_signature(key: PrivateKey | None, digest: str) -> tuple[dict[str, Any], bytes]:
+    """A ``.sig`` layer: the simple-signing payload and its signature annotation."""
+    payload = simple_signing_payload(digest)
+    signature = base64.b64encode(sign(key, payload)).decode() if key is not None else ""
+    return layer(SIMPLE_SIGNING, payload, {"dev.cosignproject.cosign/signature": signature}), payload
+
+
+def legacy_attestation(key: PrivateKey | None, payload: bytes, **annotations: str) -> tuple[dict[str, Any], bytes]:
+    """A ``.att`` layer: a DSSE envelope of ``payload``."""
+    blob = json.dumps(envelope(key, payload)).encode()
+    return layer(
+        DSSE_LAYER, blob, {"dev.cosignproject.cosign/signature": "", "predicateType": CYCLONEDX, **annotations}
+    ), blob

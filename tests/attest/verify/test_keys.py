@@ -46,10 +46,18 @@ def test_the_fingerprint_is_the_sha256_of_the_der_spki() -> None:
     assert fingerprint(key) == "sha256:" + hashlib.sha256(der).hexdigest()
 
 
-def test_ecdsa_signatures_use_the_curve_hash() -> None:
-    key = private_key("p384")
+@pytest.mark.parametrize(
+    ("kind", "accepted"), [("p256", ("sha256",)), ("p384", ("sha384", "sha256")), ("p521", ("sha512", "sha256"))]
+)
+def test_ecdsa_signatures_use_the_curve_hash_or_cosigns_verification_default(
+    kind: str, accepted: tuple[str, ...]
+) -> None:
+    key = private_key(kind)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     (loaded,) = parse_public_keys(public_pem(key), "k")
-    assert not signature_is_valid(loaded, key.sign(b"m", ec.ECDSA(hashes.SHA256())), b"m")  # type: ignore[union-attr]
+    for name in ("sha256", "sha384", "sha512", "sha224"):
+        signature = key.sign(b"m", ec.ECDSA(hashes.__dict__[name.upper()]()))
+        assert signature_is_valid(loaded, signature, b"m") is (name in accepted), name
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
