@@ -171,3 +171,16 @@ def test_an_unknown_bundle_media_type_is_unsupported() -> None:
     bundle = fixture_json(REUSABLE)
     bundle["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json"
     assert verify_bundle(json.dumps(bundle).encode(), github_policy()).reason is Reason.UNSUPPORTED_BUNDLE
+
+
+@pytest.mark.parametrize("version", ["0.1", "0.2"])
+def test_older_bundle_versions_with_a_certificate_chain_verify(version: str) -> None:
+    # the same signed material in the v0.1/v0.2 layout: the leaf certificate in x509CertificateChain
+    bundle = fixture_json(REUSABLE)
+    material = bundle["verificationMaterial"]
+    material["x509CertificateChain"] = {"certificates": [material.pop("certificate")]}
+    bundle["mediaType"] = f"application/vnd.dev.sigstore.bundle+json;version={version}"
+    result = verify_bundle(json.dumps(bundle).encode(), github_policy())
+    assert result.verified, result.describe()
+    wrong = verify_bundle(json.dumps(bundle).encode(), github_policy(issuer="https://accounts.google.com"))
+    assert wrong.reason is Reason.UNTRUSTED_IDENTITY
