@@ -29,8 +29,9 @@ from tests.attest.verify.cosign_tool import (
     sign,
     signed_artifacts,
 )
+from tests.attest.verify.fake_log import FakeLog
 from tests.attest.verify.keyless_fixtures import trusted_root
-from tests.attest.verify.signing import BUNDLE_V03
+from tests.attest.verify.signing import BUNDLE_V03, key_bundle, private_key, public_pem, statement, to_bytes
 from tests.support.client import RegistryClient, sha256_digest
 from tests.support.images import CYCLONEDX, OCI_MANIFEST, attach_referrer, build_image, cyclonedx_sbom
 from tests.support.registries import Registry
@@ -207,3 +208,36 @@ def test_a_signature_moved_to_another_index_is_refused_by_both(
     ours = we_accept_signature(any_registry, unique_repo, target, policy_for(keys, "p256"))
     theirs = cosign_accepts_signature(keys, "p256", any_registry.ref(unique_repo, digest=target))
     assert ours == theirs is False
+
+
+@pytest.mark.parametrize(
+    "case", ["dsse-entry", "hashedrekord-entry", "entry-of-another-log", "entry-of-another-envelope", "no-entry"]
+)
+def test_tlog_entries_of_key_signed_bundles_agree_with_cosign(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, case: str
+) -> None:
+    """Bundles carrying entries of a log of our own; cosign and we both read the log key from ``--trusted-root``."""
+    signer, log = private_key(), FakeLog()
+    root = log.trusted_root(json.loads(Path(trusted_root()).read_text()), tmp_path)
+    digest = _lone_image(referrers_registry, unique_repo, "v1", seed=4)
+    bundle = key_bundle(signer, json.dumps(statement(digest)).encode())
+    envelope = bundle["dsseEnvelope"]
+    entries = {
+        "dsse-entry": lambda: log.dsse_entry(envelope, signer),
+        "hashedrekord-entry": lambda: log.hashedrekord_entry(envelope, signer),
+        "entry-of-another-log": lambda: FakeLog().dsse_entry(envelope, signer),
+        "entry-of-another-envelope": lambda: log.dsse_entry(key_bundle(signer, b"{}")["dsseEnvelope"], signer),
+    }
+    bundle["verificationMaterial"]["tlogEntries"] = [entries[case]()] if case in entries else []
+    attach_referrer(
+        referrers_registry, unique_repo, digest, artifact_type=BUNDLE_V03, payload=to_bytes(bundle),
+        layer_media_type=BUNDLE_V03, annotations={"dev.sigstore.bundle.content": "dsse-envelope"},
+    )  # fmt: skip
+    (tmp_path / "signer.pub").write_bytes(public_pem(signer))
+    keys = CosignKeys(tmp_path)
+    policy = VerificationPolicy.build(keys=[str(keys.public("signer"))], trusted_root=str(root))
+    ours = we_accept_attestation(referrers_registry, unique_repo, digest, policy)
+    theirs = cosign_accepts_attestation(
+        keys, "signer", referrers_registry.ref(unique_repo, digest=digest), "--trusted-root", str(root)
+    )
+    assert ours == theirs == (case in ("dsse-entry", "hashedrekord-entry"))
