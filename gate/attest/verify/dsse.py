@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gate.attest.unwrap import DSSE_INTOTO_PAYLOAD, STATEMENT_TYPES
 from gate.attest.verify.keys import PublicKey, signature_is_valid
 from gate.attest.verify.policy import Reason, Refused, Verification, VerificationPolicy
-from gate.sbom.attestation import DSSE_INTOTO_PAYLOAD, STATEMENT_TYPES
 
 MAX_SIGNATURES = 16
 MAX_ENVELOPE_BYTES = 256 * 1024 * 1024

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gate.attest.unwrap import unwrap_document
 from gate.errors import InputError
-from gate.sbom.attestation import unwrap_document
 
 
 def subject_matches(statement: Mapping[str, Any], digest: str) -> bool:
