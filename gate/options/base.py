@@ -41,9 +41,10 @@ class Option:
     action always uses ``default``). ``kind`` says how both edges read the value.
 
     Reading: an input is stripped (``strip``), empty means ``default`` when ``empty_default``, an empty
-    value is refused with the message ``required`` (also a required flag on the CLI), a flag given no
-    value falls back to the ``env`` variables (the first one set), and ``normalise(value, where)``
-    checks or rewrites the value from either edge (``where``: the flag or ``input NAME``).
+    required input is refused with the message ``required`` once every input is read (on the CLI: a
+    required flag), a flag not given falls back to the ``env`` variables (the first one set), and
+    ``normalise(value, where)`` checks or rewrites the value from either edge (``where``: the flag or
+    ``input NAME``).
     ``expand`` turns a structured input into the values of the fields named by ``feeds``.
     ``action_default``: action.yml's default when it is not ``default`` (an expression).
     """
@@ -162,9 +163,12 @@ class Option:
             value = inputs.get(name).strip() if self.strip else inputs.get(name)
             if self.empty_default and not value:
                 value = self.default
-        if self.required and not value:
-            raise InputError(self.required)
         return {self.field: self.normalise(value, where) if self.normalise else value}
+
+    def check_given(self, values: Mapping[str, Any]) -> None:
+        """An ``InputError`` (the ``required`` message) when a required input came empty."""
+        if self.required and not values.get(self.field):
+            raise InputError(self.required)
 
 
 @dataclass(frozen=True)
@@ -214,9 +218,12 @@ class CommandOptions(Generic[C]):
         return self._build(values, "command line")
 
     def config_from_inputs(self, inputs: ActionInputs) -> C:
+        """Every option read first (a bad value fails there), then the required ones checked, in order."""
         values: dict[str, Any] = {}
         for option in self.options:
             values.update(option.from_inputs(inputs))
+        for option in self.options:
+            option.check_given(values)
         return self._build(values, "action inputs")
 
     def _build(self, values: dict[str, Any], source: str) -> C:

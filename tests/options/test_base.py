@@ -4,7 +4,7 @@ from the command line, the value from the action inputs and the schema, and both
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +114,10 @@ def test_the_action_inputs(tmp_path: Path) -> None:
     got = from_inputs(environ, action)
     assert (got["name"], got["path"], got["files"], got["level"], got["lights"]) == ("N", ".", ["a", "b"], 7, False)
     assert (got["hosts"], got["pairs"], got["secret"]) == (["h1", "h2"], {"A": "1", "B": "2"}, " s ")
+    assert from_inputs({"INPUT_FILE": "a"}, action)["target"] == ""
     with pytest.raises(InputError, match="input target is required here"):
-        from_inputs({"INPUT_FILE": "a"}, action)
+        TARGET.check_given({"target": ""})
+    TARGET.check_given({"target": "t"})
     with pytest.raises(InputError, match="input name: bad value"):
         from_inputs({"INPUT_FILE": "a", "INPUT_TARGET": "t", "INPUT_NAME": "bad"}, action)
     with pytest.raises(InputError, match="input level: expected a whole number"):
@@ -169,6 +171,11 @@ def test_command_options_build_one_checked_config(tmp_path: Path) -> None:
     action.write_text("inputs:\n  name: {default: ''}\n  level: {default: '3'}\n", encoding="utf-8")
     assert spec.config_from_inputs(ActionInputs({"INPUT_LEVEL": "4"}, action)) == Config("", 4)
     assert seen == ["command line", "action inputs"]
+    required = CommandOptions(Config, (Group(None, (LEVEL, replace(NAME, required="input name is required"))),))
+    with pytest.raises(InputError, match="input level: expected a whole number"):  # a bad value first,
+        required.config_from_inputs(ActionInputs({"INPUT_LEVEL": "x"}, action))
+    with pytest.raises(InputError, match="input name is required"):  # then what is missing
+        required.config_from_inputs(ActionInputs({}, action))
     with pytest.raises(InputError, match="invalid command line: level above 9"):
         spec.config_from_args(parser.parse_args(["--level", "10"]))
     wrong = CommandOptions(Config, (Group(None, (NAME, LEVEL, VERBOSE)),))  # Config has no "verbose"
