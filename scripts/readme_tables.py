@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Generate the README's "Action inputs" and "Action outputs" tables from action.yml.
+"""Generate the README's "Action inputs" and "Action outputs" tables from action.yml and the option
+declarations (gate/options/): each input with the command-line option(s) that set the same value, its
+default and its description.
 
     python3 scripts/readme_tables.py          # rewrite the tables in README.md
     python3 scripts/readme_tables.py --check  # exit 1 when README.md is out of date
@@ -13,13 +15,17 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = ("action-inputs", "action-outputs")
+
+if TYPE_CHECKING:
+    from gate.options.base import Option
 
 
 def _cell(text: object) -> str:
@@ -49,11 +55,49 @@ def default_text(spec: dict[str, Any]) -> str:
     return "" if default is None else str(default)
 
 
-def inputs_table(action: dict[str, Any]) -> str:
-    lines = ["| Input | Default | Description |", "| --- | --- | --- |"]
+def _spelling(option: Option) -> str:
+    """How the command line writes an option: its flag, or ``<name>`` for an argument."""
+    if option.flag is not None:
+        return f"`{option.flag}`"
+    return f"`<{option.metavar or option.field}>`" if option.positional else ""
+
+
+def _stem(names: Sequence[str]) -> str:
+    """The longest start all ``names`` share, cut after its last hyphen (``--trivy-``)."""
+    stem = names[0]
+    while not all(name.startswith(stem) for name in names):
+        stem = stem[:-1]
+    return stem[: stem.rfind("-") + 1] if "-" in stem else stem
+
+
+def cli_options(declared: Mapping[str, Sequence[Option]] | None = None) -> dict[str, list[str]]:
+    """input name -> the command-line options that set the same value, in command order."""
+    if declared is None:
+        sys.path.insert(0, str(ROOT))
+        from gate.commands import declared_options
+
+        declared = declared_options()
+    found: dict[str, list[str]] = {}
+    for options in declared.values():
+        by_field = {option.field: option for option in options}
+        for option in options:
+            if option.input_name is None:
+                continue
+            sources = [by_field[name] for name in option.feeds if name in by_field] if option.feeds else [option]
+            names = [name for name in map(_spelling, sources) if name]
+            if len(names) > 2:  # the flags an input feeds (--trivy-db-repository, ...): their common stem
+                names = [_stem(names) + "*`"]
+            spelled = found.setdefault(option.input_name, [])
+            spelled += [name for name in names if name not in spelled]
+    return found
+
+
+def inputs_table(action: dict[str, Any], cli: Mapping[str, Sequence[str]]) -> str:
+    lines = ["| Input | Command line | Default | Description |", "| --- | --- | --- | --- |"]
     for name, spec in (action.get("inputs") or {}).items():
         spec = spec or {}
-        lines.append(f"| `{name}` | {_code(default_text(spec))} | {_cell(spec.get('description', ''))} |")
+        flags = ", ".join(cli.get(name, ())) or "—"
+        lines.append(f"| `{name}` | {flags} | {_code(default_text(spec))} | {_cell(spec.get('description', ''))} |")
     return "\n".join(lines)
 
 
@@ -64,16 +108,17 @@ def outputs_table(action: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def tables(action: dict[str, Any]) -> dict[str, str]:
-    return {"action-inputs": inputs_table(action), "action-outputs": outputs_table(action)}
+def tables(action: dict[str, Any], cli: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {"action-inputs": inputs_table(action, cli), "action-outputs": outputs_table(action)}
 
 
 def block_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^<!-- BEGIN {name}\b[^>]*-->\n)(.*?)(^<!-- END {name} -->)", re.DOTALL | re.MULTILINE)
 
 
-def render(readme: str, action: dict[str, Any]) -> str:
-    for name, table in tables(action).items():
+def render(readme: str, action: dict[str, Any], cli: Mapping[str, Sequence[str]] | None = None) -> str:
+    """``readme`` with its tables made from ``action`` and ``cli`` (default: the option declarations)."""
+    for name, table in tables(action, cli_options() if cli is None else cli).items():
         pattern = block_pattern(name)
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no <!-- BEGIN {name} ... --> / <!-- END {name} --> block")

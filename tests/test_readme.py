@@ -1,4 +1,5 @@
-"""The README documents every input and output of action.yml, in tables kept in sync by a script."""
+"""The README documents every input and output of action.yml, with the command-line options of each input
+(from the option declarations), in tables kept in sync by a script."""
 
 from __future__ import annotations
 
@@ -59,12 +60,24 @@ def test_render_escapes_cells_and_replaces_only_the_blocks() -> None:
         "<!-- BEGIN action-outputs -->\n<!-- END action-outputs -->\nend\n"
     )
     rendered = readme_tables.render(text, document)
-    assert "| `a_b` | `${{ github.token }}` | x \\| y z |" in rendered
-    assert "| `e` | (empty) | d |" in rendered
+    assert "| `a_b` | — | `${{ github.token }}` | x \\| y z |" in rendered
+    assert "| `e` | — | (empty) | d |" in rendered
     assert "| `o` | out |" in rendered
     assert rendered.startswith("intro\n") and "\nmiddle\n" in rendered and rendered.endswith("end\n")
     assert "old" not in rendered
     assert readme_tables.render(rendered, document) == rendered
+
+
+def test_every_input_has_its_command_line_options() -> None:
+    cli = readme_tables.cli_options()
+    assert set(cli) == set(action()["inputs"])
+    assert all(cli.values()), [name for name, flags in cli.items() if not flags]
+    assert cli["severity_threshold"] == ["`--severity-threshold`"]
+    assert cli["vex"] == ["`--no-vex`"]
+    assert cli["source"] == ["`<source>`", "`<image>`", "`--source`"]  # mirror/promote, scan, pipeline
+    assert cli["trivy_options"] == ["`--trivy-*`"]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.*?) \| ", block("action-inputs"), re.MULTILINE))
+    assert rows["exceptions_file"] == "`--exceptions`"
 
 
 def test_render_refuses_a_readme_without_blocks() -> None:
