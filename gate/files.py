@@ -4,13 +4,18 @@
 file, what it is (``what``: "the Docker config", "the SARIF file"...) and the problem. By default only a
 regular file is read, and it is opened without blocking so a FIFO or a device there cannot hang the run
 or fill the memory; ``follow_symlinks=False`` refuses a final symbolic link.
+
+``replace_atomically`` writes a whole file so that a reader sees the old content or the new, never half.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from gate.errors import InputError
@@ -93,6 +98,36 @@ def open_checked(path: str | Path, what: str, *, follow_symlinks: bool = True, r
         os.close(fd)
         raise InputError(f"{path}: {what} is not a regular file (it is {_kind(mode)})")
     return fd
+
+
+def replace_atomically(
+    path: str | Path,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    owner: tuple[int, int] | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
+    """Write ``data`` to a temporary file beside ``path`` (synced, ``mode``, ``owner`` when given) and rename
+    it over ``path``. ``before_replace`` runs right before the rename: raising there abandons the write.
+    A symbolic link at ``path`` is replaced, not followed. ``OSError`` is the caller's to word."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)
+            if owner is not None:
+                os.fchown(stream.fileno(), *owner)
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _size(limit: int) -> str:

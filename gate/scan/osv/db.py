@@ -37,7 +37,7 @@ import orjson
 import requests
 
 from gate.errors import InputError, RuntimeFailure
-from gate.files import open_checked, read_capped
+from gate.files import open_checked, read_capped, replace_atomically
 from gate.oci.http import USER_AGENT, ReadClock, is_loopback, timed_chunks, url_host
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -654,13 +654,7 @@ def _fetch(client: requests.Session, url: str, shown: str, out: IO[bytes], limit
 
 
 def _write_private(path: Path, text: str) -> None:
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    replace_atomically(path, text.encode(), mode=0o600)
 
 
 def iter_records(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
