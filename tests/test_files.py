@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.errors import EXIT_INPUT, InputError
-from gate.files import FileTooLarge, MissingFile, open_checked, read_capped, read_capped_text
+from gate.files import FileTooLarge, MissingFile, open_checked, read_capped, read_capped_text, replace_atomically
 
 MIB = 1024 * 1024
 
@@ -171,3 +171,32 @@ def test_content_is_returned_whole_exactly_when_it_fits(content: bytes, limit: i
                 read_capped(path, limit, "the thing")
             with pytest.raises(FileTooLarge):
                 read_capped(path, limit, "the thing", regular_only=False)
+
+
+def test_replace_atomically_writes_a_new_file_with_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"old")
+    (tmp_path / "link").symlink_to(path)
+    replace_atomically(tmp_path / "link", b"new", mode=0o600)
+    assert path.read_bytes() == b"old"  # a link is replaced, not followed
+    assert not (tmp_path / "link").is_symlink() and (tmp_path / "link").read_bytes() == b"new"
+    assert (tmp_path / "link").stat().st_mode & 0o777 == 0o600
+    replace_atomically(path, b"newer")
+    assert path.read_bytes() == b"newer" and path.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "link"]
+
+
+def test_replace_atomically_abandons_the_write_when_the_check_raises(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"old")
+
+    def refuse() -> None:
+        assert sorted(p.name for p in tmp_path.iterdir())[0].startswith(".file.")  # the temporary file exists
+        raise InputError("changed meanwhile")
+
+    with pytest.raises(InputError, match="changed meanwhile"):
+        replace_atomically(path, b"new", before_replace=refuse)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+    with pytest.raises(FileNotFoundError):
+        replace_atomically(tmp_path / "missing" / "file", b"x")
