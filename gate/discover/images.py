@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gate.discover.args import ExpansionError, GlobalArgs, expand, global_args
 from gate.discover.parser import GO_SPACE, Dockerfile, Instruction
@@ -32,8 +32,7 @@ class Location:
         return {"path": self.path, "line": self.line, "instruction": self.instruction}
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Which word of which instruction a reference was read from (for ``gate.discover.pin``).
 
     ``flag`` is "" for the image of a FROM, ``from`` for COPY --from, ``mount`` for RUN --mount;

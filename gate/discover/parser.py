@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import NamedTuple
 
 # Go's unicode.IsSpace, which BuildKit uses to trim lines (Python's isspace() differs).
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -38,8 +39,7 @@ class Heredoc:
     body: str
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """A piece of an instruction's logical line: ``length`` characters from ``logical`` in
     ``Instruction.original`` are those from ``source`` in the parsed text (a byte order mark included)."""
 

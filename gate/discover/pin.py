@@ -356,36 +356,34 @@ def pin_dockerfile(
     planner = _Planner(path, text, dockerfile, digests, errors or {}, update, args)
     found = references(dockerfile, path, args)
     planner.written = [item.written for item in found]
-    edits: dict[tuple[int, int], _Edit] = {}
+    edits: set[_Edit] = set()  # a default shared by several references is one edit
     refused: list[Refusal] = []
     for item in found:
-        where = item.location
         try:
             if item.reference is None:
                 raise _Refused(item.problem or "invalid image reference")
             edit = planner.edit(item.reference, planner.locate(item))
         except _Refused as exc:
-            refused.append(Refusal(path, where.line, item.image, exc.reason))
+            refused.append(Refusal(path, item.location.line, item.image, exc.reason))
             continue
-        if edit is None:
-            continue
-        known = edits.get((edit.start, edit.end))
-        if known is not None and known.replacement != edit.replacement:
-            refused.append(Refusal(path, where.line, item.image, f"another reference is pinned there; {_BY_HAND}"))
-            continue
-        edits[(edit.start, edit.end)] = edit
+        if edit is not None:
+            edits.add(edit)
     if not edits:
         return PinnedFile(path, data, data, (), tuple(refused))
     starts = [0] + [index + 1 for index, ch in enumerate(text) if ch == "\n"]
-    ordered = sorted(edits.values(), key=lambda e: (e.start, e.end))
-    changes = tuple(Change(path, bisect.bisect_right(starts, e.start), e.before, e.after) for e in ordered)
     pieces: list[str] = []
-    position = 0
-    for edit in ordered:
+    changes: list[Change] = []
+    position, last_start = 0, -1
+    for edit in sorted(edits, key=lambda e: (e.start, e.end, e.replacement)):
+        line = bisect.bisect_right(starts, edit.start)
+        if edit.start < position or edit.start == last_start:  # defensive: never guess between two pins
+            refused.append(Refusal(path, line, edit.before, f"two different pins overlap here; {_BY_HAND}"))
+            continue
         pieces += [text[position : edit.start], edit.replacement]
-        position = edit.end
+        changes.append(Change(path, line, edit.before, edit.after))
+        position, last_start = edit.end, edit.start
     pieces.append(text[position:])
-    return PinnedFile(path, data, "".join(pieces).encode("utf-8"), changes, tuple(refused))
+    return PinnedFile(path, data, "".join(pieces).encode("utf-8"), tuple(changes), tuple(refused))
 
 
 def _lines(data: bytes) -> list[str]:
