@@ -190,18 +190,17 @@ def _split_instruction(instruction: Instruction, escape: str) -> tuple[list[tupl
 
 
 class _Planner:
+    """Where each reference of one file is written and what to write there (or why not)."""
+
     def __init__(
         self,
-        path: str,
-        text: str,
         dockerfile: Dockerfile,
+        found: list[Found],
         digests: Mapping[str, str],
         errors: Mapping[str, str],
         update: bool,
         build_args: Mapping[str, str],
     ) -> None:
-        self.path = path
-        self.text = text
         self.escape = dockerfile.escape
         self.digests = digests
         self.errors = errors
@@ -214,7 +213,7 @@ class _Planner:
                 break
             if instruction.keyword == "arg":
                 self._read_arg(instruction)
-        self.written: list[str] = []
+        self.written = [item.written for item in found]
 
     def _read_arg(self, instruction: Instruction) -> None:
         text = instruction.original
@@ -353,9 +352,8 @@ def pin_dockerfile(
         reason = f"Dockerfile syntax error: {problem.message}; the file is left as it is"
         return PinnedFile(path, data, data, (), (Refusal(path, problem.line, "", reason),))
     args = dict(build_args or {})
-    planner = _Planner(path, text, dockerfile, digests, errors or {}, update, args)
     found = references(dockerfile, path, args)
-    planner.written = [item.written for item in found]
+    planner = _Planner(dockerfile, found, digests, errors or {}, update, args)
     edits: set[_Edit] = set()  # a default shared by several references is one edit
     refused: list[Refusal] = []
     for item in found:
