@@ -23,6 +23,8 @@ from gate.discover.pin import (
     write_pinned,
 )
 from gate.errors import EXIT_RUNTIME, InputError
+from tests.discover.test_corpus import CASES as CORPUS_CASES
+from tests.discover.test_corpus import load as load_corpus
 from tests.discover.test_fuzz import FRAGMENTS
 
 OLD = "sha256:" + "1" * 64
@@ -326,7 +328,7 @@ def test_write_refuses_content_from_another_snapshot(tmp_path: Path) -> None:
 NAMES = ["alpine", "ghcr.io/acme/tool", "localhost:5000/team/app", "registry.example.com:443/a/b-c"]
 TAGS = [None, "3.20", "latest", "v1.2.3-rc_1"]
 DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}")
-_DIGEST_TEXT = re.compile(r"@sha256:[0-9a-f]{64}")
+_DIGEST_TEXT = re.compile(r"@sha256:[0-9a-f]{64}|@sha512:[0-9a-f]{128}")
 
 
 @st.composite
@@ -436,3 +438,24 @@ def test_pin_on_messy_text_changes_only_references(text: str, data: st.DataObjec
             assert new.written == old.written
     again = pin_dockerfile("Dockerfile", result.data, digests, update=True)
     assert not again.changed
+
+
+@pytest.mark.parametrize("name", CORPUS_CASES)
+def test_the_discover_corpus_round_trips(name: str) -> None:
+    text, expected = load_corpus(name)
+    build_args = expected.get("build_args", {})
+    found = references(parse(text), "Dockerfile", build_args)
+    keys = sorted({key for item in found if item.reference and (key := tag_reference(item.reference))})
+    digests = {key: f"sha256:{number:064x}" for number, key in enumerate(keys, 1)}
+    result = pin_dockerfile("Dockerfile", text.encode(), digests, update=True, build_args=build_args)
+    if "error_line" in expected:
+        assert not result.changed and "syntax error" in result.refused[0].reason
+        return
+    assert normalised(result.data.decode()) == normalised(text)
+    after = references(parse(result.data.decode()), "Dockerfile", build_args)
+    assert [item.location for item in after] == [item.location for item in found]
+    refused_lines = {refusal.line for refusal in result.refused}
+    for item in after:
+        if item.reference is not None and item.location.line not in refused_lines:
+            assert item.reference.pinned, item
+    assert not pin_dockerfile("Dockerfile", result.data, digests, update=True, build_args=build_args).changed
