@@ -6,9 +6,10 @@ regular file is read, and it is opened without blocking so a FIFO or a device th
 or fill the memory; ``follow_symlinks=False`` refuses a final symbolic link.
 
 ``write_atomic(path, data)`` (``atomic_writer(path)`` for a stream) writes a private temporary file in
-the same directory, flushes it to disk, gives it its mode and renames it over ``path``: a reader sees
-the old file or the whole new one, a symbolic link at ``path`` is replaced (not followed), and an
-error or an interrupt leaves nothing behind.
+the same directory, flushes it to disk, gives it its mode (and owner, when asked) and renames it over
+``path``: a reader sees the old file or the whole new one, a symbolic link at ``path`` is replaced (not
+followed), and an error or an interrupt leaves nothing behind. ``before_replace`` runs right before
+the rename: raising there abandons the write (``pin`` checks that the file is still what it read).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -106,11 +107,19 @@ def open_checked(path: str | Path, what: str, *, follow_symlinks: bool = True, r
 
 
 @contextmanager
-def atomic_writer(path: str | Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: str | Path,
+    *,
+    mode: int = 0o644,
+    owner: tuple[int, int] | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> Iterator[BinaryIO]:
     """A binary stream that becomes ``path`` (with ``mode``) when the block ends without an error.
 
-    The temporary file is ``.<name>.<random>.tmp`` beside ``path``, mode 0600 until it is complete.
-    ``OSError`` propagates for the caller to name what it was writing.
+    The temporary file is ``.<name>.<random>.tmp`` beside ``path``, mode 0600 until it is complete;
+    ``owner`` (uid, gid) is given to it before the rename, and ``before_replace`` is called right
+    before the rename (an exception there abandons the write). ``OSError`` propagates for the caller
+    to name what it was writing.
     """
     target = Path(path)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -120,7 +129,11 @@ def atomic_writer(path: str | Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+            if owner is not None:
+                os.fchown(handle.fileno(), *owner)
             os.fchmod(handle.fileno(), mode)
+        if before_replace is not None:
+            before_replace()
         os.replace(temporary, target)
         renamed = True
     finally:
@@ -129,9 +142,16 @@ def atomic_writer(path: str | Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
                 os.unlink(temporary)
 
 
-def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644) -> None:
+def write_atomic(
+    path: str | Path,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    owner: tuple[int, int] | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
     """``data`` to ``path`` through ``atomic_writer``: all of it or, on any error, nothing."""
-    with atomic_writer(path, mode=mode) as handle:
+    with atomic_writer(path, mode=mode, owner=owner, before_replace=before_replace) as handle:
         handle.write(data)
 
 

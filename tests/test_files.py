@@ -225,3 +225,28 @@ def test_write_atomic_into_a_missing_directory_is_an_os_error_and_writes_nothing
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "absent" / "out.json", b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_abandons_the_write_when_the_check_before_the_rename_raises(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"old")
+    seen: list[bytes] = []
+
+    def refuse() -> None:
+        (temporary,) = [p for p in tmp_path.iterdir() if p.name != "file"]
+        seen.append(temporary.read_bytes())  # complete and synced when the check runs
+        raise InputError("changed meanwhile")
+
+    with pytest.raises(InputError, match="changed meanwhile"):
+        write_atomic(path, b"new", before_replace=refuse)
+    assert seen == [b"new"]
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_write_atomic_gives_the_file_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    owner = (os.getuid(), os.getgid())
+    write_atomic(path, b"x", mode=0o640, owner=owner, before_replace=lambda: None)
+    status = path.stat()
+    assert (status.st_uid, status.st_gid) == owner and stat.S_IMODE(status.st_mode) == 0o640

@@ -85,10 +85,10 @@ def find_dockerfiles(root: Path) -> list[str]:
         for path in candidates
         if ("ockerfile" in path or "ontainerfile" in path) and is_dockerfile_name(path.rpartition("/")[2])
     }
-    return sorted(path for path in paths if (root / path).is_file() and _inside(root, path))
+    return sorted(path for path in paths if (root / path).is_file() and inside_root(root, path))
 
 
-def _inside(root: Path, path: str) -> bool:
+def inside_root(root: Path, path: str) -> bool:
     """``path`` (symlinks followed) stays under ``root``: a link to a file elsewhere on the machine
     (the action runs as root) is not read as a Dockerfile."""
     base = os.path.realpath(root)
@@ -101,6 +101,11 @@ def read_dockerfile(root: Path, path: str) -> str:
         data = (root / path).read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the Dockerfile: {exc.strerror or exc}") from None
+    return decode_dockerfile(path, data)
+
+
+def decode_dockerfile(path: str, data: bytes) -> str:
+    """A Dockerfile's bytes as text; ``InputError`` naming ``path`` when they are not UTF-8."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

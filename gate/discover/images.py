@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from gate.discover.args import ExpansionError, GlobalArgs, expand, global_args
 from gate.discover.parser import GO_SPACE, Dockerfile, Instruction
@@ -27,6 +28,22 @@ class Location:
     line: int
     instruction: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "instruction": self.instruction}
+
+
+class Origin(NamedTuple):
+    """Which word of which instruction a reference was read from (for ``gate.discover.pin``).
+
+    ``flag`` is "" for the image of a FROM, ``from`` for COPY --from, ``mount`` for RUN --mount;
+    ``occurrence`` counts that flag's values, ``source`` the ``from=`` fields of one --mount.
+    """
+
+    instruction: Instruction
+    flag: str = ""
+    occurrence: int = 0
+    source: int = 0
+
 
 @dataclass(frozen=True)
 class Found:
@@ -37,6 +54,7 @@ class Found:
     image: str
     reference: ImageReference | None
     problem: str | None = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
 
 def _reference_problem(message: str) -> str:
@@ -52,26 +70,27 @@ class _Stages:
 
 
 def _resolve(
-    written: str, location: Location, scope: GlobalArgs, escape: str, stages: _Stages, numeric: bool
+    written: str, location: Location, scope: GlobalArgs, escape: str, stages: _Stages, origin: Origin
 ) -> Found | None:
     try:
         expansion = expand(written, scope.values, escape)
     except ExpansionError as exc:
         reason = UNRESOLVED if exc.unset else _reference_problem(exc.message)
-        return Found(location, written, written, None, reason)
+        return Found(location, written, written, None, reason, origin)
     image = expansion.value
     if image.strip(GO_SPACE) == "":
         reason = UNRESOLVED if expansion.unset or "$" in written else _reference_problem("empty image reference")
-        return Found(location, written, written, None, reason)
+        return Found(location, written, written, None, reason, origin)
+    numeric = origin.flag != ""  # a stage index counts only in --from / from=
     if image.lower() in stages.names or image.lower() == SCRATCH or (numeric and image.isdecimal()):
         return None
     try:
         reference = parse_reference(image, strict_digest=False)
     except InputError as exc:
         if expansion.unset:
-            return Found(location, written, written, None, UNRESOLVED)
-        return Found(location, written, image, None, _reference_problem(exc.message))
-    return Found(location, written, str(reference), reference)
+            return Found(location, written, written, None, UNRESOLVED, origin)
+        return Found(location, written, image, None, _reference_problem(exc.message), origin)
+    return Found(location, written, str(reference), reference, None, origin)
 
 
 def _mount_sources(value: str) -> list[str] | None:
@@ -108,24 +127,25 @@ def references(dockerfile: Dockerfile, path: str, build_args: Mapping[str, str])
                 reason = "invalid FROM instruction: expected FROM [--platform=...] IMAGE [AS NAME]"
                 found.append(_from_problem(instruction, location, reason))
                 continue
-            item = _resolve(words[0], location, scope, escape, stages, numeric=False)
+            item = _resolve(words[0], location, scope, escape, stages, Origin(instruction))
             if item is not None:
                 found.append(item)
             if len(words) == 3:
                 stages.names.add(words[2].lower())
         elif keyword == "copy":
-            for source in instruction.flag_values("from"):
-                item = _resolve(source, location, scope, escape, stages, numeric=True)
+            for occurrence, source in enumerate(instruction.flag_values("from")):
+                item = _resolve(source, location, scope, escape, stages, Origin(instruction, "from", occurrence))
                 if item is not None:
                     found.append(item)
         elif keyword == "run":
-            for mount in instruction.flag_values("mount"):
+            for occurrence, mount in enumerate(instruction.flag_values("mount")):
                 sources = _mount_sources(mount)
                 if sources is None:
                     found.append(Found(location, mount, mount, None, f"invalid --mount option {mount!r}"))
                     continue
-                for source in sources:
-                    item = _resolve(source, location, scope, escape, stages, numeric=True)
+                for number, source in enumerate(sources):
+                    origin = Origin(instruction, "mount", occurrence, number)
+                    item = _resolve(source, location, scope, escape, stages, origin)
                     if item is not None:
                         found.append(item)
     return found

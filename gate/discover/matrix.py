@@ -23,7 +23,7 @@ class Image:
     locations: tuple[Location, ...]
 
     def locations_json(self) -> list[dict[str, Any]]:
-        return [{"path": loc.path, "line": loc.line, "instruction": loc.instruction} for loc in self.locations]
+        return [location.to_json() for location in self.locations]
 
     def to_json(self) -> dict[str, Any]:
         return {"image": self.image, "pinned": self.pinned, "locations": self.locations_json()}

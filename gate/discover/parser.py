@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import NamedTuple
 
 # Go's unicode.IsSpace, which BuildKit uses to trim lines (Python's isspace() differs).
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -37,9 +39,23 @@ class Heredoc:
     body: str
 
 
+class Segment(NamedTuple):
+    """A piece of an instruction's logical line: ``length`` characters from ``logical`` in
+    ``Instruction.original`` are those from ``source`` in the parsed text (a byte order mark included)."""
+
+    logical: int
+    source: int
+    length: int
+
+
 @dataclass(frozen=True)
 class Instruction:
-    """One instruction: ``keyword`` lower-cased, ``line``/``end_line`` 1-based."""
+    """One instruction: ``keyword`` lower-cased, ``line``/``end_line`` 1-based.
+
+    ``original`` is the logical line: the physical lines joined without their continuation
+    characters, comment and empty lines inside the continuation left out. ``segments`` map it
+    back to the parsed text (``source_offset``), for a caller that rewrites the file in place.
+    """
 
     keyword: str
     line: int
@@ -48,11 +64,19 @@ class Instruction:
     flags: tuple[str, ...]
     args: str
     heredocs: tuple[Heredoc, ...] = ()
+    segments: tuple[Segment, ...] = field(default=(), compare=False, repr=False)
 
     def flag_values(self, name: str) -> tuple[str, ...]:
         """Every value of ``--name=value`` among the flags, in order."""
         prefix = f"--{name}="
         return tuple(flag[len(prefix) :] for flag in self.flags if flag.startswith(prefix))
+
+    def source_offset(self, position: int) -> int:
+        """Where character ``position`` of ``original`` is in the parsed text."""
+        for segment in self.segments:
+            if segment.logical <= position < segment.logical + segment.length:
+                return segment.source + position - segment.logical
+        raise IndexError(f"position {position} is outside the instruction at line {self.line}")
 
 
 @dataclass(frozen=True)
@@ -278,11 +302,14 @@ def _heredoc_keyword(keyword: str, args: str, escape: str) -> bool:
 
 def parse(text: str) -> Dockerfile:
     """Split Dockerfile text into instructions and top-level comment lines."""
+    base = 0
     if text.startswith("\ufeff"):
         text = text[1:]
+        base = 1
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=base))
     directives = _Directives()
     instructions: list[Instruction] = []
     comments: list[Comment] = []
@@ -302,6 +329,8 @@ def parse(text: str) -> Dockerfile:
             if not continues and not current:
                 continue
             parts = [current]
+            segments = [Segment(0, starts[start - 1] + len(raw) - len(token), len(current))]
+            length = len(current)
             while continues and index < total:
                 raw = _trim_newline(lines[index])
                 index += 1
@@ -310,6 +339,8 @@ def parse(text: str) -> Dockerfile:
                     continue
                 current, continues = _continues(raw, directives.escape)
                 parts.append(current)
+                segments.append(Segment(length, starts[index - 1], len(current)))
+                length += len(current)
             logical = "".join(parts)
             word, flags, args = _split_command(logical, directives.escape)
             keyword = word.lower()
@@ -328,7 +359,9 @@ def parse(text: str) -> Dockerfile:
                         body.append(line)
                     heredocs.append(Heredoc(name, chomp, "\n".join(body)))
             if keyword:
-                instructions.append(Instruction(keyword, start, index, logical, tuple(flags), args, tuple(heredocs)))
+                instructions.append(
+                    Instruction(keyword, start, index, logical, tuple(flags), args, tuple(heredocs), tuple(segments))
+                )
     except _Problem as problem:
         return Dockerfile(
             tuple(instructions),

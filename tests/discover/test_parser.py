@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+
 from gate.discover.parser import heredoc_names, parse, split_flags
+from tests.discover.test_fuzz import TEXT
 
 
 def keywords(text: str) -> list[tuple[str, int, int]]:
@@ -89,3 +93,24 @@ def test_empty_and_comment_only_files() -> None:
     assert parse("").instructions == ()
     assert parse("# only\n\n").instructions == ()
     assert parse("\\\n").instructions == ()
+
+
+def test_segments_map_the_logical_line_back_to_the_text() -> None:
+    text = "\ufeff# escape=`\r\nFROM alpine:3 `\r\n  # inside\r\n\r\n  AS x\r\nRUN <<EOF\r\nbody\r\nEOF\r\n  COPY --from=x a b\n"
+    parsed = parse(text)
+    from_, run, copy = parsed.instructions
+    assert from_.original == "FROM alpine:3   AS x"
+    assert text[from_.source_offset(0) :].startswith("FROM alpine:3 `\r\n")
+    assert text[from_.source_offset(from_.original.index("AS")) :].startswith("AS x\r\n")
+    assert text[copy.source_offset(0) :] == "COPY --from=x a b\n"
+    with pytest.raises(IndexError):
+        run.source_offset(len(run.original))
+
+
+@settings(max_examples=300)
+@given(TEXT)
+def test_every_character_of_an_instruction_comes_from_its_segments(text: str) -> None:
+    for instruction in parse(text).instructions:
+        assert "".join(text[instruction.source_offset(k)] for k in range(len(instruction.original))) == (
+            instruction.original
+        )
