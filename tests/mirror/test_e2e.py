@@ -1,5 +1,5 @@
-"""``mirror`` end to end against real registries on loopback (distribution 2.8 and the referrers-API registry),
-with regctl as an independent writer and reader of what we copy."""
+"""``mirror`` end to end (the command, the stage, gate.oci.copy) against real registries on loopback
+(distribution 2.8 and the referrers-API registry), with regctl as an independent writer and reader of what we copy."""
 
 from __future__ import annotations
 
