@@ -1,9 +1,9 @@
 """Config building shared by the CLI and the action entrypoint.
 
-Each command declares a frozen dataclass and a JSON Schema for it. The CLI turns
-its argparse namespace into a plain dict, the entrypoint turns ``INPUT_*``
-variables into the same dict; ``build_config`` validates that dict against the
-schema and freezes it. So both edges produce the same, validated config.
+Each command has a frozen config dataclass and declares its options once (``gate.options``):
+the CLI turns its argparse namespace into a plain dict, the entrypoint turns ``INPUT_*``
+variables into the same dict, and ``build_config`` validates that dict against the schema
+the options give and freezes it. So both edges produce the same, validated config.
 
 ``action.yml`` is the one source of truth for input defaults: ``ActionInputs``
 reads them from there when the runner did not set a variable.
