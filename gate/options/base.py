@@ -70,6 +70,14 @@ class Option:
     feeds: tuple[str, ...] = ()
     action_default: str | None = None
 
+    def __post_init__(self) -> None:  # a declaration the readers below cannot serve is a bug, found at import
+        if (self.kind == "structured") != (self.expand is not None):
+            raise TypeError(f"option {self.field}: a structured input, and only one, expands into fields")
+        if self.kind == "float" and self.input_name is not None:
+            raise TypeError(f"option {self.field}: no action input is read as a float")
+        if self.positional and self.flag is not None:
+            raise TypeError(f"option {self.field}: an argument or a flag, not both")
+
     @property
     def input_name(self) -> str | None:
         """The action input this option reads (None: it has none)."""

@@ -183,3 +183,17 @@ def test_command_options_build_one_checked_config(tmp_path: Path) -> None:
     wrong.add_arguments(parser)
     with pytest.raises(InputError, match="unknown option"):
         wrong.config_from_args(parser.parse_args([]))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"kind": "structured"},  # without expand
+        {"expand": lambda document, where: {}},  # expand without the structured kind
+        {"kind": "float"},  # read from an input
+        {"positional": True},  # and a flag
+    ],
+)
+def test_a_declaration_the_readers_cannot_serve_is_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="option name"):
+        replace(NAME, **changes)
