@@ -46,6 +46,7 @@ class Option:
     ``normalise(value, where)`` checks or rewrites the value from either edge (``where``: the flag or
     ``input NAME``).
     ``expand`` turns a structured input into the values of the fields named by ``feeds``.
+    ``split`` says how a list input's text splits into items (default: lines or commas).
     ``action_default``: action.yml's default when it is not ``default`` (an expression).
     """
 
@@ -68,6 +69,7 @@ class Option:
     normalise: Normalise | None = None
     expand: Callable[[Any, str], dict[str, Any]] | None = None
     feeds: tuple[str, ...] = ()
+    split: Callable[[str, str], list[str]] | None = None
     action_default: str | None = None
 
     def __post_init__(self) -> None:  # a declaration the readers below cannot serve is a bug, found at import
@@ -77,6 +79,8 @@ class Option:
             raise TypeError(f"option {self.field}: no action input is read as a float")
         if self.positional and self.flag is not None:
             raise TypeError(f"option {self.field}: an argument or a flag, not both")
+        if self.split is not None and self.kind != "list":
+            raise TypeError(f"option {self.field}: only a list input splits into items")
 
     @property
     def input_name(self) -> str | None:
@@ -164,7 +168,7 @@ class Option:
         elif self.kind == "int":
             value = inputs.int(name)
         elif self.kind == "list":
-            value = inputs.list(name)
+            value = self.split(inputs.get(name), where) if self.split else inputs.list(name)
         elif self.kind == "assignments":
             value = inputs.assignments(name)
         else:

@@ -192,8 +192,24 @@ def test_command_options_build_one_checked_config(tmp_path: Path) -> None:
         {"expand": lambda document, where: {}},  # expand without the structured kind
         {"kind": "float"},  # read from an input
         {"positional": True},  # and a flag
+        {"split": lambda text, where: [text]},  # a text input split into items
     ],
 )
 def test_a_declaration_the_readers_cannot_serve_is_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(TypeError, match="option name"):
         replace(NAME, **changes)
+
+
+def test_a_list_input_may_say_how_its_text_splits(tmp_path: Path) -> None:
+    def blocks(text: str, where: str) -> list[str]:
+        if "bad" in text:
+            raise InputError(f"{where}: bad item")
+        return [part.strip() for part in text.split(";") if part.strip()]
+
+    action = tmp_path / "action.yml"
+    action.write_text("inputs:\n  hosts: {default: ''}\n", encoding="utf-8")
+    split_hosts = replace(HOSTS, split=blocks)
+    assert split_hosts.from_inputs(ActionInputs({"INPUT_HOSTS": "a, b; c\nd"}, action)) == {"hosts": ["a, b", "c\nd"]}
+    assert HOSTS.from_inputs(ActionInputs({"INPUT_HOSTS": "a, b; c\nd"}, action)) == {"hosts": ["a", "b; c", "d"]}
+    with pytest.raises(InputError, match="input hosts: bad item"):
+        split_hosts.from_inputs(ActionInputs({"INPUT_HOSTS": "bad"}, action))
