@@ -11,11 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gate.discover.files import find_dockerfiles, read_dockerfile
-from gate.discover.images import Found, references
 from gate.discover.matrix import MATRIX_CAP, Image, unique_images
-from gate.discover.parser import parse
-from gate.discover.policy import DEFAULT_MARKER, Violation, has_marker, violations
+from gate.discover.policy import DEFAULT_MARKER, Violation, violations
+from gate.discover.production import Selection, read_production
 from gate.outcome import ignore
 
 
@@ -51,35 +49,18 @@ class Discovery:
 
 def discover(request: DiscoverRequest, log: Callable[[str], None] = ignore) -> Discovery:
     """Read every Dockerfile under ``request.path`` and judge the production ones."""
-    root = Path(request.path)
-    paths = find_dockerfiles(root)
-    log(f"discover: {len(paths)} Dockerfile(s) under {request.path}")
-    dockerfiles: list[tuple[str, bool]] = []
-    found: list[Found] = []
-    parse_problems: list[Violation] = []
-    notes: list[str] = []
-    for path in paths:
-        dockerfile = parse(read_dockerfile(root, path))
-        production = request.all_dockerfiles or has_marker(dockerfile, request.marker)
-        dockerfiles.append((path, production))
-        problem = dockerfile.error
-        if not production:
-            if problem:
-                notes.append(f"note: {path}:{problem.line}: {problem.message} (not a production Dockerfile)")
-            continue
-        if problem:
-            parse_problems.append(Violation(path, problem.line, "", f"Dockerfile syntax error: {problem.message}"))
-        found += references(dockerfile, path, request.build_args)
-
+    selection = Selection(request.marker, request.all_dockerfiles, request.build_args)
+    production = read_production(Path(request.path), selection)
+    log(f"discover: {len(production.dockerfiles)} Dockerfile(s) under {request.path}")
+    found = production.found
     images = unique_images(found)
-    problems = sorted(violations(found) + parse_problems, key=lambda v: (v.path, v.line, v.image, v.reason))
-    production_count = sum(1 for _, production in dockerfiles if production)
+    problems = sorted(
+        violations(found) + list(production.syntax_errors), key=lambda v: (v.path, v.line, v.image, v.reason)
+    )
     failures: list[str] = []
-    if production_count == 0 and not request.allow_empty:
-        failures.append(
-            f"no production Dockerfile found under {request.path} ({len(dockerfiles)} Dockerfile(s) searched, "
-            f"none has a line '# {request.marker}'); add the marker, pass --all-dockerfiles, or --allow-empty"
-        )
+    empty = production.empty_failure(request.path, request.marker)
+    if empty is not None and not request.allow_empty:
+        failures.append(empty)
     if len(images) > request.max_matrix:
         failures.append(
             f"{len(images)} unique images exceed the matrix cap of {request.max_matrix}"
@@ -90,4 +71,4 @@ def discover(request: DiscoverRequest, log: Callable[[str], None] = ignore) -> D
         failures.append(
             f"{len(problems)} violation(s) in production Dockerfiles: every image must be pinned by a valid digest"
         )
-    return Discovery(request, tuple(dockerfiles), tuple(images), tuple(problems), tuple(notes), tuple(failures))
+    return Discovery(request, production.dockerfiles, tuple(images), tuple(problems), production.notes, tuple(failures))
