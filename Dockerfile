@@ -13,10 +13,12 @@ RUN echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/s
     && apt-get update \
     && apt-get install -y --no-install-recommends -t bookworm-backports golang-go ca-certificates \
     && rm -rf /var/lib/apt/lists/*
-# Trivy needs encoding/json/v2 (GOEXPERIMENT=jsonv2); static and path-free, as its releases are.
+# Trivy needs encoding/json/v2 (GOEXPERIMENT=jsonv2); built as its releases are (static, stripped, its
+# version stamped in: `go install` alone reports "dev").
 RUN GOTOOLCHAIN=auto GOEXPERIMENT=jsonv2 CGO_ENABLED=0 GOFLAGS=-trimpath GOBIN=/opt/trivy \
-        go install "github.com/aquasecurity/trivy/cmd/trivy@v${TRIVY_VERSION}" \
-    && /opt/trivy/trivy --version
+        go install -ldflags="-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION}" \
+        "github.com/aquasecurity/trivy/cmd/trivy@v${TRIVY_VERSION}" \
+    && /opt/trivy/trivy --version | grep -qx "Version: ${TRIVY_VERSION}"
 
 FROM python:3.12-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254
 

@@ -33,12 +33,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! python3 -c "import 
   touch "$stamp"
 fi
 
-go_tool() {  # name module@version
+go_tool() {  # name module@version [go install flags...]: the stamp names the module and the flags
   local name=$1 module=$2
+  shift 2
   local want="$tools/bin/.$name.$(echo "$module" | tr '/@' '__')"
+  if (($#)); then want="$want.$(printf '%s\n' "$@" | sha256sum | cut -c1-12)"; fi
   if [ -x "$tools/bin/$name" ] && [ -f "$want" ]; then return; fi
   log "go install $module"
-  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$module"
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$@" "$module"
   rm -f "$tools/bin/.$name."*
   touch "$want"
 }
@@ -48,8 +50,11 @@ go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 GOTOOLCHAIN=auto go_tool osv-scanner github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 go_tool oras oras.land/oras/cmd/oras@v1.3.6
-# Trivy needs encoding/json/v2 (GOEXPERIMENT=jsonv2); a static build, as its releases are. ~7 min on 2 cores.
-GOEXPERIMENT=jsonv2 CGO_ENABLED=0 go_tool trivy github.com/aquasecurity/trivy/cmd/trivy@v0.74.0
+# Trivy needs encoding/json/v2 (GOEXPERIMENT=jsonv2); built as its releases are (static, stripped, its
+# version stamped in: `go install` alone reports "dev"). ~7 min on 2 cores.
+trivy_version=0.74.0
+GOEXPERIMENT=jsonv2 CGO_ENABLED=0 go_tool trivy "github.com/aquasecurity/trivy/cmd/trivy@v$trivy_version" \
+  -ldflags="-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$trivy_version"
 
 go_build() {  # binary source-dir: rebuilt when a file of its source is newer than the binary
   local name=$1 src="$root/$2"
