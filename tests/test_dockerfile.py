@@ -40,13 +40,20 @@ def instructions(keyword: str, lines: list[str] | None = None) -> list[str]:
     return [line for line in (logical_lines() if lines is None else lines) if line.split(None, 1)[0].upper() == keyword]
 
 
+def global_args() -> list[str]:
+    """The ARG lines before the first FROM (the only instruction allowed there)."""
+    lines = logical_lines()
+    first_from = next(i for i, line in enumerate(lines) if line.split(None, 1)[0].upper() == "FROM")
+    assert all(line.split(None, 1)[0].upper() == "ARG" for line in lines[:first_from]), lines[:first_from]
+    return lines[:first_from]
+
+
 def stages() -> list[list[str]]:
     """The logical lines of each build stage, its FROM line first."""
     found: list[list[str]] = []
-    for line in logical_lines():
+    for line in logical_lines()[len(global_args()) :]:
         if line.split(None, 1)[0].upper() == "FROM":
             found.append([])
-        assert found, f"an instruction before the first FROM: {line}"
         found[-1].append(line)
     return found
 
@@ -107,10 +114,10 @@ def test_the_project_passes_its_own_discover() -> None:
 
 def test_trivy_is_the_version_the_tests_use() -> None:
     """Bump the two together: the tests' Trivy (scripts/install-tools.sh) is the one the action runs."""
-    shipped = [
-        line.split("=", 1)[1] for line in instructions("ARG", trivy_stage()) if line.startswith("ARG TRIVY_VERSION=")
-    ]
+    shipped = [line.split("=", 1)[1] for line in global_args() if line.startswith("ARG TRIVY_VERSION=")]
     assert shipped == [pinned_trivy_version()]
+    for stage in (trivy_stage(), stages()[-1]):  # each stage that uses it declares it, without a default
+        assert "ARG TRIVY_VERSION" in stage
 
 
 def test_trivy_is_built_from_source_checked_by_the_go_checksum_database() -> None:
@@ -121,9 +128,15 @@ def test_trivy_is_built_from_source_checked_by_the_go_checksum_database() -> Non
     assert base_of(stage) == base_of(final), "the builder stage runs on the final stage's pinned base"
     name = stage[0].split()[-1]
     assert stage[0].split()[-2].upper() == "AS"
+    # Built on the build machine and cross-compiled for the target: no emulated compile of Trivy for arm64.
+    assert stage[0].split()[1] == "--platform=$BUILDPLATFORM"
+    assert {"ARG TARGETOS", "ARG TARGETARCH"} <= set(stage)
     target = f'"{TRIVY_MODULE}@v${{TRIVY_VERSION}}"'
     (install,) = [line for line in instructions("RUN", stage) if "go install " in line and target in line]
-    for setting in ("GOTOOLCHAIN=auto", "GOEXPERIMENT=jsonv2", "CGO_ENABLED=0", "GOFLAGS=-trimpath"):
+    for setting in (
+        "GOTOOLCHAIN=auto", "GOEXPERIMENT=jsonv2", "CGO_ENABLED=0", "GOFLAGS=-trimpath",
+        'GOOS="$TARGETOS"', 'GOARCH="$TARGETARCH"',
+    ):  # fmt: skip
         assert setting in install.split(), setting
     assert "-X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION}" in install  # not "dev"
     text = " ".join(logical_lines())
@@ -131,6 +144,7 @@ def test_trivy_is_built_from_source_checked_by_the_go_checksum_database() -> Non
         assert weakening not in text, f"{weakening} must stay at its default so sum.golang.org checks the build"
     copies = [line for line in instructions("COPY", final) if line.split()[1] == f"--from={name}"]
     assert len(copies) == 1 and copies[0].split()[-1] == "/usr/local/bin/trivy", copies
+    assert 'RUN trivy --version | grep -qx "Version: ${TRIVY_VERSION}"' in final  # the target platform's binary
 
 
 def test_no_release_archive_is_downloaded() -> None:
