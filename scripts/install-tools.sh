@@ -2,8 +2,9 @@
 # Installs everything the tests, the demo and the benchmarks need, idempotently:
 #   Debian: docker-registry (CNCF distribution 2.8), skopeo, apache2-utils (htpasswd)
 #   Python: the package with its test extras (editable)
-#   Go:     regctl, crane, osv-scanner, and our referrers-API test registry,
-#           built into .cache/tools/bin (ignored by git)
+#   Go:     regctl, crane, osv-scanner, cosign, oras, Trivy, our referrers-API test registry and
+#           our Trivy test-database builder (trivy-db-builder), built into .cache/tools/bin (ignored by git)
+# Trivy's version is also pinned in the Dockerfile (the action's image): bump the two together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,12 +33,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! python3 -c "import 
   touch "$stamp"
 fi
 
-go_tool() {  # name module@version
+go_tool() {  # name module@version [go install flags...]: the stamp names the module and the flags
   local name=$1 module=$2
+  shift 2
   local want="$tools/bin/.$name.$(echo "$module" | tr '/@' '__')"
+  if (($#)); then want="$want.$(printf '%s\n' "$@" | sha256sum | cut -c1-12)"; fi
   if [ -x "$tools/bin/$name" ] && [ -f "$want" ]; then return; fi
   log "go install $module"
-  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$module"
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$@" "$module"
   rm -f "$tools/bin/.$name."*
   touch "$want"
 }
@@ -45,10 +48,21 @@ go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
 go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 # osv-scanner 2.6.0 needs go >= 1.27: let the go command fetch that toolchain from the module proxy.
 GOTOOLCHAIN=auto go_tool osv-scanner github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0
+go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
+go_tool oras oras.land/oras/cmd/oras@v1.3.6
+# Trivy needs encoding/json/v2 (GOEXPERIMENT=jsonv2); built as its releases are (static, stripped, its
+# version stamped in: `go install` alone reports "dev"). ~7 min on 2 cores.
+trivy_version=0.74.0
+GOEXPERIMENT=jsonv2 CGO_ENABLED=0 go_tool trivy "github.com/aquasecurity/trivy/cmd/trivy@v$trivy_version" \
+  -ldflags="-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$trivy_version"
 
-src="$root/tests/support/referrers-registry"
-if [ ! -x "$tools/bin/referrers-registry" ] || [ -n "$(find "$src" -newer "$tools/bin/referrers-registry" -type f)" ]; then
-  log "go build referrers-registry"
-  (cd "$src" && go build -o "$tools/bin/referrers-registry" .)
-fi
+go_build() {  # binary source-dir: rebuilt when a file of its source is newer than the binary
+  local name=$1 src="$root/$2"
+  if [ ! -x "$tools/bin/$name" ] || [ -n "$(find "$src" -newer "$tools/bin/$name" -type f)" ]; then
+    log "go build $name"
+    (cd "$src" && go build -o "$tools/bin/$name" .)
+  fi
+}
+go_build referrers-registry tests/support/referrers-registry
+go_build trivy-db-builder tests/support/trivy-db
 log "tools ready in $tools/bin"
