@@ -1,46 +1,67 @@
 #!/usr/bin/env python3
-"""Copy benchmark: image-gate mirror against regctl and skopeo, side by side, one run, ratios printed.
+"""Copy benchmark: image-gate mirror against oras, regctl and skopeo, side by side, ratios printed.
 
-Two CNCF distribution 2.8 registries on loopback. The image: 2 platforms x 4 layers of 32 MiB
-(random, so nothing compresses) and 8 referrers. Each tool copies to its own fresh repository:
+Two CNCF distribution 2.8 registries on loopback (no referrers API: every tool uses the
+``sha256-<hex>`` tag fallback). Two images, each copied by every tool to its own fresh repository:
 
-- cold copy: registry A -> registry B (goal: image-gate <= 1.0x the fastest peer);
-- warm re-run: the same copy again (goal: < 0.5 s, zero blob bytes moved);
-- same-registry promotion: A/src -> A/promoted-<tool> (mount: zero blob bytes moved);
-- peak RSS copying a single 1 GiB layer A -> B (goal: < 100 MiB), measured with
-  ``resource.getrusage(RUSAGE_CHILDREN)`` in a wrapper process around each tool.
+- large: 2 platforms x 4 layers x 16 MiB (random, so nothing compresses), with an SBOM and a
+  provenance referrer per platform, a signature on the index and a signature on the amd64 SBOM
+  (a referrer of a referrer): 9 manifests;
+- small: a BuildKit-style index (2 platforms, 2 in-index attestations, 2 x 256 KiB layers per
+  platform), an SBOM per platform, a signature on the index and on the first SBOM: 9 manifests.
 
-Peers: ``regctl image copy --referrers`` and ``skopeo copy --all`` (image only: skopeo does not copy
-referrers). ``oras cp -r`` is not installable on this machine (the Go proxy refuses it), so it is not run.
+Per image and tool, whole process (interpreter start-up included), medians of ``--runs`` runs with
+the tools' order rotated each run (alternated, so a burst of load hits each tool alike):
 
-Usage: ``python3 bench/copy_image.py`` (needs ``make install`` for regctl; docker-registry and skopeo from Debian).
+- cold copy: registry A -> registry B, referrers included (goal: image-gate <= 1.0x the fastest of
+  oras and regctl);
+- warm re-run: the same copy again (goal: image-gate <= 3x oras);
+- same-registry promotion: A/src -> A/promoted-<tool>-<run> (goal: <= 2x the fastest peer, zero blob
+  bytes moved);
+
+and once per tool, the peak RSS copying a single 1 GiB layer A -> B (goal: image-gate < 100 MiB),
+measured with ``resource.getrusage(RUSAGE_CHILDREN)`` in a wrapper process around each tool.
+
+Peers: ``oras cp -r``, ``regctl image copy --referrers``, and ``skopeo copy --all`` (image only:
+skopeo does not copy referrers, so it is listed but not in the ratios). After the first cold copy,
+every destination's referrers are counted to show that each tool copied what it was asked to.
+
+Usage: ``python3 bench/copy_image.py [--runs N] [--case large|small|all] [--no-big]``
+(needs ``make install`` for oras and regctl; docker-registry and skopeo from Debian).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gate.oci.layout import LayoutTarget  # noqa: E402
-from gate.oci.target import Descriptor  # noqa: E402
+from gate.oci.target import Descriptor, Manifest  # noqa: E402
 from tests.oci.builders import (  # noqa: E402
     AMD64,
     ARM64,
     CONFIG,
+    INTOTO,
     LAYER,
     SBOM_TYPE,
     SIG_TYPE,
+    build_image,
     manifest_of,
     push_blob,
     push_image,
@@ -51,10 +72,11 @@ from tests.oci.builders import (  # noqa: E402
 from tests.support.registries import Registry, require_tool, start_distribution  # noqa: E402
 
 MiB = 1024 * 1024
-LAYER_SIZE = 32 * MiB
-LAYERS = 4
 BIG_LAYER = 1024 * MiB
 PYTHON = sys.executable
+TOOLS = ("image-gate", "oras", "regctl", "skopeo")
+REFERRER_PEERS = ("oras", "regctl")  # skopeo copies no referrers: not a peer for the ratios
+OPERATIONS = ("cold", "warm", "promote")
 
 RSS_WRAPPER = (
     "import resource, subprocess, sys, time\n"
@@ -63,13 +85,47 @@ RSS_WRAPPER = (
 )
 
 
-def build_source(layout: LayoutTarget) -> None:
-    amd = push_image(layout, AMD64, layers=LAYERS, layer_size=LAYER_SIZE)
-    arm = push_image(layout, ARM64, layers=LAYERS, layer_size=LAYER_SIZE)
+@dataclass(frozen=True)
+class Case:
+    name: str
+    title: str
+    build: Callable[[LayoutTarget], None]
+
+
+def build_large(layout: LayoutTarget) -> None:
+    amd = push_image(layout, AMD64, layers=4, layer_size=16 * MiB)
+    arm = push_image(layout, ARM64, layers=4, layer_size=16 * MiB)
     index = push_index(layout, [with_platform(amd, AMD64), with_platform(arm, ARM64)], "v1")
-    for i, subject in enumerate([amd, arm, index, amd, arm, index, amd, arm]):
-        kind = SBOM_TYPE if i % 2 == 0 else SIG_TYPE
-        push_referrer(layout, subject, kind, os.urandom(4096))
+    sboms: list[Manifest] = []
+    for image in (amd, arm):
+        sboms.append(push_referrer(layout, image, SBOM_TYPE, os.urandom(64 * 1024)))
+        push_referrer(
+            layout,
+            image,
+            INTOTO,
+            os.urandom(8 * 1024),
+            {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v1"},
+        )
+    push_referrer(layout, index, SIG_TYPE, os.urandom(512))
+    push_referrer(layout, sboms[0], SIG_TYPE, os.urandom(512))
+
+
+def build_small(layout: LayoutTarget) -> None:
+    build_image(layout, "v1", layer_size=256 * 1024)
+
+
+CASES = (
+    Case(
+        "large",
+        "2 platforms x 4 layers x 16 MiB + SBOM and provenance per platform, signature on index and SBOM",
+        build_large,
+    ),
+    Case(
+        "small",
+        "BuildKit index, 2 platforms + 2 attestations, 256 KiB layers, 4 referrers (one of a referrer)",
+        build_small,
+    ),
+)
 
 
 def build_big(layout: LayoutTarget, scratch: Path) -> None:
@@ -103,18 +159,56 @@ def gate_mirror(source: str, destination: str, *extra: str) -> list[str]:
 
 class Tools:
     def __init__(self, a: Registry, b: Registry, scratch: Path) -> None:
+        self.oras = require_tool("oras")
         self.regctl = require_tool("regctl")
         self.skopeo = require_tool("skopeo")
         self.hosts = ["--host", a.regctl_host(), "--host", b.regctl_host()]
         policy = scratch / "policy.json"
         policy.write_text('{"default":[{"type":"insecureAcceptAnything"}]}')
         self.policy = str(policy)
+        self.scratch = scratch
+        self.runs = 0
+        # Each tool's own config dirs, empty: no credential helper or cache of the machine's. Python
+        # as installed: bytecode compiled once (pip compiles an installed package; without this, a
+        # PYTHONDONTWRITEBYTECODE environment recompiles every module of image-gate in every run).
+        environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        self.base_env = {
+            **environ,
+            "PYTHONPATH": str(REPO),
+            "PYTHONPYCACHEPREFIX": str(scratch / "pycache"),
+            "DOCKER_CONFIG": str(scratch / "docker"),
+        }
 
-    def command(self, tool: str, source: str, destination: str) -> list[str]:
+    @property
+    def env(self) -> dict[str, str]:
+        """A fresh HOME per run: skopeo remembers where it saw a blob (its blob-info cache) and would
+        mount it from an earlier destination instead of copying it, which no other tool does."""
+        self.runs += 1
+        return {**self.base_env, "HOME": str(self.scratch / f"home-{self.runs}")}
+
+    def command(self, tool: str, source: str, destination: str, *, referrers: bool = True) -> list[str]:
         if tool == "image-gate":
-            return gate_mirror(source, destination, "--copy-referrers")
+            return gate_mirror(source, destination, *(["--copy-referrers"] if referrers else []))
+        if tool == "oras":
+            return [
+                self.oras,
+                "cp",
+                *(["-r"] if referrers else []),
+                "--from-plain-http",
+                "--to-plain-http",
+                source,
+                destination,
+            ]
         if tool == "regctl":
-            return [self.regctl, *self.hosts, "image", "copy", "--referrers", source, destination]
+            return [
+                self.regctl,
+                *self.hosts,
+                "image",
+                "copy",
+                *(["--referrers"] if referrers else []),
+                source,
+                destination,
+            ]
         return [
             self.skopeo,
             "--policy",
@@ -129,25 +223,17 @@ class Tools:
         ]
 
 
-def timed(command: list[str]) -> tuple[float, str]:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.monotonic()
-    done = subprocess.run(
-        command, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
-    )
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
     return seconds, done.stdout
 
 
-def peak_rss(command: list[str]) -> tuple[float, float]:
-    done = subprocess.run(
-        [PYTHON, "-c", RSS_WRAPPER, *command],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+def peak_rss(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    done = subprocess.run([PYTHON, "-c", RSS_WRAPPER, *command], capture_output=True, text=True, cwd=REPO, env=env)
     kib, seconds, code = done.stdout.split()
     if code != "0":
         raise SystemExit(f"failed: {' '.join(command)}")
@@ -161,8 +247,59 @@ def warm_cache(root: Path) -> None:
                 pass
 
 
+def referrer_count(registry: Registry, repository: str) -> int:
+    """Referrers listed in a repository's ``sha256-<hex>`` fallback indexes (distribution 2.8)."""
+    tags = requests.get(f"{registry.url}/v2/{repository}/tags/list", timeout=30).json().get("tags") or []
+    count = 0
+    for tag in tags:
+        if tag.startswith("sha256-"):
+            index = requests.get(
+                f"{registry.url}/v2/{repository}/manifests/{tag}",
+                headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+                timeout=30,
+            ).json()
+            count += len(index.get("manifests", []))
+    return count
+
+
+@dataclass
+class Figures:
+    seconds: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)  # (case, tool, op) -> runs
+    gate_docs: dict[tuple[str, str], list[dict[str, object]]] = field(default_factory=dict)  # (case, op) -> docs
+    referrers: dict[tuple[str, str], int] = field(default_factory=dict)  # (case, tool|source) -> count
+    rss: dict[str, tuple[float, float]] = field(default_factory=dict)  # tool -> (MiB, seconds)
+
+    def median(self, case: str, tool: str, op: str) -> float:
+        return statistics.median(self.seconds[(case, tool, op)])
+
+
+def run_case(case: Case, a: Registry, b: Registry, tools: Tools, runs: int, figures: Figures) -> None:
+    source = a.ref(f"bench/{case.name}-src", "v1")
+    figures.referrers[(case.name, "source")] = referrer_count(a, f"bench/{case.name}-src")
+    for run in range(runs):
+        order = TOOLS[run % len(TOOLS) :] + TOOLS[: run % len(TOOLS)]
+        for op in OPERATIONS:
+            for tool in order:
+                if op == "promote":
+                    destination = a.ref(f"bench/{case.name}-promoted-{tool}-{run}", "v1")
+                else:
+                    destination = b.ref(f"bench/{case.name}-{tool}-{run}", "v1")
+                seconds, out = timed(tools.command(tool, source, destination), tools.env)
+                figures.seconds.setdefault((case.name, tool, op), []).append(seconds)
+                if tool == "image-gate":
+                    figures.gate_docs.setdefault((case.name, op), []).append(json.loads(out))
+    for tool in TOOLS:
+        figures.referrers[(case.name, tool)] = referrer_count(b, f"bench/{case.name}-{tool}-0")
+
+
 def main() -> int:
-    tools_names = ["image-gate", "regctl", "skopeo"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--case", choices=["large", "small", "all"], default="all")
+    parser.add_argument("--no-big", action="store_true", help="skip the 1 GiB peak-RSS copy")
+    args = parser.parse_args()
+    cases = [c for c in CASES if args.case in ("all", c.name)]
+    figures = Figures()
     with tempfile.TemporaryDirectory(prefix="bench-copy-") as tmp:
         scratch = Path(tmp)
         server_a = start_distribution(scratch / "a")
@@ -171,92 +308,89 @@ def main() -> int:
             a, b = server_a.registry, server_b.registry
             tools = Tools(a, b, scratch)
             print(f"registries: A={a.host} B={b.host} (distribution 2.8, loopback)", file=sys.stderr)
-            seed = LayoutTarget(scratch / "seed", create=True)
-            build_source(seed)
-            timed(gate_mirror(f"oci:{seed.path}:v1", a.ref("bench/src", "v1"), "--copy-referrers"))
-            big = LayoutTarget(scratch / "big", create=True)
-            build_big(big, scratch)
-            timed(gate_mirror(f"oci:{big.path}:big", a.ref("bench/big", "v1")))
-            shutil.rmtree(scratch / "seed")
-            shutil.rmtree(scratch / "big")
+            for case in cases:
+                seed = LayoutTarget(scratch / f"seed-{case.name}", create=True)
+                case.build(seed)
+                timed(
+                    gate_mirror(f"oci:{seed.path}:v1", a.ref(f"bench/{case.name}-src", "v1"), "--copy-referrers"),
+                    tools.env,
+                )
+                shutil.rmtree(seed.path)
+            if not args.no_big:
+                big = LayoutTarget(scratch / "big", create=True)
+                build_big(big, scratch)
+                timed(gate_mirror(f"oci:{big.path}:big", a.ref("bench/big", "v1")), tools.env)
+                shutil.rmtree(big.path)
             warm_cache(scratch / "a")
-
-            results: dict[str, dict[str, float | str]] = {name: {} for name in tools_names}
-            source = a.ref("bench/src", "v1")
-            for name in tools_names:
-                destination = b.ref(f"bench/{name}", "v1")
-                cold, out = timed(tools.command(name, source, destination))
-                warm, warm_out = timed(tools.command(name, source, destination))
-                promote, promote_out = timed(tools.command(name, source, a.ref(f"bench/promoted-{name}", "v1")))
-                results[name].update(cold=cold, warm=warm, promote=promote)
-                if name == "image-gate":
-                    cold_doc, warm_doc, promote_doc = json.loads(out), json.loads(warm_out), json.loads(promote_out)
-                    results[name].update(
-                        cold_bytes=cold_doc["bytes_copied"],
-                        cold_inner=float(cold_doc["seconds"]),
-                        warm_inner=float(warm_doc["seconds"]),
-                        promote_inner=float(promote_doc["seconds"]),
-                        warm_bytes=warm_doc["bytes_copied"],
-                        warm_up_to_date=str(warm_doc["up_to_date"]),
-                        promote_bytes=promote_doc["bytes_copied"],
-                        promote_mounted=promote_doc["blobs_mounted"],
-                        referrers=f"{cold_doc['referrers_copied']}/{cold_doc['referrers_total']}",
+            for case in cases:
+                run_case(case, a, b, tools, args.runs, figures)
+            if not args.no_big:
+                for tool in TOOLS:
+                    command = tools.command(
+                        tool, a.ref("bench/big", "v1"), b.ref(f"bench/big-{tool}", "v1"), referrers=False
                     )
-            big_source = a.ref("bench/big", "v1")
-            for name in tools_names:
-                rss, seconds = peak_rss(tools.command(name, big_source, b.ref(f"bench/big-{name}", "v1")))
-                results[name].update(rss=rss, big_seconds=seconds)
+                    figures.rss[tool] = peak_rss(command, tools.env)
         finally:
             server_a.stop()
             server_b.stop()
-
-    report(results)
+    for case in cases:
+        report_case(case, figures, args.runs)
+    if figures.rss:
+        report_rss(figures)
     return 0
 
 
-def report(results: dict[str, dict[str, float | str]]) -> None:
-    def num(name: str, key: str) -> float:
-        value = results[name][key]
-        assert isinstance(value, float)
-        return value
+def report_case(case: Case, figures: Figures, runs: int) -> None:
+    name = case.name
+    print(f"\n== {name}: {case.title}")
+    print(f"   whole process, wall seconds, median of {runs} alternated runs (all runs in brackets)")
+    print(f"{'':26}" + "".join(f"{tool:>22}" for tool in TOOLS))
+    labels = {"cold": "cold copy A->B (s)", "warm": "warm re-run (s)", "promote": "promotion A->A (s)"}
+    for op in OPERATIONS:
+        cells = []
+        for tool in TOOLS:
+            values = figures.seconds[(name, tool, op)]
+            cells.append(f"{statistics.median(values):.2f} [" + " ".join(f"{v:.2f}" for v in values) + "]")
+        print(f"{labels[op]:26}" + "".join(f"{cell:>22}" for cell in cells))
+    counts = " ".join(f"{tool} {figures.referrers[(name, tool)]}" for tool in TOOLS)
+    print(f"referrers at the destination after the cold copy: source {figures.referrers[(name, 'source')]}; {counts}")
 
-    peers = ["regctl", "skopeo"]
-    rows: list[tuple[str, Callable[[str], str]]] = [
-        ("cold copy A->B (s)", lambda n: f"{num(n, 'cold'):.2f}"),
-        ("warm re-run (s)", lambda n: f"{num(n, 'warm'):.2f}"),
-        ("same-registry promotion (s)", lambda n: f"{num(n, 'promote'):.2f}"),
-        ("1 GiB layer copy (s)", lambda n: f"{num(n, 'big_seconds'):.2f}"),
-        ("1 GiB layer peak RSS (MiB)", lambda n: f"{num(n, 'rss'):.1f}"),
-    ]
-    names = ["image-gate", *peers]
-    print("image: 2 platforms x 4 layers x 32 MiB + 8 referrers; skopeo copies the image only (no referrers)")
-    print("oras: not run (oras is not installable here: the Go module proxy refuses it)")
-    print(f"{'':32}" + "".join(f"{n:>14}" for n in names))
-    for label, cell in rows:
-        print(f"{label:32}" + "".join(f"{cell(n):>14}" for n in names))
-    ours = results["image-gate"]
-    fastest_cold = min(num(p, "cold") for p in peers)
-    fastest_promote = min(num(p, "promote") for p in peers)
-    print()
-    print(f"cold copy: image-gate / fastest peer = {num('image-gate', 'cold') / fastest_cold:.2f}x (goal <= 1.0x)")
-    for peer in peers:
-        print(f"  vs {peer}: {num('image-gate', 'cold') / num(peer, 'cold'):.2f}x")
+    def ratio(op: str, peers: tuple[str, ...]) -> tuple[float, str]:
+        fastest = min(peers, key=lambda p: figures.median(name, p, op))
+        return figures.median(name, "image-gate", op) / figures.median(name, fastest, op), fastest
+
+    cold, cold_peer = ratio("cold", REFERRER_PEERS)
+    warm = figures.median(name, "image-gate", "warm") / figures.median(name, "oras", "warm")
+    promote, promote_peer = ratio("promote", REFERRER_PEERS)
+    promote_all, promote_all_peer = ratio("promote", ("oras", "regctl", "skopeo"))
+    docs = {op: figures.gate_docs[(name, op)] for op in OPERATIONS}
+
+    def inner(op: str) -> str:
+        return f"{statistics.median(float(str(d['seconds'])) for d in docs[op]):.2f}"
+
+    print(f"cold copy:   image-gate / fastest of oras, regctl ({cold_peer}) = {cold:.2f}x (goal <= 1.0x)")
     print(
-        f"warm re-run: {num('image-gate', 'warm'):.2f} s (goal < 0.5 s), blob bytes moved {ours['warm_bytes']}, "
-        f"up_to_date {ours['warm_up_to_date']}; vs fastest peer "
-        f"{num('image-gate', 'warm') / min(num(p, 'warm') for p in peers):.2f}x"
+        f"warm re-run: image-gate / oras = {warm:.2f}x (goal <= 3x); blob bytes moved "
+        f"{[d['bytes_copied'] for d in docs['warm']]}, up_to_date {[d['up_to_date'] for d in docs['warm']]}"
     )
     print(
-        f"promotion: {num('image-gate', 'promote'):.2f} s, blob bytes moved {ours['promote_bytes']}, "
-        f"blobs mounted {ours['promote_mounted']}; vs fastest peer {num('image-gate', 'promote') / fastest_promote:.2f}x"
+        f"promotion:   image-gate / fastest of oras, regctl ({promote_peer}) = {promote:.2f}x, "
+        f"/ fastest of all ({promote_all_peer}) = {promote_all:.2f}x (goal <= 2x); blob bytes moved "
+        f"{[d['bytes_copied'] for d in docs['promote']]}, mounted {[d['blobs_mounted'] for d in docs['promote']]}"
     )
     print(
-        f"image-gate in-process copy time (--json seconds, without interpreter start-up): cold "
-        f"{num('image-gate', 'cold_inner'):.2f} s, warm {num('image-gate', 'warm_inner'):.2f} s, "
-        f"promotion {num('image-gate', 'promote_inner'):.2f} s"
+        f"image-gate in-process copy (--json seconds, no interpreter start-up), medians: cold {inner('cold')} s, "
+        f"warm {inner('warm')} s, promotion {inner('promote')} s; cold bytes {docs['cold'][0]['bytes_copied']}, "
+        f"referrers {docs['cold'][0]['referrers_copied']}/{docs['cold'][0]['referrers_total']}"
     )
-    print(f"peak RSS, 1 GiB layer: {num('image-gate', 'rss'):.1f} MiB (goal < 100 MiB)")
-    print(f"referrers copied by image-gate: {ours['referrers']}; cold bytes {ours['cold_bytes']}")
+
+
+def report_rss(figures: Figures) -> None:
+    print("\n== one 1 GiB layer A->B (image only), once per tool")
+    print(f"{'':26}" + "".join(f"{tool:>14}" for tool in TOOLS))
+    print(f"{'copy (s)':26}" + "".join(f"{figures.rss[tool][1]:>14.2f}" for tool in TOOLS))
+    print(f"{'peak RSS (MiB)':26}" + "".join(f"{figures.rss[tool][0]:>14.1f}" for tool in TOOLS))
+    print(f"peak RSS, 1 GiB layer: image-gate {figures.rss['image-gate'][0]:.1f} MiB (goal < 100 MiB)")
 
 
 if __name__ == "__main__":
