@@ -25,19 +25,16 @@ before the tag.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from gate.errors import GateError, InputError
 from gate.oci.http import RegistryFailure
 from gate.oci.manifest import (
     MAX_CONFIG_BYTES,
-    ParsedManifest,
     attestation_subject,
     is_attestation_child,
     parse,
@@ -47,6 +44,7 @@ from gate.oci.manifest import (
 )
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
 from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Target
+from gate.oci.transfer import Counts, Node, Role, Transfer
 from gate.outcome import ignore
 
 COSIGN_SUFFIXES = ("sig", "att", "sbom")
@@ -54,7 +52,6 @@ DEFAULT_CONCURRENCY = 4
 MAX_GRAPH_NODES = 10_000  # manifests in one copy: images, children, referrers, cosign artifacts
 MAX_GRAPH_DEPTH = 8  # index nesting, and referrers of referrers
 
-Role = Literal["image", "referrer", "cosign"]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 ReferrerKind = Literal["referrer", "attestation", "cosign"]
@@ -147,35 +144,6 @@ class CopyReport:
         }
 
 
-@dataclass
-class _Node:
-    manifest: Manifest
-    parsed: ParsedManifest
-    origin: Target
-    mount_from: str | None
-    role: Role
-    subject: Descriptor | None = None
-    tag: str | None = None
-    children: list[str] = field(default_factory=list)
-    present: bool = False
-
-    @property
-    def digest(self) -> str:
-        return self.manifest.descriptor.digest
-
-
-@dataclass
-class _Counts:
-    manifests_copied: int = 0
-    manifests_skipped: int = 0
-    blobs_copied: int = 0
-    blobs_mounted: int = 0
-    blobs_skipped: int = 0
-    bytes_copied: int = 0
-    referrers_copied: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 def copy_image(
     source: Target,
     reference: str,
@@ -201,14 +169,16 @@ class _Copy:
         self.destination = destination
         self.options = options
         self.log = log
-        self.nodes: dict[str, _Node] = {}
+        self.nodes: dict[str, Node] = {}
         self.image_order: list[str] = []
         self.referrer_order: list[str] = []
         self.cosign_order: list[str] = []
-        self.counts = _Counts()
+        self.counts = Counts()
         self.failed: dict[str, str] = {}
         self.copied_referrers: set[str] = set()
         self.pool: ThreadPoolExecutor | None = None
+        self.transfer: Transfer
+        self.root_was_present = False
         self.tags: dict[int, set[str] | None] = {}  # id(origin) -> its tags, listed once per copy
 
     def _parallel(self, work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
@@ -230,10 +200,20 @@ class _Copy:
 
     def run(self, reference: str, tag: str | None) -> CopyReport:
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gate-copy") as pool:
+        workers = self.options.concurrency
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-copy") as pool,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-blob") as blob_pool,
+        ):
             self.pool = pool
+            self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts)
+            self.failed = self.transfer.failed
+            self.copied_referrers = self.transfer.copied_referrers
             try:
                 root, filtered = self._copy_graph(reference)
+            except BaseException:
+                self.transfer.abandon()
+                raise
             finally:
                 self.pool = None
         if self.failed:
@@ -272,21 +252,31 @@ class _Copy:
             filtered=filtered,
         )
 
-    def _copy_graph(self, reference: str) -> tuple[_Node, bool]:
-        """Everything but the tag: discover, then blobs, manifests, referrers, cosign tags."""
-        assert self.pool is not None
+    def _copy_graph(self, reference: str) -> tuple[Node, bool]:
+        """Everything but the tag. The destination side starts as soon as the image is known and
+        runs while the referrers are discovered (``gate.oci.transfer``)."""
         root_manifest = self.source.fetch_manifest(reference)
         root_manifest, filtered = self._apply_platform_filter(root_manifest)
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
+        # The root first, alone: an unreachable or refusing destination fails once, not per manifest.
+        self.root_was_present = self.destination.has_manifest(root.digest)
+        if self.root_was_present:
+            self.transfer.mark_present(self.image_order)
+        else:
+            self.transfer.mark_absent(root.digest)
+        self.transfer.schedule()
         if self.options.copy_referrers:
             self._discover_referrers(list(self.image_order))
             if self.options.cosign_tags:
                 self._discover_cosign_tags()
-        self._check_present(self.pool)
-        self._copy_blobs(self.pool)
-        self._push_manifests(self.image_order)
-        self._push_referrers()
+                self.transfer.schedule()
+        self.transfer.discovery_over(self.referrer_order)
+        self.transfer.finish()
+        for digest in self.referrer_order:
+            node = self.nodes[digest]
+            if node.placed and node.subject is not None and digest in self.copied_referrers:
+                self.counts.referrers_copied += 1
         self._push_cosign_tags()
         return root, filtered
 
@@ -333,7 +323,7 @@ class _Copy:
         role: Role = "image",
         order: list[str] | None = None,
         depth: int = 0,
-    ) -> _Node:
+    ) -> Node:
         """Add a manifest and its children (post-order, siblings by digest) once each."""
         order = self.image_order if order is None else order
         digest = manifest.descriptor.digest
@@ -345,7 +335,7 @@ class _Copy:
             )
         self._count_node(origin, digest)
         parsed = parse(manifest, f"{origin.display_name}@{digest}")
-        node = _Node(manifest, parsed, origin, mount_from, role)
+        node = Node(manifest, parsed, origin, mount_from, role)
         self.nodes[digest] = node
         children = sorted(parsed.manifests, key=lambda d: d.digest)
         unknown = list({c.digest: c for c in children if c.digest not in self.nodes}.values())
@@ -426,6 +416,8 @@ class _Copy:
             for subject_digest in level:
                 self._add_referrers_of(subject_digest, sources, listed, manifests)
             level = self.referrer_order[before:]
+            self.transfer.schedule()
+            self.transfer.pump(block=False)
 
     def _add_referrers_of(
         self,
@@ -485,153 +477,10 @@ class _Copy:
 
     # copying
 
-    def _check_present(self, pool: ThreadPoolExecutor) -> None:
-        # The root first, alone: an unreachable or refusing destination fails once, not per manifest.
-        root = self.nodes[self.image_order[-1]]
-        root.present = self.destination.has_manifest(root.digest)
-        nodes = [node for node in self.nodes.values() if node is not root]
-        for node, present in zip(
-            nodes, pool.map(lambda n: self.destination.has_manifest(n.digest), nodes), strict=True
-        ):
-            node.present = present
-
-    def _copy_blobs(self, pool: ThreadPoolExecutor) -> None:
-        blobs: dict[str, tuple[Descriptor, _Node]] = {}
-        for node in self.nodes.values():
-            if node.present:
-                continue
-            for blob in node.parsed.blobs:
-                blobs.setdefault(blob.digest, (blob, node))
-        if not blobs:
-            return
-        futures: dict[Future[None], str] = {
-            pool.submit(self._copy_blob, descriptor, node): digest for digest, (descriptor, node) in blobs.items()
-        }
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in done:
-                error = future.exception()
-                if error is None:
-                    continue
-                if isinstance(error, DigestMismatch):
-                    self.failed[futures[future]] = error.message
-                    continue
-                for other in pending:
-                    other.cancel()
-                wait(pending)
-                raise error
-
-    def _copy_blob(self, descriptor: Descriptor, node: _Node) -> None:
-        counts = self.counts
-        if self.destination.has_blob(descriptor.digest):
-            with counts.lock:
-                counts.blobs_skipped += 1
-            return
-        if node.mount_from and self.destination.mount_blob(descriptor, node.mount_from):
-            with counts.lock:
-                counts.blobs_mounted += 1
-            return
-        origin = node.origin
-        with _transfer_slots(origin, self.destination):
-            self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
-        with counts.lock:
-            counts.blobs_copied += 1
-            counts.bytes_copied += descriptor.size
-
-    def _blocked(self, node: _Node) -> str | None:
-        """Why ``node`` cannot be pushed (content of its subtree failed to verify), or None."""
-        for digest in (*(b.digest for b in node.parsed.blobs), *node.children):
-            if digest in self.failed:
-                return self.failed[digest]
-        if node.subject is not None and node.subject.digest in self.failed:
-            return self.failed[node.subject.digest]
-        return None
-
-    def _push_manifests(self, order: Iterable[str]) -> list[str]:
-        """Push the manifests of ``order`` the destination lacks; return those now in place.
-
-        In waves: a manifest goes once its children (and its subject, when in ``order``) are in
-        place; the manifests of one wave are pushed in parallel."""
-        order = list(order)
-        placed: set[str] = set()
-        for wave in self._waves(order):
-            pushing: list[_Node] = []
-            for digest in wave:
-                node = self.nodes[digest]
-                reason = self._blocked(node)
-                if reason is not None:
-                    self.failed[digest] = reason
-                    continue
-                if node.present:
-                    self.counts.manifests_skipped += 1
-                    placed.add(digest)
-                else:
-                    pushing.append(node)
-            self._parallel(lambda n: self.destination.push_manifest(n.manifest), pushing)
-            for node in pushing:
-                node.present = True
-                self.counts.manifests_copied += 1
-                if node.role != "image":
-                    self.copied_referrers.add(node.digest)
-                placed.add(node.digest)
-        return [digest for digest in order if digest in placed]
-
-    def _waves(self, order: list[str]) -> list[list[str]]:
-        """``order`` (children before parents, subjects before referrers) cut into waves whose
-        members do not depend on each other."""
-        depth: dict[str, int] = {}
-        waves: list[list[str]] = []
-        for digest in order:
-            node = self.nodes[digest]
-            needs = [*node.children, *([node.subject.digest] if node.subject is not None else [])]
-            level = 1 + max((depth[d] for d in needs if d in depth), default=-1)
-            depth[digest] = level
-            if level == len(waves):
-                waves.append([])
-            waves[level].append(digest)
-        return waves
-
-    def _push_referrers(self) -> None:
-        """Push the referrers, then link them to their subjects: one batch per subject, the
-        subjects in parallel (a fallback registry updates one ``sha256-<hex>`` index per subject)."""
-        placed = self._push_manifests(self.referrer_order)
-        by_subject: dict[str, list[_Node]] = {}
-        for digest in placed:
-            node = self.nodes[digest]
-            if node.subject is not None:  # else a child of a referrer index: pushed, not linked
-                by_subject.setdefault(node.subject.digest, []).append(node)
-        subjects = list(by_subject)
-        # The first subject alone: the destination learns there whether it has the referrers API.
-        linked = self._link_referrers(by_subject[subjects[0]]) if subjects else set()
-        for added in self._parallel(lambda subject: self._link_referrers(by_subject[subject]), subjects[1:]):
-            linked |= added
-        self.copied_referrers |= linked
-        for digest in placed:
-            if self.nodes[digest].subject is not None and digest in self.copied_referrers:
-                self.counts.referrers_copied += 1
-
-    def _link_referrers(self, nodes: list[_Node]) -> set[str]:
-        """Make ``nodes`` (referrers of one subject) findable from it; return those that were not."""
-        subject = nodes[0].subject
-        assert subject is not None
-        listed = {d.digest for d in self.destination.referrers(subject.digest)}
-        missing = [node for node in nodes if node.digest not in listed]
-        if not missing:
-            return set()
-        add_many = getattr(self.destination, "add_referrers", None)
-        if callable(add_many):
-            add_many(subject, [node.manifest for node in missing])
-        else:
-            for node in missing:
-                self.destination.add_referrer(subject, node.manifest)
-        return {node.digest for node in missing}
-
     def _push_cosign_tags(self) -> None:
-        self._push_manifests(self.cosign_order)
         for digest in self.cosign_order:
             node = self.nodes[digest]
-            if node.tag is None or digest in self.failed:
+            if node.tag is None or not node.placed:
                 continue
             if self._tag_points_to(node.tag, digest):
                 continue
@@ -645,11 +494,12 @@ class _Copy:
         except InputError:
             return False
 
-    def _push_tag(self, root: _Node, tag: str | None) -> bool:
+    def _push_tag(self, root: Node, tag: str | None) -> bool:
         """Tag the root (last of all); True when the tag already pointed at it."""
         if tag is None:
             return True
-        if self._tag_points_to(tag, root.digest):
+        # A tag can only point at a manifest the destination held before this copy.
+        if self.root_was_present and self._tag_points_to(tag, root.digest):
             return True
         self.destination.push_manifest(root.manifest, tag)
         self.log(f"{self.destination.display_name}: tagged {tag} -> {root.digest}")
@@ -657,7 +507,7 @@ class _Copy:
 
     # the report
 
-    def _referrer_info(self, node: _Node, subject: str, kind: ReferrerKind) -> ReferrerInfo:
+    def _referrer_info(self, node: Node, subject: str, kind: ReferrerKind) -> ReferrerInfo:
         return ReferrerInfo(
             digest=node.digest,
             subject=subject,
@@ -685,7 +535,7 @@ class _Copy:
                 frontier.append(other)
         return tuple(result)
 
-    def _graph(self, root: _Node) -> tuple[PlatformEntry, ...]:
+    def _graph(self, root: Node) -> tuple[PlatformEntry, ...]:
         if not root.parsed.is_index:
             return (self._platform_entry(root, None, ()),)
         attestations: dict[str, list[ReferrerInfo]] = {}
@@ -703,7 +553,7 @@ class _Copy:
             )
         return tuple(entries)
 
-    def _platform_entry(self, node: _Node, platform: Platform | None, extra: Iterable[ReferrerInfo]) -> PlatformEntry:
+    def _platform_entry(self, node: Node, platform: Platform | None, extra: Iterable[ReferrerInfo]) -> PlatformEntry:
         name = str(platform) if platform else self._config_platform(node)
         size = sum(layer.size for layer in node.parsed.layers)
         return PlatformEntry(
@@ -715,7 +565,7 @@ class _Copy:
             referrers=(*extra, *self._referrers_reaching(node.digest)),
         )
 
-    def _config_platform(self, node: _Node) -> str:
+    def _config_platform(self, node: Node) -> str:
         config = node.parsed.config
         if config is None or config.size > MAX_CONFIG_BYTES:
             return "unknown"
@@ -725,17 +575,6 @@ class _Copy:
         except GateError:
             return "unknown"
         return str(platform) if platform else "unknown"
-
-
-@contextmanager
-def _transfer_slots(*targets: Target) -> Iterator[None]:
-    """Hold the per-host transfer slot of each target that has one (a registry pool bounds
-    parallel transfers per host); one slot per distinct host, taken in a fixed order."""
-    semaphores = {id(s): s for s in (getattr(t, "semaphore", None) for t in targets) if s is not None}
-    with ExitStack() as stack:
-        for key in sorted(semaphores):
-            stack.enter_context(semaphores[key])
-        yield
 
 
 def build_index(children: Iterable[Descriptor], annotations: dict[str, str] | None = None) -> Manifest:

@@ -139,32 +139,34 @@ class Referrers:
             found.append(descriptor)
         return found
 
-    def add(self, subject: Descriptor, referrers: Sequence[Manifest]) -> None:
-        """Make ``referrers`` (pushed already) findable from ``subject``: nothing to do where the
-        registry indexes subjects itself; else one read-modify-write of the ``sha256-<hex>``
-        index (and one read-back) for all of them."""
+    def add(self, subject: Descriptor, referrers: Sequence[Manifest]) -> set[str]:
+        """Make ``referrers`` (pushed already) findable from ``subject``; return the digests that were
+        not (none where the registry indexes subjects itself); else one read-modify-write of the
+        ``sha256-<hex>`` index (and one read-back) for all of them."""
         client = self.client
         split_digest(subject.digest)
         if not referrers:
-            return
+            return set()
         if client.host.referrers_api.get(client.repository) is not True:
             self.supported(probe_digest=subject.digest)
         if client.host.referrers_api.get(client.repository) is True:
-            return
+            return set()
         tag = fallback_tag(subject.digest)
         wanted = {referrer.descriptor.digest for referrer in referrers}
+        added: set[str] = set()
         with client.host.subject_lock(client.repository, subject.digest):
             current, entries = self._fallback_index(subject.digest)
             for attempt in range(1, REFERRER_UPDATE_ATTEMPTS + 1):
                 listed = {d.digest for d in entries}
                 missing = [r for r in referrers if r.descriptor.digest not in listed]
                 if not missing:
-                    return
+                    return added
                 data = self._index_with(current, missing, tag)
                 self.manifests.push(Manifest(Descriptor(OCI_INDEX, compute_digest(data), len(data)), data), tag)
+                added |= {r.descriptor.digest for r in missing}
                 current, entries = self._fallback_index(subject.digest)
                 if wanted <= {d.digest for d in entries}:
-                    return
+                    return added
                 client.log(f"{client.where(tag)}: the referrers index lost an update; retry {attempt}")
                 time.sleep(client.retry.backoff(attempt))
                 current, entries = self._fallback_index(subject.digest)

@@ -98,10 +98,11 @@ class RegistryTarget:
     def add_referrer(self, subject: Descriptor, referrer: Manifest) -> None:
         self.referrer_client.add(subject, [referrer])
 
-    def add_referrers(self, subject: Descriptor, referrers: Sequence[Manifest]) -> None:
+    def add_referrers(self, subject: Descriptor, referrers: Sequence[Manifest]) -> set[str]:
         """``add_referrer`` for several referrers of one subject: on a fallback registry one
-        read-modify-write of the ``sha256-<hex>`` index (and one read-back) for all of them."""
-        self.referrer_client.add(subject, referrers)
+        read-modify-write of the ``sha256-<hex>`` index (and one read-back) for all of them.
+        Returns the digests that were not findable before."""
+        return self.referrer_client.add(subject, referrers)
 
     def list_tags(self) -> list[str]:
         return self.tags.names()
