@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jsonschema
-import yaml
 
 from gate.errors import InputError
+from gate.yamlsafe import YamlSyntaxError, load_yaml
 
 T = TypeVar("T")
 
@@ -112,20 +112,27 @@ def parse_int(text: str, name: str) -> int:
 
 
 def parse_structured(text: str, name: str) -> Any:
-    """A JSON or YAML document given as an input value."""
+    """A JSON or YAML document given as an input value (``gate.yamlsafe``: a key given twice is an
+    error, aliases are capped). The value may be a credential: errors name the position, never the text."""
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, name))
     except ValueError:
         pass
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # The value may be a credential: name the position, never quote the text.
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return load_yaml(text, f"input {name}", secret=True)
+    except YamlSyntaxError as exc:
+        where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
         raise InputError(f"input {name}: not valid JSON or YAML{where}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]], name: str) -> dict[str, Any]:
+    """A JSON object, refused when it repeats a key (``json`` would keep the last value silently)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise InputError(f"input {name}: a key is given twice in one JSON object; keys must be unique")
+    return document
 
 
 def input_env_name(name: str) -> str:
@@ -178,8 +185,8 @@ class ActionInputs:
 def load_action_inputs(action_yml: Path = ACTION_YML) -> dict[str, str]:
     """Every input declared in ``action.yml`` with its default as a string."""
     try:
-        document = yaml.safe_load(action_yml.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        document = load_yaml(action_yml.read_text(encoding="utf-8"), str(action_yml))
+    except (OSError, InputError) as exc:
         raise InputError(f"{action_yml}: cannot read the action definition: {exc}") from None
     inputs = document.get("inputs") if isinstance(document, dict) else None
     if not isinstance(inputs, dict):

@@ -24,6 +24,7 @@ from gate.config import (
     parse_structured,
 )
 from gate.errors import InputError
+from tests.test_yamlsafe import alias_bomb
 
 ACTION = """\
 name: t
@@ -155,6 +156,17 @@ def test_unreadable_structured_inputs(text: str) -> None:
     assert text not in info.value.message  # a credential document is never quoted back
 
 
+def test_structured_inputs_refuse_alias_bombs_and_repeated_keys() -> None:
+    with pytest.raises(InputError, match=r"input trivy_options: aliases \(\*name\) expand the YAML document"):
+        parse_structured(alias_bomb("skip_db_update: true", use="db_repositories: *l8"), "trivy_options")
+    with pytest.raises(InputError) as info:
+        parse_structured('{"cache_dir": "/a", "cache_dir": "/b"}', "trivy_options")
+    assert info.value.message == "input trivy_options: a key is given twice in one JSON object; keys must be unique"
+    with pytest.raises(InputError) as info:
+        parse_structured("cache_dir: /a\ncache_dir: /b\n", "trivy_options")
+    assert info.value.message.startswith("input trivy_options: line 2: a key is given twice in one mapping")
+
+
 def test_action_yml_problems(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read the action definition"):
         load_action_inputs(tmp_path / "missing.yml")
@@ -165,6 +177,9 @@ def test_action_yml_problems(tmp_path: Path) -> None:
     bad.write_text("- a list\n", encoding="utf-8")
     with pytest.raises(InputError, match="no 'inputs' mapping"):
         load_action_inputs(bad)
+    bad.write_text("inputs:\n  a: {default: x}\n  a: {default: y}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3: key 'a' is given twice in one mapping \(first at line 2\)"):
+        load_action_inputs(bad)  # an input declared twice: which default would the runner use?
 
 
 def test_the_real_action_yml_loads() -> None:

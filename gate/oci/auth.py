@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 
 from gate.errors import InputError
 from gate.files import MissingFile, read_capped_text
@@ -43,8 +43,9 @@ from gate.oci.http import (
     split_host,
     url_host,
 )
-from gate.oci.reference import DOCKER_HUB
+from gate.oci.reference import DOCKER_HUB, is_registry_host
 from gate.outcome import ignore
+from gate.yamlsafe import YamlSyntaxError, load_yaml
 
 MAX_TOKEN_ANSWER = 1024 * 1024
 MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024
@@ -77,35 +78,89 @@ def normalize_host(key: str) -> str:
 
 
 def parse_registry_auth(text: str, source: str = "registry_auth") -> dict[str, Credential]:
-    """The ``registry_auth`` input: YAML or JSON mapping of host -> {username, password}."""
-    if not text.strip():
-        return {}
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{source}: not valid YAML or JSON{where}") from None
+    """The ``registry_auth`` input: YAML or JSON mapping of host -> {username, password}.
+
+    Messages quote no key that could be a credential (``registry_auth_secrets`` masks those)."""
+    document = _registry_auth_document(text, source)
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise InputError(f"{source}: expected a mapping of registry host to {{username, password}}")
     result: dict[str, Credential] = {}
-    for host, entry in document.items():
+    for position, (host, entry) in enumerate(document.items(), 1):
         if not isinstance(host, str) or not host.strip():
-            raise InputError(f"{source}: a registry host must be a non-empty string, got {host!r}")
+            raise InputError(f"{source}: entry {position}: a registry host must be a non-empty string")
+        named = _host_named(host, position)
         if not isinstance(entry, dict):
-            raise InputError(f"{source}: the entry for {host!r} must be a mapping with username and password")
-        unknown = sorted(str(k) for k in entry if k not in ("username", "password"))
+            raise InputError(f"{source}: {named} must be a mapping with username and password")
+        unknown = [key for key in entry if key not in _AUTH_FIELDS]
         if unknown:
-            raise InputError(
-                f"{source}: unknown field(s) {', '.join(unknown)} for {host!r}; expected username, password"
-            )
+            shown = ", ".join(str(k) if _plain_word(k) else "(a field not shown)" for k in unknown)
+            raise InputError(f"{source}: unknown field(s) {shown} in {named}; expected username, password")
         username, password = entry.get("username"), entry.get("password")
         if not isinstance(username, str) or not username or not isinstance(password, str) or not password:
-            raise InputError(f"{source}: {host!r} needs a non-empty string username and password")
+            raise InputError(f"{source}: {named} needs a non-empty string username and password")
         result[normalize_host(host)] = Credential(username, password)
     return result
+
+
+def registry_auth_secrets(text: str, source: str = "registry_auth") -> tuple[str, ...]:
+    """What to mask in a ``registry_auth`` document: every string in it but the registry hosts, the
+    field names and the usernames. A token put in the host position, or under a misspelt field, is a
+    secret too (a misspelt field name that is a plain word is not). A document that does not parse gives
+    nothing (its error quotes none of its text)."""
+    try:
+        document = _registry_auth_document(text, source)
+    except InputError:
+        return ()
+    found: list[str] = []
+    if not isinstance(document, dict):
+        return tuple(_strings(document))
+    for host, entry in document.items():
+        if not (isinstance(host, str) and is_registry_host(normalize_host(host))):
+            found += _strings(host)
+        if not isinstance(entry, dict):
+            found += _strings(entry)
+            continue
+        for key, value in entry.items():
+            if key not in _AUTH_FIELDS and not _plain_word(key):
+                found += _strings(key)
+            if key != "username":
+                found += _strings(value)
+    return tuple(dict.fromkeys(found))
+
+
+_AUTH_FIELDS = ("username", "password")
+
+
+def _registry_auth_document(text: str, source: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return load_yaml(text, source, secret=True)
+    except YamlSyntaxError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        raise InputError(f"{source}: not valid YAML or JSON{where}") from None
+
+
+def _host_named(host: str, position: int) -> str:
+    """How a message names a host key: quoted when it is one, else by position (it may be a token)."""
+    if is_registry_host(normalize_host(host)):
+        return f"the entry for {host!r}"
+    return f"entry {position} (its key is not a registry host, and not shown: it may be a credential)"
+
+
+def _plain_word(key: Any) -> bool:
+    return isinstance(key, str) and re.fullmatch(r"[A-Za-z_]{1,20}", key) is not None
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a parsed document, keys included."""
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*_strings(key), *_strings(item))]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return [value] if isinstance(value, str) and value.strip() else []
 
 
 def docker_config_path(environ: Mapping[str, str]) -> Path | None:
@@ -205,6 +260,8 @@ class CredentialStore:
         env = os.environ if environ is None else environ
         layers: list[Mapping[str, Credential]] = [dict(explicit or {})]
         if registry_auth:
+            for secret in registry_auth_secrets(registry_auth):
+                mask(secret)
             layers.append(parse_registry_auth(registry_auth))
         path = docker_config_path(env) if docker_config is True else docker_config or None
         if isinstance(path, Path):

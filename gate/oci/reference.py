@@ -199,6 +199,13 @@ def _split_registry(name: str) -> tuple[str, str]:
     return DOCKER_HUB, name
 
 
+def is_registry_host(text: str) -> bool:
+    """Whether ``text`` is a registry ``host[:port]`` as a reference would name it: a domain or IP
+    with a ``.`` or a port, or ``localhost`` (a single word is a Docker Hub path, not a host)."""
+    host = text.lower()
+    return bool(_DOMAIN.fullmatch(host)) and ("." in host or ":" in host or host == "localhost")
+
+
 # --- image layout references --------------------------------------------------------------------
 
 

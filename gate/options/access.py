@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gate.oci.auth import Credential, parse_registry_auth
+from gate.oci.auth import Credential, registry_auth_secrets
 from gate.oci.copy import DEFAULT_CONCURRENCY
 from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
 from gate.options.base import Group, Option
@@ -91,11 +91,12 @@ def access_group(sides: Mapping[str, str], *, concurrency: bool = True) -> Group
 
 def config_secrets(*given: str, registry_auth: str, urls: Iterable[str] = ()) -> tuple[str, ...]:
     """Every secret a config carries, to mask before anything is printed: ``given`` (passwords, tokens),
-    the credentials in ``urls`` and the passwords in the ``registry_auth`` document (or the file it names)."""
+    the credentials in ``urls`` and the secrets in the ``registry_auth`` document (or the file it names):
+    its passwords, and any key that is not a registry host (``gate.oci.auth.registry_auth_secrets``)."""
     found = list(given)
     for url in urls:
         found += url_secrets(url)
-    found += [credential.password for credential in parse_registry_auth(registry_auth_text(registry_auth)).values()]
+    found += registry_auth_secrets(registry_auth_text(registry_auth))
     return tuple(secret for secret in found if secret)
 
 

@@ -12,6 +12,8 @@ Two formats, told apart by content:
           packages: ["openssl"]       # optional globs on the package name
 
 - plain text, ``.trivyignore`` style: one id per line, ``#`` comments, optional ``exp:YYYY-MM-DD``.
+
+The YAML is read by ``gate.yamlsafe``: a key given twice is an error naming its line, aliases are capped.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from gate.errors import InputError
 from gate.files import read_capped_text
+from gate.yamlsafe import load_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "exceptions.schema.json"
 MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024
@@ -62,16 +64,6 @@ class ExceptionEntry:
         }
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as text, so the schema sees what the user wrote."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
@@ -86,16 +78,8 @@ def load_exceptions(path: str | Path) -> tuple[ExceptionEntry, ...]:
 def parse_exceptions(text: str, source: str) -> tuple[ExceptionEntry, ...]:
     """Exceptions from the text of a file; ``source`` names it in errors."""
     if _looks_structured(text):
-        try:
-            document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else "somewhere"
-            problem = getattr(exc, "problem", None) or exc.__class__.__name__
-            raise InputError(f"{source}: {where}: not valid YAML: {problem}") from None
-        except RecursionError:
-            raise InputError(f"{source}: YAML nested too deeply") from None
-        return _from_document(document, source)
+        # Dates stay text, so the schema sees what the user wrote; a key given twice is an error.
+        return _from_document(load_yaml(text, source, dates=False), source)
     return _from_text(text, source)
 
 

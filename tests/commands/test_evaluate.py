@@ -18,6 +18,7 @@ from gate.errors import InputError
 from gate.outcome import Context
 from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule, write
+from tests.test_yamlsafe import alias_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = [
@@ -100,6 +101,16 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path, args: list[str], me
     assert "Traceback" not in completed.stderr
     if completed.stdout:  # --json: the error as a document
         assert json.loads(completed.stdout)["error"]["exit_code"] == 2
+
+
+def test_an_exceptions_alias_bomb_exits_2(tmp_path: Path) -> None:
+    # Read as before: a MemoryError (exit 3) after a minute in the schema check.
+    bomb = tmp_path / "exceptions.yml"
+    head = "exceptions:\n  - id: CVE-2024-0001\n    reason: r"
+    bomb.write_text(alias_bomb(head, "    ", use="packages: [*l8]"), encoding="utf-8")
+    completed = _cli(str(_log(tmp_path)), "--exceptions", str(bomb), "--json")
+    assert completed.returncode == 2, completed.stderr
+    assert "aliases (*name) expand the YAML document" in json.loads(completed.stdout)["error"]["message"]
 
 
 def test_real_world_files_together(tmp_path: Path) -> None:

@@ -21,11 +21,13 @@ from gate.oci.auth import (
     normalize_host,
     parse_registry_auth,
     parse_www_authenticate,
+    registry_auth_secrets,
 )
 from gate.oci.http import Denied, HttpClient
 from tests.oci.registry_helpers import blob, make_pool, open_target, push_image
 from tests.support.registries import Registry
 from tests.support.token_issuer import TokenIssuer
+from tests.test_yamlsafe import alias_bomb
 
 # --- parsing ---------------------------------------------------------------------------------
 
@@ -91,6 +93,54 @@ def test_registry_auth_yaml_and_json() -> None:
 def test_registry_auth_errors(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_registry_auth(text)
+
+
+def test_registry_auth_is_read_by_the_one_yaml_loader() -> None:
+    with pytest.raises(InputError, match=r"registry_auth: aliases \(\*name\) expand the YAML document"):
+        parse_registry_auth(alias_bomb("ghcr.io: {username: u, password: p}"))
+    with pytest.raises(InputError) as info:
+        parse_registry_auth("ghcr.io: {username: a, password: first}\nghcr.io: {username: b, password: second}\n")
+    assert "registry_auth: line 2: a key is given twice in one mapping (first at line 1)" in info.value.message
+
+
+TOKEN = "ghp_T0kenInTheHostPlace"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        f"{TOKEN}: {{username: me, password: x}}",  # the token where the host goes
+        f"{TOKEN}: nothing",
+        f'{{"{TOKEN}": "oops"}}',
+        f"ghcr.io: {{username: me, {TOKEN}: x}}",  # ... or where a field name goes
+        f"ghcr.io: {{username: me, password: p, token: {TOKEN}}}",
+        f"ghcr.io: {TOKEN}",
+        f"- {TOKEN}",
+    ],
+)
+def test_a_token_anywhere_in_registry_auth_is_a_secret_and_never_quoted(document: str) -> None:
+    assert TOKEN in registry_auth_secrets(document)
+    try:
+        parse_registry_auth(document)
+    except InputError as error:
+        assert TOKEN not in error.message
+
+
+def test_registry_auth_secrets_are_the_passwords_not_the_hosts_or_usernames() -> None:
+    document = "ghcr.io: {username: me, password: pw1}\nhttps://index.docker.io/v1/: {username: hub, password: pw2}\n"
+    assert registry_auth_secrets(document) == ("pw1", "pw2")
+    assert registry_auth_secrets("{not: [valid") == ()  # the error quotes nothing; the action masks the whole value
+    assert registry_auth_secrets("") == ()
+    with pytest.raises(InputError, match=r"unknown field\(s\) token in the entry for 'ghcr.io'"):
+        parse_registry_auth("ghcr.io: {username: me, password: p, token: t}")
+
+
+def test_the_store_masks_a_token_in_the_host_place() -> None:
+    masked: list[str] = []
+    CredentialStore.load(
+        registry_auth=f"{TOKEN}: {{username: me, password: pw}}", docker_config=False, mask=masked.append
+    )
+    assert TOKEN in masked and "pw" in masked
 
 
 def test_docker_hub_spellings_are_one_host() -> None:

@@ -5,6 +5,10 @@ inputs are the same in every command."""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from gate.config import ActionInputs
 from gate.options.promote import GITHUB_TOKEN
 from tests.options.commands import ACCESS_COMMANDS, INPUTS, POSITIONAL, command_config, parser_actions
 
+ROOT = Path(__file__).resolve().parents[2]
 ENV_NAMES = (
     "IMAGE_GATE_REGISTRY_AUTH",
     "IMAGE_GATE_SOURCE_USERNAME",
@@ -110,3 +115,16 @@ def test_both_edges_build_the_same_accessconfig(command: str) -> None:
 def test_concurrency_out_of_range_is_bad_input(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([command, *POSITIONAL[command], "--concurrency", "65"]) == 2
     assert "concurrency: 65 is greater than the maximum of 64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("document", ['{"ghp_T0kenInTheHostPlace": "oops"}', "ghp_T0kenInTheHostPlace: [1]"])
+def test_a_token_in_the_host_place_of_registry_auth_is_never_printed(document: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "IMAGE_GATE_"))}
+    completed = subprocess.run(
+        [sys.executable, "-m", "gate", "scan", "127.0.0.1:9/a/b:1", "--registry-auth", document,
+         "--scanner", "osv", "--osv-db", str(tmp_path), "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 2, completed.stderr
+    assert "registry_auth: entry 1 (its key is not a registry host, and not shown" in completed.stderr
+    assert "ghp_T0kenInTheHostPlace" not in completed.stderr + completed.stdout

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gate.errors import GateError, InputError
 from gate.policy.waivers import load_exceptions, parse_exceptions
+from tests.test_yamlsafe import alias_bomb
 
 EXAMPLE = """\
 # exceptions for the production images
@@ -83,6 +84,29 @@ def test_trivyignore_text() -> None:
 def test_bad_files_name_file_and_line_or_entry(text: str, expected: str) -> None:
     with pytest.raises(InputError, match=expected):
         parse_exceptions(text, "e.yml")
+
+
+def test_a_key_given_twice_is_bad_input_naming_its_line() -> None:
+    # A reviewer reads the first reason; YAML parsers silently keep the last one.
+    text = "exceptions:\n  - id: CVE-2024-0001\n    reason: not reachable\n    id: CVE-2024-9999\n"
+    with pytest.raises(InputError) as info:
+        parse_exceptions(text, "e.yml")
+    assert info.value.exit_code == 2
+    assert info.value.message.startswith("e.yml: line 4: key 'id' is given twice in one mapping (first at line 2)")
+    with pytest.raises(InputError, match=r"e\.yml: line 3: key 'exceptions' is given twice"):
+        parse_exceptions("exceptions: []\n# a second list below\nexceptions:\n  - {id: CVE-1, reason: r}\n", "e.yml")
+    with pytest.raises(InputError, match=r"e\.json: line 1: key 'reason' is given twice"):
+        parse_exceptions('{"exceptions": [{"id": "CVE-1", "reason": "a", "reason": "b"}]}', "e.json")
+
+
+def test_an_alias_bomb_is_bad_input(tmp_path: Path) -> None:
+    # Read as before, this document ran out of memory (exit 3) in the schema check, after a minute.
+    bomb = tmp_path / "exceptions.yml"
+    head = "exceptions:\n  - id: CVE-2024-0001\n    reason: r"
+    bomb.write_text(alias_bomb(head, "    ", use="packages: [*l8]"), encoding="utf-8")
+    assert bomb.stat().st_size < 600
+    with pytest.raises(InputError, match=r"exceptions\.yml: aliases \(\*name\) expand the YAML document"):
+        load_exceptions(bomb)
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
