@@ -1,8 +1,12 @@
-"""The ``trivy`` scanner backend: ``trivy sbom --format sarif`` on an extracted BOM.
+"""The ``trivy`` scanner backend: ``trivy sbom --format sarif`` on an extracted BOM, and
+``trivy image --input LAYOUT --format cyclonedx``, the inventory of an image's layers
+(``TrivyScanner.inventory``, used by ``gate.scan.layers`` whatever the scanner).
 
 Runs Trivy as a subprocess with an argument list (never a shell), a timeout, an
 environment without the action's inputs or other credentials, and its output read with
-a cap (Trivy is stopped past it); its stderr's tail becomes the error message when it fails. Options the user passes through
+a cap (Trivy is stopped past it); its stderr's tail becomes the error message when it fails
+(with a hint when it had no vulnerability database). Trivy never calls home
+(``--skip-version-check --disable-telemetry``). Options the user passes through
 (VEX files, DB repositories, offline flags, cache directory) live in ``TrivyOptions``.
 """
 
@@ -37,6 +41,17 @@ _KEPT_VARIABLES = frozenset(
 _KEPT_PREFIXES = ("TRIVY_", "LC_")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
+QUIET = ("--quiet", "--skip-version-check", "--disable-telemetry")
+"""On every run: no progress bars, and no call to Aqua's server (version check, telemetry)."""
+_NO_DATABASE = ("failed to download vulnerability DB", "--skip-db-update cannot be specified on the first run")
+NO_DATABASE_HINT = (
+    "Trivy has no vulnerability database: it downloads one (ghcr.io/aquasecurity/trivy-db, about 70 MB) "
+    "unless skip_db_update is set, and could not. Give a reachable mirror "
+    "(--trivy-db-repository REPO; trivy_options: {db_repositories: [REPO]}), or cache the database: "
+    "`trivy image --download-db-only --cache-dir DIR` where the network is, keep DIR (actions/cache), and "
+    "scan with --trivy-cache-dir DIR --trivy-skip-db-update (trivy_options: {cache_dir: DIR, skip_db_update: true}); "
+    "or use scanner osv with an OSV database (--osv-db)"
+)
 INSTALL_HINT = (
     "install Trivy (https://github.com/aquasecurity/trivy/releases) and put it on PATH, "
     "or point the trivy executable option at it; the action's image ships a pinned Trivy"
@@ -111,7 +126,7 @@ class TrivyScanner:
     def command(self, request: ScanRequest) -> list[str]:
         """The exact argument list ``scan`` runs (for logs and tests)."""
         o = self.options
-        args = [o.executable, "sbom", "--format", "sarif", "--quiet"]
+        args = [o.executable, "sbom", "--format", "sarif", *QUIET]
         for vex in (*o.vex, *request.vex_paths):
             args += ["--vex", str(vex)]
         for repo in o.db_repositories:
@@ -153,7 +168,33 @@ class TrivyScanner:
         run = parse_sarif_run(out, what)
         return ScanResult(run=run, scanner=self.name, scanner_version=version)
 
-    def _run(self, args: list[str], what: str, *, timeout: float) -> bytes:
+    def inventory_command(self, layout: Path, output: Path) -> list[str]:
+        """The exact argument list ``inventory`` runs: no vulnerability scanning (so no vulnerability
+        database), a cache in memory (nothing of the image left on disk), the Java database options."""
+        o = self.options
+        args = [o.executable, "image", "--input", str(layout), "--format", "cyclonedx", "--output", str(output)]
+        args += [*QUIET, "--cache-backend", "memory"]
+        for repo in o.java_db_repositories:
+            args += ["--java-db-repository", repo]
+        if o.skip_java_db_update:
+            args.append("--skip-java-db-update")
+        if o.offline_scan:
+            args.append("--offline-scan")
+        if o.cache_dir is not None:
+            args += ["--cache-dir", str(o.cache_dir)]
+        return args
+
+    def inventory(self, layout: Path, output: Path, what: str) -> str:
+        """Write the CycloneDX inventory of the one image in the OCI layout ``layout`` to ``output``
+        (Trivy's packages of every layer); returns Trivy's version. Trivy runs in ``layout``'s parent,
+        so a ``trivy.yaml`` in the caller's directory does not change what it does."""
+        version = self.version()
+        self._run(self.inventory_command(layout, output), what, timeout=self.options.timeout_seconds, cwd=layout.parent)
+        if not output.is_file():
+            raise RuntimeFailure(f"{what}: trivy wrote no SBOM to {output}")
+        return version
+
+    def _run(self, args: list[str], what: str, *, timeout: float, cwd: Path | None = None) -> bytes:
         try:
             # A session of its own, so a timeout kills Trivy and anything it started.
             process = subprocess.Popen(
@@ -163,6 +204,7 @@ class TrivyScanner:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 env=scanner_environment(os.environ),
+                cwd=cwd,
             )
         except FileNotFoundError:
             raise RuntimeFailure(f"{what}: trivy executable {args[0]!r} not found", hint=INSTALL_HINT) from None
@@ -193,7 +235,9 @@ class TrivyScanner:
         if stdout.overflowed:
             raise RuntimeFailure(f"{what}: output exceeds {self.max_output} bytes; trivy was stopped")
         if process.returncode != 0:
-            raise RuntimeFailure(f"{what}: exit status {process.returncode}{_stderr_note(stderr.data())}")
+            note = _stderr_note(stderr.data())
+            hint = NO_DATABASE_HINT if any(marker in note for marker in _NO_DATABASE) else None
+            raise RuntimeFailure(f"{what}: exit status {process.returncode}{note}", hint=hint)
         return stdout.data()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gate.errors import InputError, RuntimeFailure
 from gate.scanners.base import ScanRequest
-from gate.scanners.trivy import TrivyOptions, TrivyScanner, parse_sarif_run
+from gate.scanners.trivy import NO_DATABASE_HINT, QUIET, TrivyOptions, TrivyScanner, parse_sarif_run
 from tests.support.registries import require_tool
 from tests.support.trivy_db import REAL_WORLD_FINDINGS, build_trivy_db, pinned_trivy_version
 
@@ -45,6 +45,18 @@ elif mode == "flood":
     block = b"x" * 65536
     while True:
         sys.stdout.buffer.write(block)
+elif mode == "no-db":
+    sys.stderr.write("FATAL\tFatal error\trun error: init error: DB error: failed to download vulnerability DB: "
+                     "OCI repository error: dial tcp: lookup mirror.gcr.io: no such host\n")
+    sys.exit(1)
+elif mode == "no-db-skip":
+    sys.stderr.write("FATAL\tFatal error\trun error: init error: DB error: database error: "
+                     "--skip-db-update cannot be specified on the first run\n")
+    sys.exit(1)
+elif mode == "inventory":
+    output = sys.argv[sys.argv.index("--output") + 1]
+    json.dump({"cwd": os.getcwd()}, open(os.path.join(here, "inventory.json"), "w"))
+    open(output, "w").write('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}')
 elif mode == "fail":
     sys.stderr.write("\x1b[31m2024-01-01T00:00:00Z\tFATAL\x1b[0m\tsbom scan error: failed to decode\n")
     sys.exit(1)
@@ -104,7 +116,7 @@ def test_command_line_passes_every_option_as_separate_arguments(tmp_path: Path, 
     )
     request = ScanRequest(request_.bom_path, "cyclonedx", "i", "p", "d", vex_paths=(Path("/v/own.json"),))
     assert TrivyScanner(options).command(request) == [
-        "trivy", "sbom", "--format", "sarif", "--quiet",
+        "trivy", "sbom", "--format", "sarif", "--quiet", "--skip-version-check", "--disable-telemetry",
         "--vex", "/v/global.json", "--vex", "/v/own.json",
         "--db-repository", "mirror.example/trivy-db:2", "--db-repository", "ghcr.io/aquasecurity/trivy-db:2",
         "--java-db-repository", "mirror.example/trivy-java-db:1",
@@ -122,7 +134,7 @@ def test_scan_runs_trivy_and_returns_its_run(fake: FakeTrivy, request_: ScanRequ
     assert (result.scanner, result.scanner_version) == ("trivy", "0.58.1")
     assert fake.calls() == [
         ["--version"],
-        ["sbom", "--format", "sarif", "--quiet", "--vex", str(vex), "--skip-db-update", "--", str(request_.bom_path)],
+        ["sbom", "--format", "sarif", *QUIET, "--vex", str(vex), "--skip-db-update", "--", str(request_.bom_path)],
     ]
     scanner.scan(request_)
     assert fake.calls().count(["--version"]) == 1  # the version is asked once
@@ -298,3 +310,55 @@ def test_trivy_runs_without_inputs_or_credentials_in_its_environment(
     assert not any(name.startswith("INPUT_") for name in environment)
     assert {name: environment.get(name) for name in kept} == kept
     assert environment["PATH"] == os.environ["PATH"]
+
+
+@pytest.mark.parametrize("mode", ["no-db", "no-db-skip"])
+def test_no_database_fails_with_a_hint(fake: FakeTrivy, request_: ScanRequest, mode: str) -> None:
+    """Without a database Trivy downloads one (or refuses --skip-db-update on the first run): the
+    failure says what to pass and how to cache the database, not only Trivy's text."""
+    fake.mode(mode)
+    with pytest.raises(RuntimeFailure) as info:
+        TrivyScanner().scan(request_)
+    assert info.value.hint == NO_DATABASE_HINT
+    diagnostics = info.value.diagnostics()
+    assert "DB error" in diagnostics  # Trivy's own words stay
+    for advice in ("--trivy-db-repository", "--download-db-only", "--trivy-cache-dir", "--trivy-skip-db-update",
+                   "skip_db_update: true", "--osv-db"):  # fmt: skip
+        assert advice in diagnostics
+
+
+def test_other_failures_have_no_database_hint(fake: FakeTrivy, request_: ScanRequest) -> None:
+    fake.mode("fail")
+    with pytest.raises(RuntimeFailure) as info:
+        TrivyScanner().scan(request_)
+    assert info.value.hint is None
+
+
+def test_inventory_command_needs_no_database_and_keeps_nothing_on_disk(tmp_path: Path) -> None:
+    options = TrivyOptions(
+        db_repositories=("mirror.example/trivy-db:2",),
+        java_db_repositories=("mirror.example/trivy-java-db:1",),
+        skip_db_update=True,
+        skip_java_db_update=True,
+        offline_scan=True,
+        cache_dir=Path("/cache dir"),
+    )
+    assert TrivyScanner(options).inventory_command(Path("/t/image"), Path("/t/sbom.cdx.json")) == [
+        "trivy", "image", "--input", "/t/image", "--format", "cyclonedx", "--output", "/t/sbom.cdx.json",
+        *QUIET, "--cache-backend", "memory",
+        "--java-db-repository", "mirror.example/trivy-java-db:1", "--skip-java-db-update", "--offline-scan",
+        "--cache-dir", "/cache dir",
+    ]  # fmt: skip
+
+
+def test_inventory_runs_beside_the_layout_and_needs_its_output(fake: FakeTrivy, tmp_path: Path) -> None:
+    """Trivy runs in the layout's parent (a trivy.yaml where image-gate was started is not read)."""
+    layout = tmp_path / "private" / "image"
+    layout.mkdir(parents=True)
+    fake.mode("inventory")
+    assert TrivyScanner().inventory(layout, tmp_path / "private" / "sbom.cdx.json", "inventory") == "0.58.1"
+    assert json.loads((fake.directory / "inventory.json").read_text())["cwd"] == str(layout.parent)
+    assert fake.calls()[-1][:3] == ["image", "--input", str(layout)]
+    fake.mode("ok")  # exits 0 but writes no SBOM
+    with pytest.raises(RuntimeFailure, match="trivy wrote no SBOM"):
+        TrivyScanner().inventory(layout, tmp_path / "private" / "other.cdx.json", "inventory")
