@@ -232,6 +232,9 @@ class TrivyScanner:
                     f"{what}: timed out after {timeout:g} s{_stderr_note(stderr.data())}",
                     hint="raise the trivy timeout, or pre-populate the DB cache and use skip_db_update/offline_scan",
                 ) from None
+            except BaseException:  # Ctrl-C, SIGTERM: Trivy runs in a session of its own and must not outlive us
+                _kill_group(process)
+                raise
         if stdout.overflowed:
             raise RuntimeFailure(f"{what}: output exceeds {self.max_output} bytes; trivy was stopped")
         if process.returncode != 0:

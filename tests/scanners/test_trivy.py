@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +364,33 @@ def test_inventory_runs_beside_the_layout_and_needs_its_output(fake: FakeTrivy, 
     fake.mode("ok")  # exits 0 but writes no SBOM
     with pytest.raises(RuntimeFailure, match="trivy wrote no SBOM"):
         TrivyScanner().inventory(layout, tmp_path / "private" / "other.cdx.json", "inventory")
+
+
+def test_an_interrupt_stops_trivy_and_its_children(fake: FakeTrivy, request_: ScanRequest) -> None:
+    """Ctrl-C while Trivy runs: Trivy (in a session of its own, so the terminal's SIGINT misses it) is killed."""
+    fake.mode("hang")
+    timer = threading.Timer(1.0, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            TrivyScanner(TrivyOptions(timeout_seconds=120)).scan(request_)
+    finally:
+        timer.cancel()
+    for pid in _fake_trivy_processes(fake):
+        pytest.fail(f"process {pid} of the fake trivy still runs")
+
+
+def _fake_trivy_processes(fake: FakeTrivy) -> list[int]:
+    """Processes started from the fake's directory that are still alive (zombies aside)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if (str(fake.path).encode() in command or b"time.sleep(600)" in command) and state != "Z":
+            alive.append(int(entry.name))
+    return alive
