@@ -48,6 +48,7 @@ MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024
 DOWNLOAD_DEADLINE_SECONDS = 30 * 60.0
 _SEPARATORS = re.compile(r"[-_.]+")
 _NAME = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_ECOSYSTEM = re.compile(rb'"ecosystem"\s*:\s*"([^"\\]*)"')
 
 Log = Callable[[str], None]
 
@@ -107,6 +108,7 @@ class OsvDatabase:
         self._index: dict[str, list[_Location]] = defaultdict(list)
         self._discovered = False
         self._raw_keys: dict[bytes, str] = {}
+        self._ecosystems: set[bytes] = set()
         self.record_files = 0
 
     @classmethod
@@ -148,6 +150,18 @@ class OsvDatabase:
                 seen.add(record["id"])
                 found.append(record)
         return found
+
+    def has_ecosystem(self, ecosystem: str, *, ecosystem_is_prefix: bool = False) -> bool:
+        """Whether any record names ``ecosystem`` (with ``ecosystem_is_prefix``: it or one of its releases).
+
+        False means the database holds no advisory at all for it (``npm``, ``Alpine:v3.18``): a component
+        there cannot be checked, whatever its version.
+        """
+        self._load(ecosystem.split(":", 1)[0])
+        wanted = ecosystem.encode("utf-8")
+        if wanted in self._ecosystems:
+            return True
+        return ecosystem_is_prefix and any(name.startswith(wanted + b":") for name in self._ecosystems)
 
     def affected_entries(
         self, record: dict[str, Any], ecosystem: str, name: str, *, ecosystem_is_prefix: bool = False
@@ -244,6 +258,7 @@ class OsvDatabase:
 
     def _index_bytes(self, data: bytes, location: _Location) -> None:
         self.record_files += 1
+        self._ecosystems.update(_ECOSYSTEM.findall(data))
         keys = self._raw_keys
         added: set[str] = set()
         for raw in _NAME.findall(data):

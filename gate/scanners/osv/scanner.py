@@ -5,7 +5,9 @@ finding, named by the CVE as Trivy does), ``security-severity`` and tags ``["vul
 "security", "<SEVERITY>"]``; one result per (vulnerability, package, version) whose message
 carries ``Package``, ``Installed Version``, ``Vulnerability``, ``Severity``, ``Fixed Version``
 and ``Link`` lines, and whose properties carry the same data structured. Components that cannot
-be checked are returned in ``ScanResult.unchecked``, never silently passed.
+be checked are returned in ``ScanResult.unchecked``, never silently passed: no purl, an unsupported
+ecosystem, an unparseable version, or an ecosystem (or distribution release) the database holds no
+advisory for ("no advisories for npm in the database").
 """
 
 from __future__ import annotations
@@ -163,6 +165,10 @@ class OsvScanner:
                 continue
             if not versions.supports(target.family):
                 _add_unchecked(unchecked, component, f"no version ordering for ecosystem {target.ecosystem}")
+                continue
+            if not self.database.has_ecosystem(target.ecosystem, ecosystem_is_prefix=target.ecosystem_is_prefix):
+                # a database without a single record for it would call every such package clean
+                _add_unchecked(unchecked, component, f"no advisories for {target.ecosystem} in the database")
                 continue
             try:
                 matched = self._match_component(target)

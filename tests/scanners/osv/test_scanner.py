@@ -124,6 +124,35 @@ def test_unparseable_and_unknown_versions_are_unchecked(tmp_path: Path) -> None:
     assert out["run"]["results"] == []
 
 
+def test_an_ecosystem_or_release_without_records_is_unchecked_not_clean(node_alpine_sbom: Path, tmp_path: Path) -> None:
+    """A database with no npm record would call every npm package clean: each is listed unchecked instead."""
+    alpine_only = tmp_path / "db"
+    (alpine_only / "Alpine").mkdir(parents=True)
+    for record in (RECORDS / "Alpine").glob("*.json"):
+        (alpine_only / "Alpine" / record.name).write_bytes(record.read_bytes())
+    _, out = _scan(node_alpine_sbom, alpine_only)
+    reasons = {u.purl: u.reason for u in out["unchecked"]}
+    npm = [purl for purl in reasons if purl and purl.startswith("pkg:npm/")]
+    assert len(npm) > 40 and {reasons[purl] for purl in npm} == {"no advisories for npm in the database"}
+    assert {r["properties"]["ecosystem"] for r in out["run"]["results"]} == {"Alpine:v3.23"}  # Alpine still checked
+    assert out["run"]["properties"]["checkedComponents"] < 40
+
+    older = _bom(tmp_path, [{"type": "library", "name": "zlib", "version": "1.2.13-r0",
+                             "purl": "pkg:apk/alpine/zlib@1.2.13-r0?distro=alpine-3.18.4"}])  # fmt: skip
+    _, out = _scan(older)
+    assert [(u.name, u.reason) for u in out["unchecked"]] == [
+        ("zlib", "no advisories for Alpine:v3.18 in the database")
+    ]
+
+
+def test_has_ecosystem_reads_what_the_records_name() -> None:
+    database = OsvDatabase.open(str(RECORDS))
+    assert database.has_ecosystem("npm") and database.has_ecosystem("Alpine:v3.23")
+    assert not database.has_ecosystem("Alpine:v3.18") and not database.has_ecosystem("PyPI")
+    assert database.has_ecosystem("Alpine", ecosystem_is_prefix=True)
+    assert not database.has_ecosystem("Alpine") and not database.has_ecosystem("Alp", ecosystem_is_prefix=True)
+
+
 def test_match_is_usable_directly_and_duplicates_collapse(node_alpine_sbom: Path) -> None:
     from gate.sbom.components import read_inventory
 
