@@ -3,7 +3,10 @@
 A ``Component`` is what a matcher needs: name, version, the parsed purl and, for OS packages,
 the source package (Alpine origin, Debian source) whose name the distribution's advisories use.
 The inventory also carries the SBOM's operating-system component (distribution and release),
-the fallback when a package purl has no ``distro`` qualifier.
+the fallback when a package purl has no ``distro`` qualifier, and every entry that is not a package a
+scanner can check (``skipped``, each with its reason: a file, an image, an entry without name or purl),
+so nothing an SBOM lists passes unseen. Only the SBOM's own subject (CycloneDX ``metadata.component``,
+the SPDX packages the document describes) is not listed: it is the image itself.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from gate.sbom.bom import MAX_BOM_BYTES
 
 # Source-package hints other producers than syft put in CycloneDX properties.
 _SOURCE_PROPERTIES = ("aquasecurity:trivy:SrcName", "syft:metadata:source", "syft:metadata:originPackage")
+# CycloneDX component types that are not software packages (without a purl nothing can check them).
+_NOT_PACKAGES = frozenset({"file", "container", "firmware", "device", "data"})
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,23 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An SBOM entry that is not a package a scanner can check, and why."""
+
+    name: str
+    version: str | None
+    purl: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class Inventory:
     components: tuple[Component, ...]
     operating_system: OperatingSystem | None = None
     source: str = ""
     component_by_ref: Mapping[str, Component] = field(default_factory=dict, compare=False, repr=False)
+    skipped: tuple[Skipped, ...] = ()
+    """Entries that are not checkable packages (files, images, nameless entries), with the reason."""
 
 
 def parse_purl(text: str) -> PackageURL | None:
@@ -131,12 +148,14 @@ def _source_name(value: str) -> str:
 
 def _from_cyclonedx(document: Mapping[str, Any], source: str) -> Inventory:
     components: list[Component] = []
+    skipped: list[Skipped] = []
     by_ref: dict[str, Component] = {}
     operating_system: OperatingSystem | None = None
     metadata = document.get("metadata")
     roots: list[Any] = []
     if isinstance(metadata, dict) and isinstance(metadata.get("component"), dict):
         roots.append(metadata["component"])
+    has_subject = bool(roots)
     listed = document.get("components", [])
     if listed is not None and not isinstance(listed, list):
         raise InputError(f"SBOM {source}: 'components' is not a list")
@@ -151,18 +170,31 @@ def _from_cyclonedx(document: Mapping[str, Any], source: str) -> Inventory:
             if operating_system is None and name and version:
                 operating_system = OperatingSystem(name.lower(), version)
             continue
-        if kind in ("file", "container", "firmware", "device", "data") and not raw.get("purl"):
+        subject = has_subject and index == 0  # metadata.component: what the SBOM describes
+        purl = _text(raw.get("purl"))
+        if kind in _NOT_PACKAGES and not purl:
+            if not subject:
+                skipped.append(
+                    Skipped(name or "", version, None, f"component type {kind} without a purl: not a package")
+                )
             continue
         hint = _property(raw, _SOURCE_PROPERTIES)
         component = component_from_fields(
-            name or "", version, _text(raw.get("purl")), bom_ref=_text(raw.get("bom-ref")), source_hint=hint
+            name or "", version, purl, bom_ref=_text(raw.get("bom-ref")), source_hint=hint
         )
         if component.bom_ref:
             by_ref[component.bom_ref] = component
-        if kind == "container" or (component.purl is None and not component.name):
+        if kind == "container":
+            if not subject:
+                skipped.append(
+                    Skipped(component.name, version, purl, "component type container: an image, not scanned")
+                )
+            continue
+        if component.purl is None and not component.name:
+            skipped.append(Skipped("", version, None, "a component without a name or a purl"))
             continue
         components.append(component)
-    return Inventory(tuple(components), operating_system, source, by_ref)
+    return Inventory(tuple(components), operating_system, source, by_ref, tuple(skipped))
 
 
 def _walk_cyclonedx(items: list[Any]) -> Iterator[tuple[int, Any]]:
@@ -181,8 +213,10 @@ def _from_spdx(document: Mapping[str, Any], source: str) -> Inventory:
     if not isinstance(packages, list):
         raise InputError(f"SBOM {source}: 'packages' is not a list")
     components: list[Component] = []
+    skipped: list[Skipped] = []
     by_ref: dict[str, Component] = {}
     operating_system: OperatingSystem | None = None
+    described = _described(document)
     for index, raw in enumerate(packages):
         if not isinstance(raw, dict):
             raise InputError(f"SBOM {source}: packages[{index}] is not an object")
@@ -203,13 +237,33 @@ def _from_spdx(document: Mapping[str, Any], source: str) -> Inventory:
             ):
                 purl_text = _text(ref.get("referenceLocator"))
                 break
-        if purl_text is None and raw.get("primaryPackagePurpose") in ("CONTAINER", "FILE"):
+        purpose = raw.get("primaryPackagePurpose")
+        if purl_text is None and purpose in ("CONTAINER", "FILE"):
+            if raw.get("SPDXID") not in described:
+                skipped.append(Skipped(name, version, None, f"package purpose {purpose} without a purl: not a package"))
+            continue
+        if purl_text is None and not name:
+            skipped.append(Skipped("", version, None, "a package without a name or a purl"))
             continue
         component = component_from_fields(name, version, purl_text, bom_ref=_text(raw.get("SPDXID")))
         if component.bom_ref:
             by_ref[component.bom_ref] = component
         components.append(component)
-    return Inventory(tuple(components), operating_system, source, by_ref)
+    return Inventory(tuple(components), operating_system, source, by_ref, tuple(skipped))
+
+
+def _described(document: Mapping[str, Any]) -> frozenset[str]:
+    """The SPDX ids the document describes (``documentDescribes``, ``DESCRIBES`` relationships): its subject."""
+    found = [item for item in document.get("documentDescribes") or [] if isinstance(item, str)]
+    for relationship in document.get("relationships") or []:
+        if (
+            isinstance(relationship, dict)
+            and relationship.get("spdxElementId") == "SPDXRef-DOCUMENT"
+            and relationship.get("relationshipType") == "DESCRIBES"
+            and isinstance(relationship.get("relatedSpdxElement"), str)
+        ):
+            found.append(relationship["relatedSpdxElement"])
+    return frozenset(found)
 
 
 def _property(raw: Mapping[str, Any], names: tuple[str, ...]) -> str | None:

@@ -2,13 +2,14 @@
 
 ``cyclonedx`` matches ``https://cyclonedx.org/bom`` and its versioned forms
 (``https://cyclonedx.org/bom/v1.6``), ``spdx`` matches ``https://spdx.dev/Document`` and
-its versioned forms (``https://spdx.dev/Document/v2.3``); anything else must be an
-absolute URI and matches exactly.
+its versioned forms (``https://spdx.dev/Document/v2.3``), ``auto`` (the default) matches both and
+prefers CycloneDX (``preferred``); anything else must be an absolute URI and matches exactly.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -24,7 +25,8 @@ _FAMILIES: dict[str, tuple[str, re.Pattern[str]]] = {
     "spdx": (SPDX_PREDICATE, re.compile(r"https://spdx\.dev/Document(?:/v?\d+(?:\.\d+){0,2})?/?")),
 }
 
-SelectorKind = Literal["cyclonedx", "spdx", "uri"]
+SelectorKind = Literal["auto", "cyclonedx", "spdx", "uri"]
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,22 @@ class PredicateSelector:
     def matches(self, predicate_type: str) -> bool:
         if self.kind == "uri":
             return predicate_type == self.uri
+        if self.kind == "auto":
+            return family_of(predicate_type) is not None
         return _FAMILIES[self.kind][1].fullmatch(predicate_type) is not None
+
+    def preferred(self, predicate_types: Iterable[str]) -> frozenset[str]:
+        """Which of these (matching) predicate types to use: with ``auto`` the CycloneDX ones when there
+        are any, else the SPDX ones; otherwise every one."""
+        kinds = frozenset(predicate_types)
+        if self.kind != "auto":
+            return kinds
+        cyclonedx = frozenset(kind for kind in kinds if family_of(kind) == "cyclonedx")
+        return cyclonedx or kinds
 
     @property
     def bom_format(self) -> BomFormat | None:
-        """The BOM format the family implies; None for an exact URI (read from the document)."""
+        """The BOM format the family implies; None for ``auto`` and an exact URI (read from the document)."""
         if self.kind == "cyclonedx":
             return "cyclonedx"
         if self.kind == "spdx":
@@ -54,9 +67,11 @@ class PredicateSelector:
 
 
 def parse_predicate_type(value: str, *, option: str = "sbom_predicate_type") -> PredicateSelector:
-    """``cyclonedx`` | ``spdx`` | an absolute URI -> a selector; anything else is an ``InputError``."""
+    """``auto`` | ``cyclonedx`` | ``spdx`` | an absolute URI -> a selector; anything else is an ``InputError``."""
     text = value.strip() if isinstance(value, str) else ""
     keyword = text.lower()
+    if keyword == AUTO:
+        return PredicateSelector("auto", AUTO)
     if keyword in ("cyclonedx", "spdx"):
         family: SelectorKind = "cyclonedx" if keyword == "cyclonedx" else "spdx"
         return PredicateSelector(family, _FAMILIES[family][0])
@@ -64,7 +79,7 @@ def parse_predicate_type(value: str, *, option: str = "sbom_predicate_type") -> 
         return PredicateSelector("uri", text)
     shown = repr(value)[:120]
     raise InputError(
-        f"invalid {option} {shown}: expected 'cyclonedx', 'spdx' or an absolute URI "
+        f"invalid {option} {shown}: expected 'auto', 'cyclonedx', 'spdx' or an absolute URI "
         "such as https://cyclonedx.org/bom/v1.6"
     )
 

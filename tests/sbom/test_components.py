@@ -35,7 +35,9 @@ def test_real_cyclonedx_image_sbom_yields_apk_and_npm_components_and_the_os() ->
     assert by_name["libstdc++"].purl_name == "libstdc++"  # percent-decoded
     assert by_name["@isaacs/cliui"].namespace == "@isaacs" and by_name["@isaacs/cliui"].purl_name == "cliui"
     assert all(c.purl is not None for c in inventory.components)
-    assert not any(c.name.startswith("/") for c in inventory.components)  # file components dropped
+    assert not any(c.name.startswith("/") for c in inventory.components)  # file components are not packages
+    assert len(inventory.skipped) == 355  # ... and are listed, each with its reason
+    assert {s.reason for s in inventory.skipped} == {"component type file without a purl: not a package"}
 
 
 def test_real_spdx_sbom_reads_packages_with_purls() -> None:
@@ -75,6 +77,46 @@ def test_cyclonedx_nested_components_and_metadata_component() -> None:
     assert inventory.operating_system == OperatingSystem("debian", "12.5")
     assert inventory.components[3].purl is None
     assert inventory.components[4].source_name == "openssl"
+
+
+def test_entries_that_are_not_packages_are_listed_with_a_reason_not_dropped() -> None:
+    """A vulnerable package typed container or file, or an entry without a name, never passes unseen."""
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "metadata": {"component": {"type": "container", "name": "registry.example/app"}},  # the image itself
+        "components": [
+            {"type": "container", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"},
+            {"type": "file", "name": "/usr/lib/node_modules/lodash/package.json"},
+            {"type": "file", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"},
+            {"type": "library", "version": "1.0"},
+            {"type": "library", "name": "ok", "version": "1", "purl": "pkg:npm/ok@1"},
+        ],
+    }
+    inventory = inventory_from_document(document, "mem")
+    assert [c.name for c in inventory.components] == ["lodash", "ok"]  # a file with a purl is a package
+    assert [(s.name, s.purl, s.reason) for s in inventory.skipped] == [
+        ("lodash", "pkg:npm/lodash@4.17.20", "component type container: an image, not scanned"),
+        ("/usr/lib/node_modules/lodash/package.json", None, "component type file without a purl: not a package"),
+        ("", None, "a component without a name or a purl"),
+    ]
+    spdx = {
+        "spdxVersion": "SPDX-2.3",
+        "documentDescribes": ["SPDXRef-image"],
+        "packages": [
+            {"SPDXID": "SPDXRef-image", "name": "app", "primaryPackagePurpose": "CONTAINER"},
+            {"SPDXID": "SPDXRef-inner", "name": "inner-image", "primaryPackagePurpose": "CONTAINER"},
+            {"SPDXID": "SPDXRef-file", "name": "/etc/passwd", "primaryPackagePurpose": "FILE"},
+            {"SPDXID": "SPDXRef-anon", "name": ""},
+        ],
+    }
+    inventory = inventory_from_document(spdx, "mem")
+    assert inventory.components == ()
+    assert [(s.name, s.reason) for s in inventory.skipped] == [
+        ("inner-image", "package purpose CONTAINER without a purl: not a package"),
+        ("/etc/passwd", "package purpose FILE without a purl: not a package"),
+        ("", "a package without a name or a purl"),
+    ]
 
 
 def test_spdx_operating_system_and_package_manager_refs() -> None:

@@ -72,3 +72,14 @@ def test_any_text_is_a_selector_or_an_input_error(text: str) -> None:
     except InputError:
         return
     assert selector.kind in ("cyclonedx", "spdx", "uri")
+
+
+def test_auto_matches_both_families_and_prefers_cyclonedx() -> None:
+    selector = parse_predicate_type(" Auto ")
+    assert selector == PredicateSelector("auto", "auto") and str(selector) == "auto" and selector.bom_format is None
+    cdx, cdx16, spdx = "https://cyclonedx.org/bom", "https://cyclonedx.org/bom/v1.6", "https://spdx.dev/Document/v2.3"
+    assert all(selector.matches(kind) for kind in (cdx, cdx16, spdx))
+    assert not any(selector.matches(kind) for kind in ("https://slsa.dev/provenance/v1", "https://openvex.dev/ns"))
+    assert selector.preferred([spdx, cdx16, cdx]) == {cdx, cdx16}
+    assert selector.preferred([spdx]) == {spdx} and selector.preferred([]) == frozenset()
+    assert parse_predicate_type("spdx").preferred([spdx]) == {spdx}  # an explicit choice already restricted
