@@ -70,6 +70,22 @@ def md_code(text: object) -> str:
     return f"<code>{_md_escape(_one_line(text))}</code>"
 
 
+_BACKTICKS = re.compile(r"`+")
+_BLOCK_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def md_code_block(text: str, language: str = "") -> str:
+    """Untrusted text, several lines, as a fenced code block: nothing inside renders as markup.
+
+    The fence is one backtick longer than the longest run of backticks in ``text``, so no line can
+    close it; control characters (a CR included) become spaces, tabs and line breaks stay.
+    """
+    body = _BLOCK_CONTROL.sub(" ", LINE_BREAK.sub("\n", text)).rstrip("\n")
+    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(body)), default=0))
+    info = re.sub(r"[^A-Za-z0-9_+-]", "", language)
+    return f"{fence}{info}\n{body}\n{fence}\n"
+
+
 def md_table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     """A markdown table; cells must already be escaped with ``md_text``/``md_code``.
 

@@ -14,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from gate.markdown import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, cap_summary, md_code, md_details, md_table, md_text
+from gate.markdown import (
+    SUMMARY_LIMIT_BYTES,
+    TRUNCATION_NOTE,
+    cap_summary,
+    md_code,
+    md_code_block,
+    md_details,
+    md_table,
+    md_text,
+)
 from tests.support.hostile import HOSTILE
 
 
@@ -67,6 +76,26 @@ def test_md_code_is_inert(hostile: str) -> None:
     assert html_tags(rendered) <= {"p", "code"}
     inner = re.sub(r"</?(p|code)>", "", rendered)
     assert html.unescape(inner).strip() == flat(hostile).strip()
+
+
+def block_text(text: str) -> str:
+    """What md_code_block keeps of a text: line breaks as LF, other control characters as spaces."""
+    lines = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", " ", re.sub(r"\r\n|\r", "\n", text))
+    return lines.rstrip("\n")
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.sampled_from(HOSTILE), st.text(), st.text(alphabet="`~\n\r <>&|*_#-a")))
+def test_md_code_block_renders_its_text_and_nothing_else(text: str) -> None:
+    block = md_code_block(text, "diff")
+    tokens = [token for token in MARKDOWN.parse(block) if token.type != "text"]
+    assert [token.type for token in tokens] == ["fence"]
+    assert tokens[0].info == "diff"
+    assert tokens[0].content.rstrip("\n") == block_text(text)
+
+
+def test_md_code_block_language_is_a_word() -> None:
+    assert md_code_block("x", "diff`><script>").startswith("```diffscript\n")
 
 
 @settings(max_examples=300)
