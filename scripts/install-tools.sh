@@ -4,6 +4,7 @@
 #   Python: the package with its test extras (editable)
 #   Go:     regctl, crane, osv-scanner, cosign, oras, Trivy, our referrers-API test registry and
 #           our Trivy test-database builder (trivy-db-builder), built into .cache/tools/bin (ignored by git)
+#   Debian: real bookworm packages (amd64, arm64) for the layer-scan tests, into .cache/debian
 # Trivy's version is also pinned in the Dockerfile (the action's image): bump the two together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,4 +66,23 @@ go_build() {  # binary source-dir: rebuilt when a file of its source is newer th
 }
 go_build referrers-registry tests/support/referrers-registry
 go_build trivy-db-builder tests/support/trivy-db
+
+# Real Debian bookworm packages for the layer-scan tests (tests/support/rootfs.py), amd64 and arm64, into
+# .cache/debian/<arch>: apt-get with a private state (the system's architectures and lists stay as they are).
+debian_packages=(base-files gzip libbz2-1.0 liblzma5 libssl3 libzstd1 zlib1g)
+debian_stamp=".stamp.$(printf '%s\n' "${debian_packages[@]}" | sha256sum | cut -c1-12)"
+for arch in amd64 arm64; do
+  debs="$root/.cache/debian/$arch"
+  [ -f "$debs/$debian_stamp" ] && continue
+  log "apt-get download (Debian, $arch): ${debian_packages[*]}"
+  state="$root/.cache/debian/apt-$arch"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$debs"
+  apt_private=(-qq -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o "APT::Architecture=$arch"
+               -o "APT::Architectures::=$arch" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  apt-get "${apt_private[@]}" update
+  rm -f "$debs"/*.deb "$debs"/.stamp.*
+  (cd "$debs" && apt-get "${apt_private[@]}" download "${debian_packages[@]}")
+  rm -rf "$state"
+  touch "$debs/$debian_stamp"
+done
 log "tools ready in $tools/bin"
