@@ -2,7 +2,8 @@
 
 Reads every SARIF file (Trivy, Grype, ours...), rates each finding by CVSS ``security-severity``
 or by the scanner's label, removes excepted findings and judges all runs together. Exit 0 pass,
-1 fail, 2 bad input.
+1 fail, 2 bad input; SARIF that evaluates nothing (no runs, or runs that name no image and carry no
+results) is bad input unless ``--allow-empty``.
 
 The document names the image the SARIF covers (``image``, ``digest``: its root digest) when every
 run agrees on one (the ``imageDigest`` run property ``scan`` writes, or a Trivy image scan's single
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.options.base import CommandOptions, Group
-from gate.options.policy import EVALUATED_IMAGE, GATE, SARIF_FILES, VEX, GateFields
+from gate.options.policy import ALLOW_EMPTY, EVALUATED_IMAGE, GATE, SARIF_FILES, VEX, GateFields
 from gate.outcome import Context, Outcome
 from gate.policy.outcome import sarif_verdict_outcome
 from gate.policy.stage import GateRequest, gate_sarif_files
@@ -30,9 +31,10 @@ class EvaluateConfig(GateFields):
     sarif_files: tuple[str, ...] = ()
     image: str = ""
     """``REF@DIGEST``: the image the SARIF covers, for SARIF that does not name it (empty: from the SARIF)."""
+    allow_empty: bool = False
 
 
-OPTIONS = CommandOptions(EvaluateConfig, (Group(None, (SARIF_FILES, EVALUATED_IMAGE)), GATE, VEX))
+OPTIONS = CommandOptions(EvaluateConfig, (Group(None, (SARIF_FILES, EVALUATED_IMAGE, ALLOW_EMPTY)), GATE, VEX))
 add_arguments = OPTIONS.add_arguments
 config_from_args = OPTIONS.config_from_args
 config_from_inputs = OPTIONS.config_from_inputs
@@ -45,5 +47,6 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
         vex_files=tuple(config.vex_files),
         use_vex=config.use_vex,
         image=config.image,
+        allow_empty=config.allow_empty,
     )
     return sarif_verdict_outcome(gate_sarif_files(request, log=context.log), config.sarif_files)

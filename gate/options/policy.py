@@ -137,3 +137,12 @@ EVALUATED_IMAGE = Option(
     metavar="REF@DIGEST",
     normalise=_pinned,
 )
+ALLOW_EMPTY = Option(
+    "allow_empty",
+    "let SARIF that evaluates nothing (no runs, or runs that name no image and carry no results) pass; "
+    "by default it is bad input (exit 2), since a pass on nothing vouches for nothing",
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--allow-empty",
+)

@@ -3,6 +3,7 @@
 ``gate_sarif_files(request)`` reads the VEX files and every SARIF file, judges all their runs
 together (``verdict.evaluate``) and names the image the SARIF covers: the ``REF@DIGEST`` given
 (checked against every run that names a root digest), else the one root digest every run names.
+SARIF that evaluates nothing (``nothing_evaluated``) is an ``InputError`` unless ``allow_empty``.
 It prints nothing and exits nothing; bad input raises ``InputError``.
 """
 
@@ -32,6 +33,8 @@ class GateRequest:
     use_vex: bool = True
     image: str = ""
     """``REF@DIGEST``: the image the SARIF covers, for SARIF that does not name it (empty: from the SARIF)."""
+    allow_empty: bool = False
+    """Let SARIF that evaluates nothing pass (``nothing_evaluated``); by default it is an ``InputError``."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,21 @@ def gate_sarif_files(request: GateRequest, *, log: Log = ignore) -> SarifVerdict
         loaded = load_sarif(path)
         log(f"evaluate: {path}: {len(loaded)} run(s), {sum(len(r.findings) for r in loaded)} finding(s)")
         runs += loaded
+    if not request.allow_empty and nothing_evaluated(runs):
+        raise InputError(
+            f"evaluate: nothing was evaluated: {', '.join(request.sarif_files)}: "
+            + (f"{len(runs)} run(s), none names an image or carries a result" if runs else "no runs")
+            + "; a pass on nothing vouches for nothing",
+            hint="give the SARIF of a scan of the image; --allow-empty (input allow_empty) lets it pass anyway",
+        )
     result = evaluate(runs, request.options, vex=vex)
     image, digest = image_of(runs, request.image)
     return SarifVerdict(result, tuple(runs), image, digest, scanner_of(runs))
+
+
+def nothing_evaluated(runs: Sequence[SarifRun]) -> bool:
+    """No runs, or only runs that name no image (no image, root or platform digest) and carry no results."""
+    return all(not run.findings and not (run.image or run.image_digest or run.digest) for run in runs)
 
 
 def pinned_image(text: str, where: str) -> tuple[str, str] | None:

@@ -309,3 +309,16 @@ def test_an_image_that_is_not_pinned_is_bad_input(tmp_path: Path, image: str, me
         ActionInputs({"INPUT_SARIF_FILE": str(scan), "INPUT_IMAGE": f"ghcr.io/acme/app@{ROOT_DIGEST}"})
     )
     assert config.image == f"ghcr.io/acme/app@{ROOT_DIGEST}"
+
+
+def test_sarif_without_runs_exits_2_unless_allow_empty(tmp_path: Path) -> None:
+    empty = write(tmp_path, {"version": "2.1.0", "runs": []}, "empty.sarif")
+    refused = _cli(str(empty), "--json")
+    assert refused.returncode == 2, refused.stdout
+    assert "nothing was evaluated" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads(refused.stdout)["error"]["exit_code"] == 2
+    allowed = _cli(str(empty), "--allow-empty", "--json")
+    assert allowed.returncode == 0 and json.loads(allowed.stdout)["verdict"] == "pass"
+    config = command.config_from_inputs(ActionInputs({"INPUT_SARIF_FILE": str(empty), "INPUT_ALLOW_EMPTY": "true"}))
+    assert config.allow_empty is True
+    assert command.config_from_inputs(ActionInputs({"INPUT_SARIF_FILE": str(empty)})).allow_empty is False

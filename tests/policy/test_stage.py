@@ -69,3 +69,41 @@ def test_vex_files_are_read_unless_vex_is_off(tmp_path: Path) -> None:
         gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), vex_files=(missing,)))
     verdict = gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), vex_files=(missing,), use_vex=False))
     assert verdict.result.verdict == "fail"
+
+
+def _empty_run(tmp_path: Path, name: str, **properties: Any) -> str:
+    log = sarif_log([], [], **({"properties": properties} if properties else {}))
+    return str(write(tmp_path, log, name))
+
+
+@pytest.mark.parametrize(
+    "case", ["no-runs", "a-run-naming-nothing", "two-runs-naming-nothing", "no-runs-with-image"]
+)
+def test_sarif_that_evaluates_nothing_is_bad_input_unless_allowed(tmp_path: Path, case: str) -> None:
+    if case.startswith("no-runs"):
+        files: tuple[str, ...] = (str(write(tmp_path, {"version": "2.1.0", "runs": []}, "empty.sarif")),)
+    elif case == "a-run-naming-nothing":
+        files = (_empty_run(tmp_path, "grype.sarif"),)
+    else:
+        files = (_empty_run(tmp_path, "a.sarif"), _empty_run(tmp_path, "b.sarif", platform="linux/amd64"))
+    image = f"registry.test/app:1@{DIGEST}" if case.endswith("with-image") else ""
+    with pytest.raises(InputError, match="nothing was evaluated") as refused:
+        gate_sarif_files(GateRequest(files, image=image))
+    assert refused.value.exit_code == 2
+    assert files[0] in refused.value.message and "--allow-empty" in (refused.value.hint or "")
+    allowed = gate_sarif_files(GateRequest(files, image=image, allow_empty=True))
+    assert allowed.result.verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"imageName": f"registry.test/app:1@{DIGEST}"}, {"imageDigest": DIGEST}, {"digest": OTHER}],
+)
+def test_a_clean_run_that_names_its_image_was_evaluated(tmp_path: Path, properties: dict[str, str]) -> None:
+    verdict = gate_sarif_files(GateRequest((_empty_run(tmp_path, "clean.sarif", **properties),)))
+    assert verdict.result.verdict == "pass" and len(verdict.runs) == 1
+
+
+def test_a_run_with_results_was_evaluated_even_naming_no_image(tmp_path: Path) -> None:
+    files = (_sarif(tmp_path, "a.sarif", "LOW", "2.0"), _empty_run(tmp_path, "b.sarif"))
+    assert gate_sarif_files(GateRequest(files)).result.verdict == "pass"
