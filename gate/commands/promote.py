@@ -3,7 +3,8 @@
 
 The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan`` or ``evaluate``, which
 names the digest it judged), or, without it, from a scan and gate run in the same invocation (the scan options).
-Exit 0 promoted, 1 refused (verdict fail, no digest, another digest), 2 bad input, 3 runtime failure.
+Exit 0 promoted, 1 refused (the verdict does not vouch for the source: gate.promote.verdict), 2 bad input,
+3 runtime failure.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from gate.options.promote import DELETE_SOURCE_TAG, GITHUB_TOKEN, VERDICT_FILE, 
 from gate.options.scan import scan_groups
 from gate.outcome import Context, Outcome
 from gate.promote.outcome import promotion_outcome, refused_outcome
-from gate.promote.promotion import PromotionRefused, check_verdict, promote
+from gate.promote.promotion import promote
 from gate.promote.report import load_verdict
+from gate.promote.verdict import PromotionRefused, check_verdict
 from gate.scan.stage import scan_image
 
 NAME = "promote"

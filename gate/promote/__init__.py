@@ -1,7 +1,8 @@
 """The promote stage: a passing image, with every referrer and a scan report, from quarantine to production.
 
-- ``promotion``: ``promote`` (the entry: references in, a frozen ``PromoteReport`` out), the verdict check,
-  the copy, the tag and the verification of the destination;
+- ``promotion``: ``promote`` (the entry: references in, a frozen ``PromoteReport`` out), the copy, the tag
+  and the verification of the destination;
+- ``verdict``: what a verdict must say before anything is copied (``PromotionRefused`` otherwise);
 - ``report``: the scan-report referrer attached to the promoted image (schema in ``schemas/``);
 - ``tag_deletion``: deleting the source tag afterwards, the registry API first, else the GitHub Packages way;
 - ``github_packages``: that way: the GHCR package version carrying the tag, through the GitHub REST API;

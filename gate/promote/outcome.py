@@ -5,8 +5,9 @@ from __future__ import annotations
 from gate.errors import EXIT_OK
 from gate.markdown import md_text
 from gate.outcome import Annotation, Outcome
-from gate.promote.promotion import PromoteReport, PromotionRefused
+from gate.promote.promotion import PromoteReport
 from gate.promote.summary import render_summary
+from gate.promote.verdict import PromotionRefused
 
 
 def promoted_outcome(report: PromoteReport, *, message: str, title: str) -> Outcome:
@@ -39,7 +40,7 @@ def promotion_outcome(report: PromoteReport) -> Outcome:
 
 
 def refused_outcome(source: str, destination: str, refused: PromotionRefused) -> Outcome:
-    """Nothing promoted: the verdict failed, named no digest or another one."""
+    """Nothing promoted: the verdict does not vouch for the source (``gate.promote.verdict``)."""
     document = {
         "source": source,
         "destination": destination,

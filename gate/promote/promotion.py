@@ -3,8 +3,10 @@
 ``promote_image(source, source_ref, destination, destination_ref, verdict, options)`` over two open
 targets (``promote(...)`` opens them from reference strings). In order, failing closed:
 
-1. the verdict (the ``scan``/``evaluate`` ``--json`` document) must say ``pass`` and name the digest
-   the source resolves to; anything else raises ``PromotionRefused`` (exit 1) before anything is pushed;
+1. the verdict (the ``scan``/``evaluate`` ``--json`` document) must say ``pass``, name the digest the
+   source resolves to and vouch for all of it (``gate.promote.verdict``: every platform judged, the
+   same repository, a document that agrees with itself); anything else raises ``PromotionRefused``
+   (exit 1) before anything is pushed;
 2. the image is copied BY DIGEST with all referrers (``gate.oci.copy.copy_image``; blobs mounted on
    the same registry), no tag yet;
 3. the scan-report referrer (``gate.promote.report``) is pushed and linked to the root (a re-run with
@@ -29,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gate.errors import EXIT_POLICY, GateError, InputError, RuntimeFailure
+from gate.errors import InputError, RuntimeFailure
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse
 from gate.oci.open import Access, mount_from, open_target, registry_pool
@@ -47,15 +49,10 @@ from gate.promote.report import (
     report_artifact,
 )
 from gate.promote.tag_deletion import SourceTagDeletion, delete_source_tag, points_to
+from gate.promote.verdict import check_coverage, check_repository, check_verdict
 
 Log = Callable[[str], None]
 MAX_INDEX_DEPTH = 8
-
-
-class PromotionRefused(GateError):
-    """The verdict does not allow this promotion (not pass, no digest, another digest): exit 1, nothing pushed."""
-
-    exit_code = EXIT_POLICY
 
 
 @dataclass(frozen=True)
@@ -114,28 +111,6 @@ class PromoteReport:
         }
 
 
-def check_verdict(verdict: Mapping[str, Any], digest: str | None, source: str = "verdict document") -> str:
-    """The verdict's digest when it is a pass for ``digest`` (None: only the verdict itself is checked);
-    else ``PromotionRefused`` saying why."""
-    value = verdict.get("verdict")
-    if value != "pass":
-        shown = value if isinstance(value, str) else repr(value)
-        raise PromotionRefused(f"{source}: the verdict is {shown!r}, not 'pass'; nothing was promoted")
-    named = verdict.get("digest")
-    if not isinstance(named, str) or not named:
-        raise PromotionRefused(
-            f"{source}: names no image digest, so it cannot vouch for the image; nothing was promoted",
-            hint="use the --json document of `scan` (it records the digest it scanned), or of `evaluate` of a "
-            "SARIF that names the image (image-gate's own) or given --image REF@DIGEST",
-        )
-    if digest is not None and named != digest:
-        raise PromotionRefused(
-            f"{source}: is for {named}, but the source now resolves to {digest}; nothing was promoted",
-            hint="the quarantine tag moved after the scan: scan the image again",
-        )
-    return named
-
-
 def destination_tag(source_ref: TargetReference, destination_ref: TargetReference) -> str | None:
     """The destination's tag, else the source's (unless the destination names a digest), else none."""
     return destination_ref.tag or (source_ref.tag if destination_ref.digest is None else None)
@@ -160,9 +135,11 @@ def promote_image(
     tag = destination_tag(source_ref, destination_ref)
     _check_arguments(source_ref, destination_ref, tag, options)
     check_verdict(verdict, None, options.verdict_source)
+    check_repository(verdict, source_ref, options.verdict_source)
 
     root = source.resolve(source_ref.reference)
     check_verdict(verdict, root.digest, options.verdict_source)
+    check_coverage(verdict, source.fetch_manifest(root.digest), options.verdict_source)
     if destination_ref.digest is not None and destination_ref.digest != root.digest:
         raise InputError(
             f"destination {destination_ref} names digest {destination_ref.digest}, "

@@ -39,6 +39,7 @@ from tests.support.images import (
     build_attested_image,
     build_image,
     crane,
+    cyclonedx_sbom,
     read_graph,
     regctl,
 )
@@ -48,8 +49,9 @@ TAG = "v1"
 EXCEPTIONS = "exceptions:\n  - id: CVE-2024-1111\n    reason: fixed upstream, not reachable here\n"
 
 
-def verdict_document(image: AttestedImage, *, excepted: bool = True) -> dict[str, Any]:
-    """A ``scan --json``-shaped verdict for the image: one HIGH finding per platform, excepted (pass) or not (fail)."""
+def verdict_document(image: AttestedImage, *, excepted: bool = True, at: Registry | None = None) -> dict[str, Any]:
+    """A ``scan --json``-shaped verdict for the image: one HIGH finding per platform, excepted (pass) or not (fail);
+    ``at``: the image as scanned through another address of its registry (a proxy in front of it)."""
     built = image.image
     runs = []
     for platform, digest in built.children.items():
@@ -70,7 +72,7 @@ def verdict_document(image: AttestedImage, *, excepted: bool = True) -> dict[str
             sbom_predicate_type=CYCLONEDX,
         )
     document.update(
-        image=built.ref,
+        image=at.ref(built.repo, built.tag) if at else built.ref,
         digest=built.digest,
         scanner={"name": "osv", "version": "test"},
         predicate_type=CYCLONEDX,
@@ -232,7 +234,7 @@ def test_an_interrupted_promotion_keeps_the_quarantine_tag_and_a_rerun_completes
     registry = proxy.registry
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
     image = build_attested_image(distribution_registry, quarantine, TAG)
-    verdict = write_verdict(tmp_path, verdict_document(image))
+    verdict = write_verdict(tmp_path, verdict_document(image, at=registry))
     source, destination = registry.ref(quarantine, TAG), registry.ref(production)
 
     proxy.inject(fault)
@@ -258,7 +260,7 @@ def test_a_registry_that_refuses_the_deletion_leaves_a_warning_not_an_undo(
     proxy = fault_proxy(distribution_registry)
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
     image = build_attested_image(distribution_registry, quarantine, TAG, cosign_tags=False)
-    verdict = write_verdict(tmp_path, verdict_document(image))
+    verdict = write_verdict(tmp_path, verdict_document(image, at=proxy.registry))
     # as distribution with storage.delete.enabled false answers
     proxy.inject(status_fault(405, method="DELETE", path="/manifests/", times=None))
     logs: list[str] = []
@@ -331,7 +333,7 @@ def test_on_ghcr_the_registry_refuses_then_the_github_packages_api_deletes(
     report = promote(
         proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
         proxy.registry.ref(f"{unique_repo}/production"),
-        verdict_document(image),
+        verdict_document(image, at=proxy.registry),
         _ghcr_options(proxy, fake_github),
         log=logs.append,
     )
@@ -364,7 +366,7 @@ def test_on_ghcr_a_registry_that_deletes_the_tag_needs_no_github_api(
     report = promote(
         proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
         proxy.registry.ref(f"{unique_repo}/production"),
-        verdict_document(image),
+        verdict_document(image, at=proxy.registry),
         _ghcr_options(proxy, fake_github),
     )
     assert report.source_tag_deleted and report.github_package is None
@@ -389,7 +391,7 @@ def test_a_refusal_without_token_or_off_ghcr_is_a_warning_and_github_is_not_aske
     report = promote(
         proxy.registry.ref(f"{unique_repo}/quarantine", TAG),
         proxy.registry.ref(f"{unique_repo}/production"),
-        verdict_document(image),
+        verdict_document(image, at=proxy.registry),
         options,
     )
     assert report.promoted and not report.source_tag_deleted and report.github_package is None
@@ -544,3 +546,96 @@ def test_an_evaluate_verdict_for_another_digest_is_refused(
     )
     assert code == 1 and "names no image digest" in refused["refused"]
     assert RegistryClient(registry).tags(production) == []
+
+
+# --- a verdict promotes only what it judged (issue 10 §4) -----------------------------------------
+
+
+def _promote_refused(registry: Registry, unique_repo: str, verdict: str) -> dict[str, Any]:
+    """Promote the quarantine tag with ``verdict`` (deleting the source tag): it must be refused, with
+    nothing written to production and the quarantine tag in place."""
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    code, document, outputs, logs = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True
+    )
+    assert code == 1, logs
+    assert document["promoted"] is False and outputs == {"promoted": "false", "source_tag_deleted": "false"}
+    client = RegistryClient(registry)
+    assert client.tags(production) == []
+    assert TAG in client.tags(quarantine)
+    return document
+
+
+def test_a_pass_for_one_platform_does_not_promote_the_whole_index(
+    any_registry: Registry, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = any_registry
+    quarantine = f"{unique_repo}/quarantine"
+    built = build_image(registry, quarantine, TAG)
+    attach_sbom(registry, quarantine, built.children["linux/arm64"])  # lodash 4.17.20: CVE-2021-23337 (high)
+    fixed = {"type": "library", "name": "lodash", "version": "4.17.21", "purl": "pkg:npm/lodash@4.17.21"}
+    attach_sbom(registry, quarantine, built.children["linux/amd64"], sbom={**cyclonedx_sbom(), "components": [fixed]})
+    code = cli.main(["scan", registry.ref(quarantine, TAG), "--platform", "linux/amd64", "--scanner", "osv",
+                     "--osv-db", OSV_DB, "--sarif-output", str(tmp_path / "scan.sarif"), "--json"])  # fmt: skip
+    scanned = json.loads(capsys.readouterr().out)
+    assert code == 0 and scanned["verdict"] == "pass" and scanned["digest"] == built.digest
+    assert [row["platform"] for row in scanned["platforms"]] == ["linux/amd64"]
+
+    refused = _promote_refused(registry, unique_repo, write_verdict(tmp_path, scanned))
+    assert "judged 1 of the 2 platform manifests" in refused["refused"]
+    assert built.children["linux/arm64"] in refused["refused"]
+
+
+@pytest.mark.parametrize("case", ["platforms-fail", "blocking-listed"])
+def test_a_verdict_edited_to_pass_is_refused(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path, case: str
+) -> None:
+    document = verdict_document(quarantined, excepted=False)
+    assert document["verdict"] == "fail"
+    document["verdict"] = "pass"  # the top line edited by hand; the platforms still fail
+    if case == "blocking-listed":  # the platforms edited too: only the blocking list tells
+        for row in document["platforms"]:
+            row.update(verdict="pass", blocking=0, blocking_ids=[])
+    refused = _promote_refused(any_registry, unique_repo, write_verdict(tmp_path, document))
+    assert "contradicts itself" in refused["refused"]
+    expected = "blocking finding(s)" if case == "blocking-listed" else "platform linux/amd64 did not pass"
+    assert expected in refused["refused"]
+
+
+@pytest.mark.parametrize("case", ["no-platforms", "no-runs"])
+def test_a_verdict_that_judged_nothing_is_refused(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path, case: str
+) -> None:
+    document = verdict_document(quarantined)
+    if case == "no-platforms":
+        document["platforms"] = []
+    else:  # every platform row without a SARIF run (as if every SBOM were missing and allowed)
+        for row in document["platforms"]:
+            row["sources"] = []
+    refused = _promote_refused(any_registry, unique_repo, write_verdict(tmp_path, document))
+    assert ("judged no platform" if case == "no-platforms" else "fed by a SARIF run") in refused["refused"]
+
+
+def test_an_evaluate_pass_of_a_sarif_without_runs_is_refused(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    empty = tmp_path / "empty.sarif"
+    empty.write_text(json.dumps({"version": "2.1.0", "runs": []}))
+    pinned = any_registry.ref(f"{unique_repo}/quarantine", TAG) + f"@{quarantined.image.digest}"
+    code, document = _evaluate_json(capsys, str(empty), "--image", pinned, "--allow-empty")
+    assert code == 0 and document["verdict"] == "pass" and document["platforms"] == []
+    refused = _promote_refused(any_registry, unique_repo, write_verdict(tmp_path, document))
+    assert "judged no platform" in refused["refused"]
+
+
+def test_a_verdict_on_the_same_digest_in_another_repository_is_refused(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path
+) -> None:
+    document = verdict_document(quarantined)
+    # the same image pushed elsewhere, where other attestations (or none) were judged
+    other = any_registry.ref(f"{unique_repo}/elsewhere", TAG)
+    document["image"] = other
+    refused = _promote_refused(any_registry, unique_repo, write_verdict(tmp_path, document))
+    assert f"judged {any_registry.host}/{unique_repo}/elsewhere" in refused["refused"]
+    assert "another repository" in refused["refused"]
