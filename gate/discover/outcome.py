@@ -47,9 +47,9 @@ def discovery_outcome(found: Discovery) -> Outcome:
     )
 
 
-def _annotation_file(root: Path, path: str) -> str:
+def annotation_file(root: str | Path, path: str) -> str:
     """The path GitHub needs for an annotation: relative to the workspace when the file is in it."""
-    full = os.path.abspath(root / path)
+    full = os.path.abspath(Path(root) / path)
     relative = os.path.relpath(full, os.getcwd())
     return path if relative.startswith("..") else Path(relative).as_posix()
 
@@ -59,7 +59,7 @@ def _annotation(root: Path, violation: Violation) -> Annotation:
     return Annotation(
         "error",
         message,
-        file=_annotation_file(root, violation.path),
+        file=annotation_file(root, violation.path),
         line=violation.line,
         title="image-gate discover",
     )
