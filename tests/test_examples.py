@@ -118,6 +118,7 @@ EXPECTED_EXAMPLES = {
     "scan-and-promote.yml",
     "pipeline.yml",
     "reusable-pipeline.yml",
+    "refresh-base-images.yml",
 }
 
 
@@ -428,3 +429,30 @@ def test_the_readme_snippet_is_a_valid_matrix_flow(validator: jsonschema.protoco
     for step in our_steps(workflow):
         assert set(step.body["with"]) <= inputs
     assert {name for _, name in referenced_outputs(workflow)} <= set(action()["outputs"])
+
+
+# --- the refresh example ---------------------------------------------------------------------------------
+
+
+def test_the_refresh_example_reports_pins_and_opens_one_pull_request() -> None:
+    workflow = load_workflow(EXAMPLES / "refresh-base-images.yml")
+    assert "workflow_dispatch" in workflow["on"]
+    (schedule,) = workflow["on"]["schedule"]
+    _minute, _hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit(), "weekly"
+    assert workflow["permissions"] == {}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    ours = {s.body["id"]: s.body["with"] for s in our_steps(workflow)}
+    assert ours["outdated"]["command"] == "outdated"
+    assert (ours["outdated"]["scan"], ours["outdated"]["scanner"]) == (True, "osv") and ours["outdated"]["osv_db"]
+    assert (ours["pin"]["command"], ours["pin"]["update"]) == ("pin", True)
+    names = [str(s.get("id") or s.get("uses") or s.get("name")) for s in job["steps"]]
+    assert names.index("outdated") < names.index("pin")
+    (pull,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("peter-evans/create-pull-request@")]
+    assert SHA_PIN.fullmatch(pull["uses"]) and names.index("pin") < job["steps"].index(pull)
+    assert pull["with"]["branch"] and pull["with"]["body-path"], "one branch: the pull request is updated"
+    assert "steps.pin.outputs.changed_files" in pull["with"]["add-paths"], "only what pin changed is committed"
+    (body,) = [s for s in job["steps"] if "pull-request-body.md" in str(s.get("run", ""))]
+    assert body["env"]["OUTDATED"] == "${{ steps.outdated.outputs.outdated }}", "the table comes from the outputs"
+    assert "fixes" in body["run"] and "introduces" in body["run"]
