@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,9 +60,9 @@ def test_matrix_is_compact_single_line_json() -> None:
     assert compact_json(matrix([])) == '{"include":[]}'
 
 
-def entries(*texts: str) -> list[dict[str, object]]:
+def entries(*texts: str) -> list[dict[str, Any]]:
     images = unique_images([found(text, "Dockerfile", line) for line, text in enumerate(texts, 1)])
-    include: list[dict[str, object]] = matrix(images)["include"]
+    include: list[dict[str, Any]] = matrix(images)["include"]
     return include
 
 
@@ -94,8 +95,8 @@ def test_one_tag_pinned_to_two_digests_adds_the_digest_prefix_then_the_whole_ref
         f"{golang}@{D4}": (f"{golang}@sha256:444444444444", "image-gate/sha256:444444444444"),
     }
     # Two digests alike in their first 12 hex digits: the whole reference.
-    named = {e["image"]: e["name"] for e in entries(f"golang:1.22@{D1}", f"golang:1.22@{D3}")}
-    assert named == {f"{golang}:1.22@{D1}": f"{golang}:1.22@{D1}", f"{golang}:1.22@{D3}": f"{golang}:1.22@{D3}"}
+    whole = {e["image"]: e["name"] for e in entries(f"golang:1.22@{D1}", f"golang:1.22@{D3}")}
+    assert whole == {f"{golang}:1.22@{D1}": f"{golang}:1.22@{D1}", f"{golang}:1.22@{D3}": f"{golang}:1.22@{D3}"}
 
 
 def test_names_are_unique_stable_and_their_categories_valid() -> None:
