@@ -20,7 +20,7 @@ from gate.options.promote import PromotionFields
 from gate.outcome import Context, Outcome
 from gate.pipeline.chain import Mirrored, Promoted, Scanned, run_pipeline
 from gate.pipeline.summary import Names, combine
-from gate.policy.vex import load_vex_files
+from gate.policy.vex_match import load_given_vex
 from gate.policy.waivers import load_exceptions
 from gate.promote.outcome import promoted_outcome
 from gate.promote.promotion import PromoteReport, promote
@@ -86,8 +86,7 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
         raise InputError(f"sarif_output {output} is a directory; name a file")
     if config.exceptions_file:
         load_exceptions(config.exceptions_file)
-    if config.use_vex and config.vex_files:
-        load_vex_files([Path(p) for p in config.vex_files])
+    load_given_vex(config.vex_files, config.use_vex)
     scanner = make_scanner(config.scan_settings(config.quarantine), context.log)
     copy = mirror_plan(config.source, config.quarantine, config.referrers_source)
     if config.delete_source_tag and not copy.tag:

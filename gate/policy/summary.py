@@ -11,6 +11,7 @@ from gate.markdown import md_code, md_details, md_table, md_text
 from gate.outcome import Annotation
 from gate.policy.severity import SEVERITIES
 from gate.policy.verdict import MAX_ANNOTATIONS, GateResult, Judged
+from gate.policy.vex_match import provenance_note
 from gate.policy.waivers import ExceptionEntry
 
 # Lists longer than this go into a collapsed <details> block.
@@ -92,7 +93,7 @@ def _findings_block(
             row += [
                 md_text(vex.status) if vex else "accepted (in the SARIF)",
                 md_text(vex.justification or vex.impact or "-") if vex else "-",
-                md_code(vex.source) if vex else md_code(f.source),
+                md_code(vex.source) + md_text(provenance_note(vex)) if vex else md_code(f.source),
             ]
         rows.append(row)
     body = md_table(headers, rows)

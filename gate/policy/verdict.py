@@ -105,6 +105,9 @@ class Judged:
 
         ``source`` is the VEX document (file, or ``<image>@<referrer digest>``) for a VEX suppression,
         the SARIF file for a suppression the scanner wrote; ``sarif_source`` is always the SARIF file.
+        A VEX suppression also says where its statement came from (``vex_origin``: ``file``, the
+        operator's, or ``attached`` to the image) and, when attached, whether its signature was verified
+        (``vex_verified``; null for a file).
         """
         data = self.to_json()
         data["sarif_source"] = self.finding.source
@@ -116,6 +119,8 @@ class Judged:
                 source=self.vex.source,
                 suppressed_by="vex",
                 vex_format=self.vex.format,
+                vex_origin=self.vex.origin,
+                vex_verified=self.vex.verified,
             )
         else:
             data.update(status="accepted", justification=None, impact=None, suppressed_by="sarif")

@@ -11,13 +11,25 @@
 finding; products are the image digest, the image purl (``pkg:oci/...@sha256:...``) and the
 package purl. ``not_affected`` and ``fixed`` suppress; ``affected`` and ``under_investigation``
 do not (but a later one overrides an earlier suppression for the same product).
+
+The operator's own files (``--vex``) win over documents attached to the image, whatever their
+timestamps: an attached statement applies only to a finding no operator statement speaks of. An
+attached statement also applies only to findings of the manifest it is attached to (the image's
+index covers every platform): ``subject``.
+
+``pkg:oci`` purls match as the purl spec's ``oci`` type says: the version (a digest) identifies the
+content, wherever it lives; the name is the last segment of the repository, and where it lives is the
+``repository_url`` qualifier. So a product without a digest names a repository: when it says where
+(``repository_url``, or a namespace, which ``oci`` purls should not have but people write) it matches
+only an image there, and when it does not, any repository of that name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +38,7 @@ from packageurl import PackageURL
 from gate.attest.unwrap import unwrap_document
 from gate.errors import InputError
 from gate.files import read_capped
+from gate.oci.reference import parse_reference
 
 OPENVEX_PREFIX = "https://openvex.dev/ns"
 OPENVEX_PREDICATE_TYPES = frozenset({OPENVEX_PREFIX, f"{OPENVEX_PREFIX}/v0.2.0"})
@@ -64,6 +77,12 @@ class VexStatement:
     timestamp: str | None = None
     source: str = ""
     format: str = "openvex"
+    origin: str = "file"
+    """``file``: the operator's (``--vex``); ``attached``: found attached to the image (they never win over files)."""
+    verified: bool | None = None
+    """Attached: whether its signature was verified (verified mode); None for the operator's files."""
+    subject: str | None = None
+    """Attached: the digest of the manifest it is attached to; it applies only to findings of that manifest."""
 
     @property
     def suppresses(self) -> bool:
@@ -84,6 +103,9 @@ class VexStatement:
             "action": self.action,
             "source": self.source,
             "format": self.format,
+            "origin": self.origin,
+            "verified": self.verified,
+            "subject": self.subject,
         }
 
 
@@ -99,25 +121,33 @@ class VexSet:
     def __add__(self, other: VexSet) -> VexSet:
         return VexSet(self.statements + other.statements)
 
+    def attached(self, subject: str, *, verified: bool) -> VexSet:
+        """These statements as found attached to the manifest ``subject`` (verified or not)."""
+        return VexSet(
+            replace(s, origin="attached", verified=verified, subject=subject.lower()) for s in self.statements
+        )
+
     def match(self, finding_id: str, aliases: Iterable[str], product_identifiers: Iterable[str]) -> VexStatement | None:
         """The statement that applies to this finding, or None.
 
         A statement applies when its vulnerability (or one of its aliases) is the finding's id or
         one of its aliases, and one of its products matches one of ``product_identifiers`` (and,
-        when the product lists subcomponents, one of those matches too). Among several, the
-        latest by timestamp wins; at equal time the last one read.
+        when the product lists subcomponents, one of those matches too); an attached one only when
+        its ``subject`` is one of the identifiers too. Among several, the operator's files win over
+        attached documents whatever the timestamps; then the latest by timestamp wins; at equal time
+        the last one read.
         """
         names = {_norm_id(finding_id), *(_norm_id(a) for a in aliases)}
         identifiers = [i for i in product_identifiers if i]
-        best: tuple[str, int, VexStatement] | None = None
+        best: tuple[tuple[bool, str, int], VexStatement] | None = None
         for order, statement in enumerate(self.statements):
             ids = {_norm_id(statement.vulnerability), *(_norm_id(a) for a in statement.aliases)}
             if not ids & names or not _applies(statement, identifiers):
                 continue
-            key = (statement.timestamp or "", order)
-            if best is None or key >= best[:2]:
-                best = (key[0], key[1], statement)
-        return best[2] if best else None
+            key = (statement.origin == "file", statement.timestamp or "", order)
+            if best is None or key >= best[0]:
+                best = (key, statement)
+        return best[1] if best else None
 
 
 def load_vex(path: Path) -> VexSet:
@@ -297,6 +327,8 @@ def _cyclonedx(document: Mapping[str, Any], source: str) -> list[VexStatement]:
 
 
 def _applies(statement: VexStatement, identifiers: Sequence[str]) -> bool:
+    if statement.subject is not None and statement.subject not in {i.lower() for i in identifiers}:
+        return False  # attached to another manifest (another platform, or another image)
     for product in statement.products:
         if not any(identifier_matches(product.identifier, i) for i in identifiers):
             continue
@@ -312,8 +344,9 @@ def identifier_matches(pattern: str, identifier: str) -> bool:
 
     Digests compare case-insensitively, and a digest matches a ``pkg:oci`` purl with that
     version. Purls match on type, namespace, name; a pattern without version matches every
-    version; location qualifiers (repository_url, tag...) are ignored and other qualifiers only
-    conflict when both sides set them differently.
+    version; a ``pkg:oci`` pattern without version matches on name and where the image lives
+    (``_same_oci_location``); other location qualifiers (tag, download_url...) are ignored and
+    other qualifiers only conflict when both sides set them differently.
     """
     if pattern == identifier:
         return True
@@ -326,8 +359,13 @@ def identifier_matches(pattern: str, identifier: str) -> bool:
         digest = (pattern if left is None else identifier).strip().lower()
         purl = right if left is None else left
         return purl is not None and purl.type == "oci" and (purl.version or "").lower() == digest
-    same = (left.type, left.namespace or "", left.name) == (right.type, right.namespace or "", right.name)
-    if not same and not (left.type == right.type == "oci" and left.name.lower() == right.name.lower()):
+    if left.type != right.type:
+        return False
+    if left.type == "oci":
+        # With a digest the pattern names content, wherever it lives; without, a repository: its location counts.
+        if left.name.lower() != right.name.lower() or not (left.version or _same_oci_location(left, right)):
+            return False
+    elif (left.namespace or "", left.name) != (right.namespace or "", right.name):
         return False
     if left.version:
         fold = left.type == "oci"  # digests are case-insensitive hex
@@ -337,6 +375,32 @@ def identifier_matches(pattern: str, identifier: str) -> bool:
     lq = _qualifiers(left)
     rq = _qualifiers(right)
     return all(rq.get(key, value) == value for key, value in lq.items() if key not in _LOCATION_QUALIFIERS)
+
+
+def _same_oci_location(pattern: PackageURL, identifier: PackageURL) -> bool:
+    """Whether the image ``identifier`` names lives where the ``pkg:oci`` ``pattern`` says (anywhere, when
+    it says nothing): its ``repository_url`` is the same repository, and its namespace (not in the spec,
+    but written) is the repository path before the name."""
+    wanted_url, wanted_namespace = _oci_location(pattern)
+    if not wanted_url and not wanted_namespace:
+        return True
+    url, namespace = _oci_location(identifier)
+    if wanted_url and wanted_url != url:
+        return False
+    if wanted_namespace:
+        path = url.partition("/")[2].rpartition("/")[0] if url else ""
+        return wanted_namespace in {namespace, path} - {""}
+    return True
+
+
+def _oci_location(purl: PackageURL) -> tuple[str, str]:
+    """(the normalised ``repository_url``, the namespace) of a ``pkg:oci`` purl; empty when absent."""
+    url = _qualifiers(purl).get("repository_url", "").strip().lower()
+    url = url.split("://", 1)[-1].strip("/")
+    if url:
+        with contextlib.suppress(InputError):  # docker.io/library/x, index.docker.io -> docker.io
+            url = parse_reference(url, default_tag=None).name
+    return url, (purl.namespace or "").strip("/").lower()
 
 
 def _pinned_digest(text: str) -> str | None:

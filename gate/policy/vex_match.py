@@ -6,8 +6,10 @@ A finding's products are the image it was found in and the package it was found 
   as a ``pkg:oci/<last name component>@<digest>`` purl;
 - the package purl when the scanner (or the scan stage, from the SBOM) recorded one.
 
-``not_affected`` and ``fixed`` suppress; ``affected`` and ``under_investigation`` do not, and the
-latest applicable statement wins (``gate.policy.vex.VexSet.match``).
+``not_affected`` and ``fixed`` suppress; ``affected`` and ``under_investigation`` do not; the
+operator's ``--vex`` files win over VEX attached to the image, then the latest applicable statement
+wins (``gate.policy.vex.VexSet.match``). A suppression names where its statement came from and,
+for an attached one, whether its signature was verified.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gate.errors import InputError
 from gate.oci.reference import TAG_PATTERN
 from gate.policy.sarif import SarifFinding
 from gate.policy.vex import VexSet, VexStatement, load_vex_files
@@ -80,7 +83,7 @@ def statement_for(vex: VexSet, finding: SarifFinding, run_digest: str | None) ->
 def sarif_suppression(statement: VexStatement) -> dict[str, Any]:
     """A SARIF ``suppression`` object for a VEX statement: external, accepted, with its justification."""
     justification = statement.justification or statement.impact or statement.status
-    text = f"VEX {statement.status}: {justification} ({statement.source})"
+    text = f"VEX {statement.status}: {justification} ({statement.source}{provenance_note(statement)})"
     suppression: dict[str, Any] = {
         "kind": "external",
         "status": "accepted",
@@ -90,9 +93,18 @@ def sarif_suppression(statement: VexStatement) -> dict[str, Any]:
             "vexJustification": statement.justification,
             "vexSource": statement.source,
             "vexFormat": statement.format,
+            "vexOrigin": statement.origin,
+            "vexVerified": statement.verified,
         },
     }
     return suppression
+
+
+def provenance_note(statement: VexStatement) -> str:
+    """``", attached, signature not verified"`` (or verified) for attached VEX; nothing for the operator's files."""
+    if statement.origin != "attached":
+        return ""
+    return ", attached, signature verified" if statement.verified else ", attached, signature not verified"
 
 
 def suppress_results(run: MutableMapping[str, Any], findings: Iterable[SarifFinding], vex: VexSet) -> int:
@@ -125,7 +137,19 @@ def suppress_results(run: MutableMapping[str, Any], findings: Iterable[SarifFind
 
 
 def load_given_vex(paths: Sequence[str], use_vex: bool) -> VexSet | None:
-    """The ``--vex`` files as one set (None with ``--no-vex``); unreadable files are an ``InputError``."""
+    """The ``--vex`` files as one set (None with ``--no-vex``); unreadable files are an ``InputError``.
+
+    ``--no-vex`` with ``--vex`` files is an ``InputError`` too: the operator asked for no VEX at all and
+    for these files, and neither dropping the files silently nor applying them is what both asked for.
+    """
     if not use_vex:
+        if paths:
+            shown = ", ".join(str(p) for p in paths[:5]) + (", ..." if len(paths) > 5 else "")
+            raise InputError(
+                f"--no-vex (input vex: false) and --vex (input vex_files: {shown}) contradict each other: "
+                "--no-vex applies no VEX statement at all, not even the files given",
+                hint="drop --no-vex to apply the files, or the files to apply no VEX; --no-attached-vex "
+                "(input attached_vex: false) applies the files and ignores VEX attached to the image",
+            )
         return None
     return load_vex_files([Path(p) for p in paths])

@@ -45,8 +45,8 @@ from gate.oci.target import Target
 from gate.outcome import ignore
 from gate.policy.sarif import PlatformRun, build_sarif_log, parse_run, parse_sarif, write_sarif
 from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVerdict, evaluate
-from gate.policy.vex import VexSet, load_vex_files
-from gate.policy.vex_match import suppress_results
+from gate.policy.vex import VexSet
+from gate.policy.vex_match import load_given_vex, suppress_results
 from gate.policy.waivers import ExceptionEntry, load_exceptions
 from gate.sbom.bom import write_bom
 from gate.sbom.components import read_inventory
@@ -226,7 +226,7 @@ def scan_image(
     if output.is_dir():
         raise InputError(f"sarif_output {output} is a directory; name a file")
     # Read every input file before any network work, so bad input fails fast (exit 2).
-    given_vex = load_vex_files([Path(p) for p in settings.vex_files]) if settings.use_vex else VexSet()
+    given_vex = load_given_vex(settings.vex_files, settings.use_vex) or VexSet()
     options = request.gate
     exceptions = load_exceptions(options.exceptions_file) if options.exceptions_file else ()
     chosen = scanner or make_scanner(settings, log)

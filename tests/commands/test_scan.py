@@ -104,8 +104,13 @@ def test_cli_exit_codes_json_and_default_sarif_in_the_working_directory(image: s
     assert {(s["id"], s["status"], s["justification"]) for s in passed["suppressed"]} == {
         (HIGH, "not_affected", "vulnerable_code_not_present")
     }
-    ignored = _cli("scan", image, "--scanner", "osv", "--osv-db", OSV_DB, "--vex", str(vex), "--no-vex", cwd=tmp_path)
-    assert ignored.returncode == 1, ignored.stderr
+    # Measured: --no-vex silently dropped the --vex files too. Both at once contradict each other: exit 2.
+    both = _cli("scan", image, "--scanner", "osv", "--osv-db", OSV_DB, "--vex", str(vex), "--no-vex", cwd=tmp_path)
+    assert both.returncode == 2, both.stderr
+    assert "--no-vex (input vex: false) and --vex (input vex_files: " in both.stderr
+    none = _cli("scan", image, "--scanner", "osv", "--osv-db", OSV_DB, "--no-vex", "--json", cwd=tmp_path)
+    assert none.returncode == 1, none.stderr
+    assert "VEX disabled (--no-vex)" in " ".join(json.loads(none.stdout)["scan_notes"])
 
 
 @pytest.mark.parametrize(
@@ -172,7 +177,10 @@ def test_action_inputs_outputs_and_summary(image: str, tmp_path: Path) -> None:
     text = _rendered_text(outcome.summary)
     assert "Suppressed (VEX or SARIF) (1)" in text and "vulnerable_code_not_present" in text
 
-    off = command.run(command.config_from_inputs(ActionInputs({**env, "INPUT_VEX": "false"})), Context())
+    with pytest.raises(InputError, match=r"--no-vex \(input vex: false\) and --vex \(input vex_files: "):
+        command.run(command.config_from_inputs(ActionInputs({**env, "INPUT_VEX": "false"})), Context())
+    without_files = {k: v for k, v in env.items() if k != "INPUT_VEX_FILES"}
+    off = command.run(command.config_from_inputs(ActionInputs({**without_files, "INPUT_VEX": "false"})), Context())
     assert off.exit_code == 1 and off.outputs["blocking_ids"] == HIGH
     assert off.annotations and HIGH in off.annotations[0].message
     with pytest.raises(InputError, match="input source"):
@@ -222,7 +230,9 @@ def test_evaluate_applies_vex_files(tmp_path: Path) -> None:
     assert (entry["id"], entry["status"], entry["source"], entry["sarif_source"]) == (
         "CVE-2024-0001", "fixed", str(vex), str(log),
     )  # fmt: skip
-    assert run("--vex", str(vex), "--no-vex").exit_code == 1
+    with pytest.raises(InputError, match=r"--no-vex \(input vex: false\) and --vex \(input vex_files: "):
+        run("--vex", str(vex), "--no-vex")
+    assert run("--no-vex").exit_code == 1
     assert run().exit_code == 1
     inputs = {"INPUT_SARIF_FILE": str(log), "INPUT_VEX_FILES": str(vex)}
     assert evaluate_command.run(evaluate_command.config_from_inputs(ActionInputs(inputs)), Context()).exit_code == 0

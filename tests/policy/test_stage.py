@@ -67,7 +67,10 @@ def test_vex_files_are_read_unless_vex_is_off(tmp_path: Path) -> None:
     missing = str(tmp_path / "absent.vex.json")
     with pytest.raises(InputError):
         gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), vex_files=(missing,)))
-    verdict = gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), vex_files=(missing,), use_vex=False))
+    # --no-vex with --vex files contradict each other: neither is dropped silently.
+    with pytest.raises(InputError, match=r"--no-vex \(input vex: false\) and --vex \(input vex_files: .*absent"):
+        gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), vex_files=(missing,), use_vex=False))
+    verdict = gate_sarif_files(GateRequest((_sarif(tmp_path, "a.sarif"),), use_vex=False))
     assert verdict.result.verdict == "fail"
 
 

@@ -75,6 +75,31 @@ def test_latest_statement_wins() -> None:
     assert match is not None and match.status == "affected"
 
 
+def test_the_operators_file_wins_over_an_attached_document_whatever_the_timestamps() -> None:
+    # Measured: an attached VEX dated 9999 overrode the operator's own --vex saying affected.
+    mine = {"vulnerability": {"name": "CVE-1"}, "products": [{"@id": DIGEST}], "status": "affected",
+            "timestamp": "2026-01-01T00:00:00Z"}  # fmt: skip
+    theirs = dict(mine, status="not_affected", justification="component_not_present", timestamp="9999-12-31T00:00:00Z")
+    operator = parse_vex(openvex(mine), "mine.json")
+    attached = parse_vex(openvex(theirs), "registry/app@sha256:feed").attached(DIGEST, verified=False)
+    for combined in (operator + attached, attached + operator):
+        match = combined.match("CVE-1", [], [DIGEST])
+        assert match is not None and match.status == "affected" and match.origin == "file"
+    # Where the operator says nothing, the attached statement applies (the latest among attached ones).
+    alone = attached.match("CVE-1", [], [DIGEST])
+    assert alone is not None and alone.origin == "attached" and alone.verified is False and alone.suppresses
+
+
+def test_an_attached_statement_applies_only_to_the_manifest_it_is_attached_to() -> None:
+    product = {"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/minimist"}], "status": "fixed"}
+    other_platform = "sha256:" + "cd" * 32
+    attached = parse_vex(openvex(product), "referrer").attached(other_platform, verified=True)
+    assert attached.match("CVE-1", [], [DIGEST, "pkg:npm/minimist@1.2.5"]) is None
+    assert attached.match("CVE-1", [], [DIGEST, other_platform.upper(), "pkg:npm/minimist@1.2.5"]) is not None
+    as_file = parse_vex(openvex(product), "file")  # the operator's: wherever its products are found
+    assert as_file.match("CVE-1", [], [DIGEST, "pkg:npm/minimist@1.2.5"]) is not None
+
+
 def test_openvex_v001_string_forms() -> None:
     statement = {"vulnerability": "CVE-2021-44906", "products": [DIGEST], "subcomponents": ["pkg:npm/minimist"],
                  "status": "fixed"}  # fmt: skip
@@ -149,6 +174,37 @@ def test_cyclonedx_vex_states_and_bom_refs() -> None:
     ],
 )
 def test_identifier_matching(pattern: str, identifier: str, expected: bool) -> None:
+    assert identifier_matches(pattern, identifier) is expected
+
+
+APP = f"pkg:oci/app@sha256%3A{'ab' * 32}?repository_url=ghcr.io/acme/app"  # how the gate names an image
+DEBIAN = f"pkg:oci/debian@sha256%3A{'ab' * 32}?repository_url=docker.io/library/debian"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "identifier", "expected"),
+    [
+        ("pkg:oci/other-org/app", APP, False),  # measured: matched any repository named app
+        ("pkg:oci/app?repository_url=ghcr.io/other-org/app", APP, False),
+        ("pkg:oci/app?repository_url=quay.io/acme/app", APP, False),
+        ("pkg:oci/acme/app", APP, True),  # a namespace (not in the spec) that says the same place
+        ("pkg:oci/app?repository_url=ghcr.io/acme/app", APP, True),
+        ("pkg:oci/app?repository_url=https://GHCR.io/acme/app/", APP, True),
+        ("pkg:oci/app?repository_url=ghcr.io/acme/app&tag=v1", APP, True),
+        ("pkg:oci/acme/app?repository_url=ghcr.io/acme/app", APP, True),
+        ("pkg:oci/other/app?repository_url=ghcr.io/acme/app", APP, False),
+        ("pkg:oci/app", APP, True),  # no place given: any repository named app, as the spec says
+        ("pkg:oci/other", APP, False),
+        ("pkg:oci/app?repository_url=ghcr.io/acme/app", f"pkg:oci/app@sha256%3A{'ab' * 32}", False),
+        ("pkg:oci/debian?repository_url=index.docker.io/debian", DEBIAN, True),  # one Docker Hub, spelt two ways
+        ("pkg:oci/library/debian", DEBIAN, True),
+        # A digest names content, wherever it lives: a copy in another repository is the same image.
+        (f"pkg:oci/app@sha256%3A{'ab' * 32}?repository_url=ghcr.io/other-org/app", APP, True),
+        (f"pkg:oci/other-org/app@sha256%3A{'ab' * 32}", APP, True),
+        (f"pkg:oci/app@sha256%3A{'cd' * 32}?repository_url=ghcr.io/acme/app", APP, False),
+    ],
+)
+def test_oci_purls_match_on_where_the_image_lives(pattern: str, identifier: str, expected: bool) -> None:
     assert identifier_matches(pattern, identifier) is expected
 
 

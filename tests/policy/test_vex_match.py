@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gate.errors import InputError
 from gate.policy.sarif import PlatformRun, SarifFinding, build_sarif_log, parse_run, validate_sarif
 from gate.policy.vex import VexProduct, VexSet, VexStatement
 from gate.policy.vex_match import (
     finding_products,
     image_identifiers,
     image_name,
+    load_given_vex,
     sarif_suppression,
     statement_for,
     suppress_results,
@@ -91,3 +94,37 @@ def test_suppressions_are_valid_sarif_and_name_the_statement() -> None:
 def test_suppression_justification_is_bounded(text: str) -> None:
     entry = sarif_suppression(statement(INDEX, justification=text))
     assert len(entry["justification"]) <= 1000
+
+
+def test_an_oci_product_of_another_repository_does_not_suppress() -> None:
+    # Measured: a product pkg:oci/other-org/app suppressed findings in any repository named app.
+    f = finding()
+    for product in ("pkg:oci/other-org/app", "pkg:oci/app?repository_url=quay.io/other-org/app"):
+        assert statement_for(VexSet([statement(product)]), f, CHILD) is None, product
+    for product in ("pkg:oci/app", "pkg:oci/acme/app", "pkg:oci/app?repository_url=ghcr.io/acme/app"):
+        assert statement_for(VexSet([statement(product)]), f, CHILD) is not None, product
+
+
+def test_a_suppression_names_its_origin_and_whether_it_was_verified() -> None:
+    found = replace(statement(CHILD), source="ghcr.io/acme/app@sha256:feed")
+    attached = VexSet([found]).attached(CHILD, verified=False)
+    entry = sarif_suppression(attached.statements[0])
+    assert entry["properties"]["vexOrigin"] == "attached" and entry["properties"]["vexVerified"] is False
+    assert entry["justification"].endswith("(ghcr.io/acme/app@sha256:feed, attached, signature not verified)")
+    verified = VexSet([statement(CHILD)]).attached(CHILD, verified=True).statements[0]
+    assert sarif_suppression(verified)["justification"].endswith(", attached, signature verified)")
+    from_file = sarif_suppression(statement(CHILD))
+    assert from_file["properties"]["vexOrigin"] == "file" and from_file["properties"]["vexVerified"] is None
+    assert from_file["justification"].endswith("(vex.json)")
+
+
+def test_no_vex_with_vex_files_is_bad_input_naming_both() -> None:
+    with pytest.raises(InputError) as info:
+        load_given_vex(["ops/app.openvex.json"], use_vex=False)
+    assert info.value.exit_code == 2
+    assert info.value.message.startswith(
+        "--no-vex (input vex: false) and --vex (input vex_files: ops/app.openvex.json) contradict each other"
+    )
+    assert load_given_vex([], use_vex=False) is None
+    given = load_given_vex([], use_vex=True)
+    assert given is not None and len(given) == 0
