@@ -11,7 +11,8 @@ from gate.discover.outdated_outcome import outdated_outcome
 from gate.discover.outdated_stage import OutdatedRequest, find_outdated
 from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
-from gate.options.outdated import OUTDATED_GROUPS, DockerfileFields, LookupFields, check_outdated_values
+from gate.options.lookup import DockerfileFields, LookupFields
+from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
 from gate.options.trivy import TRIVY_TIMEOUT, trivy_scanner_options
 from gate.outcome import Context, Outcome
 from gate.scan.stage import DEFAULT_PREDICATE_TYPE, DEFAULT_SCANNER

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from gate.discover.pin_outcome import pin_outcome
 from gate.discover.pin_stage import PinRequest, pin
 from gate.options.base import CommandOptions
-from gate.options.outdated import DockerfileFields, LookupFields
+from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.pin import PIN_GROUPS
 from gate.outcome import Context, Outcome
 

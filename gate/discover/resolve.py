@@ -20,14 +20,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from gate.attest.lookup import TargetFetcher
 from gate.discover.outdated import ResolvedTag
 from gate.errors import GateError
 from gate.oci.manifest import MAX_CONFIG_BYTES, is_attestation_child, parse
 from gate.oci.pool import RegistryPool
 from gate.oci.reference import ImageReference
 from gate.oci.registry import RegistryTarget
-from gate.oci.target import MANIFEST_TYPES, Descriptor, Manifest
+from gate.oci.target import MANIFEST_TYPES, Descriptor, Manifest, read_blob
 
 IMAGE_CONFIG_TYPES = frozenset(
     {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
@@ -84,7 +83,7 @@ def _created(target: RegistryTarget, manifest: Manifest) -> dt.datetime | None:
     config = parsed.config
     if config is None or config.media_type not in IMAGE_CONFIG_TYPES or config.size > MAX_CONFIG_BYTES:
         return None
-    return _config_created(TargetFetcher(target).blob(config, MAX_CONFIG_BYTES))
+    return _config_created(read_blob(target, config, MAX_CONFIG_BYTES))
 
 
 def _config_created(data: bytes) -> dt.datetime | None:

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gate.errors import GateError, RuntimeFailure
+from gate.errors import GateError, InputError, RuntimeFailure
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
@@ -136,3 +136,20 @@ class Target(Protocol):
     def list_tags(self) -> list[str]: ...
 
     def delete_tag(self, tag: str) -> None: ...
+
+
+def read_blob(target: Target, descriptor: Descriptor, limit: int) -> bytes:
+    """A small blob whole (an image config, an attestation layer), digest-verified by the target's stream;
+    an ``InputError`` naming it when the descriptor says, or the stream proves, it is over ``limit`` bytes."""
+    where = f"blob {descriptor.digest} in {target.display_name}"
+    if descriptor.size > limit:
+        raise InputError(f"{where}: {descriptor.size} bytes exceeds the cap of {limit}")
+    parts: list[bytes] = []
+    total = 0
+    with target.open_blob(descriptor) as chunks:
+        for chunk in chunks:
+            total += len(chunk)
+            if total > limit:
+                raise InputError(f"{where}: more than {limit} bytes")
+            parts.append(chunk)
+    return b"".join(parts)

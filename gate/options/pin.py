@@ -1,11 +1,11 @@
 """The options of ``pin``: discover's Dockerfile options and the registry access of ``outdated``
-(``gate.options.outdated``), and the mode: ``--update`` (move pinned digests too), ``--check``
+(``gate.options.lookup``), and the mode: ``--update`` (move pinned digests too), ``--check``
 (write nothing, exit 1 when something would change)."""
 
 from __future__ import annotations
 
 from gate.options.base import Group, Option
-from gate.options.outdated import DOCKERFILES, LOOKUP_ACCESS
+from gate.options.lookup import DOCKERFILES, LOOKUP_ACCESS
 
 UPDATE = Option(
     "update",
