@@ -184,15 +184,13 @@ class TrivyScanner:
             args += ["--cache-dir", str(o.cache_dir)]
         return args
 
-    def inventory(self, layout: Path, output: Path, what: str) -> str:
+    def inventory(self, layout: Path, output: Path, what: str) -> None:
         """Write the CycloneDX inventory of the one image in the OCI layout ``layout`` to ``output``
-        (Trivy's packages of every layer); returns Trivy's version. Trivy runs in ``layout``'s parent,
-        so a ``trivy.yaml`` in the caller's directory does not change what it does."""
-        version = self.version()
+        (Trivy's packages of every layer; its version is in the SBOM's ``metadata.tools``). Trivy runs in
+        ``layout``'s parent, so a ``trivy.yaml`` in the caller's directory does not change what it does."""
         self._run(self.inventory_command(layout, output), what, timeout=self.options.timeout_seconds, cwd=layout.parent)
         if not output.is_file():
             raise RuntimeFailure(f"{what}: trivy wrote no SBOM to {output}")
-        return version
 
     def _run(self, args: list[str], what: str, *, timeout: float, cwd: Path | None = None) -> bytes:
         try:

@@ -358,7 +358,8 @@ def test_inventory_runs_beside_the_layout_and_needs_its_output(fake: FakeTrivy, 
     layout = tmp_path / "private" / "image"
     layout.mkdir(parents=True)
     fake.mode("inventory")
-    assert TrivyScanner().inventory(layout, tmp_path / "private" / "sbom.cdx.json", "inventory") == "0.58.1"
+    TrivyScanner().inventory(layout, tmp_path / "private" / "sbom.cdx.json", "inventory")
+    assert (tmp_path / "private" / "sbom.cdx.json").is_file()
     assert json.loads((fake.directory / "inventory.json").read_text())["cwd"] == str(layout.parent)
     assert fake.calls()[-1][:3] == ["image", "--input", str(layout)]
     fake.mode("ok")  # exits 0 but writes no SBOM
