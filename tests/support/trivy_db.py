@@ -58,7 +58,7 @@ def pinned_trivy_version() -> str:
     """The Trivy version scripts/install-tools.sh builds (the Dockerfile must ship the same)."""
     script = (REPO_ROOT / "scripts" / "install-tools.sh").read_text(encoding="utf-8")
     (version,) = re.findall(r"^trivy_version=([0-9][\w.+-]*)$", script, flags=re.MULTILINE)
-    return version
+    return str(version)
 
 
 class TrivyDbBuildFailed(RuntimeError):
