@@ -26,7 +26,9 @@ from gate.options.run import COMMAND, JSON_OUTPUT
 ACTION_YML = Path(__file__).resolve().parent / "action.yml"
 
 # Inputs whose whole value is a credential (or holds credentials).
-SECRET_INPUT = re.compile(r"(password|passwd|token|secret|credential|private_key|registry_auth|docker_config)", re.I)
+SECRET_INPUT = re.compile(
+    r"(password|passwd|token|secret|credential|private_key|signing_key|registry_auth|docker_config)", re.I
+)
 # Keys of a Docker config / registry_auth document whose values are credentials.
 SECRET_KEYS = frozenset({"password", "token", "auth", "identitytoken", "registrytoken", "secret", "access_token"})
 

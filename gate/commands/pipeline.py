@@ -16,7 +16,7 @@ from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
 from gate.options.images import PIPELINE_PLATFORMS, PIPELINE_SOURCE, PRODUCTION, QUARANTINE
 from gate.options.mirror import PIPELINE_COPY_REFERRERS, PIPELINE_REFERRERS_SOURCE
-from gate.options.promote import GITHUB_TOKEN, PIPELINE_DELETE_SOURCE_TAG
+from gate.options.promote import GITHUB_TOKEN, PIPELINE_DELETE_SOURCE_TAG, REPORT_FORMAT, REPORT_SIGNING_KEY
 from gate.options.scan import check_scan_values, scan_groups
 from gate.outcome import Context, Outcome
 from gate.pipeline.stages import PipelineConfig, run_stages
@@ -29,7 +29,7 @@ OPTIONS = CommandOptions(
     (
         Group("images", (PIPELINE_SOURCE, QUARANTINE, PRODUCTION)),
         Group("mirror options", (PIPELINE_COPY_REFERRERS, PIPELINE_REFERRERS_SOURCE, PIPELINE_PLATFORMS)),
-        Group("promote options", (PIPELINE_DELETE_SOURCE_TAG, GITHUB_TOKEN)),
+        Group("promote options", (PIPELINE_DELETE_SOURCE_TAG, GITHUB_TOKEN, REPORT_FORMAT, REPORT_SIGNING_KEY)),
         access_group({"source": "the source registry", "destination": "the quarantine and production registries"}),
         *scan_groups("scan options"),
     ),

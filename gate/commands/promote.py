@@ -9,15 +9,23 @@ Exit 0 promoted, 1 refused (the verdict does not vouch for the source: gate.prom
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.oci.reference import parse_target_reference
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
 from gate.options.images import PROMOTED_DESTINATION, PROMOTED_SOURCE
-from gate.options.promote import DELETE_SOURCE_TAG, GITHUB_TOKEN, VERDICT_FILE, PromotionFields
+from gate.options.promote import (
+    DELETE_SOURCE_TAG,
+    GITHUB_TOKEN,
+    REPORT_FORMAT,
+    REPORT_SIGNING_KEY,
+    VERDICT_FILE,
+    PromotionFields,
+)
 from gate.options.scan import scan_groups
 from gate.outcome import Context, Outcome
 from gate.promote.outcome import promotion_outcome, refused_outcome
@@ -42,7 +50,18 @@ class PromoteConfig(PromotionFields):
 OPTIONS = CommandOptions(
     PromoteConfig,
     (
-        Group(None, (PROMOTED_SOURCE, PROMOTED_DESTINATION, VERDICT_FILE, DELETE_SOURCE_TAG, GITHUB_TOKEN)),
+        Group(
+            None,
+            (
+                PROMOTED_SOURCE,
+                PROMOTED_DESTINATION,
+                VERDICT_FILE,
+                REPORT_FORMAT,
+                REPORT_SIGNING_KEY,
+                DELETE_SOURCE_TAG,
+                GITHUB_TOKEN,
+            ),
+        ),
         access_group(
             {"source": "the source (quarantine) registry", "destination": "the destination (production) registry"}
         ),
@@ -70,7 +89,9 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
         else:
             context.log(f"promote: no verdict file: scanning {config.source} now")
             request = config.scan_request(config.source, config.source_access(parse_target_reference(config.source)))
+            started = dt.datetime.now(dt.UTC)
             scanned = scan_image(request, log=context.log, mask=context.mask, environ=context.environ)
+            options = replace(options, scan_started=started, scan_finished=dt.datetime.now(dt.UTC))
             verdict = scanned.to_json()
         report = promote(
             config.source,

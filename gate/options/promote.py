@@ -1,17 +1,22 @@
 """The options of the promote stage, for ``promote`` and ``pipeline``: the verdict to promote on, the
-source tag to delete afterwards and the GitHub token that may delete it. ``PromotionFields`` is the
-config of a command that scans (or reads a verdict) and promotes."""
+scan report's format and signing key, the source tag to delete afterwards and the GitHub token that may
+delete it. ``PromotionFields`` is the config of a command that scans (or reads a verdict) and promotes."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from gate.errors import GateError
 from gate.options.access import ENV_PREFIX, AccessFields, config_secrets
 from gate.options.base import Option
 from gate.options.scan import ScanFields
 from gate.promote.github_packages import DEFAULT_API_URL
 from gate.promote.promotion import PromoteOptions
+from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS, ReportFormat, ReportSettings
+from gate.promote.signing import load_signing_key, signing_key_text
+from gate.promote.vuln import Invocation
 
 VERDICT_FILE = Option(
     "verdict_file",
@@ -43,6 +48,27 @@ GITHUB_TOKEN = Option(
     action_default="${{ github.token }}",
 )
 
+REPORT_FORMAT = Option(
+    "report_format",
+    "the scan report attached to the promoted image: vuln (an in-toto statement with cosign's vulnerability "
+    "predicate, artifact type application/vnd.in-toto+json; the default) or cssc-v1 (the "
+    "application/vnd.cssc.scan-report.v1+json document of earlier versions)",
+    {"enum": list(REPORT_FORMATS)},
+    default=DEFAULT_REPORT_FORMAT,
+    flag="--report-format",
+    choices=REPORT_FORMATS,
+)
+REPORT_SIGNING_KEY = Option(
+    "report_signing_key",
+    "sign the scan report with this PEM private key (ECDSA, RSA or Ed25519; unencrypted): the vuln report "
+    "becomes a sigstore bundle referrer that cosign verify-attestation --type vuln verifies (no tlog entry). "
+    "The input may hold the PEM text itself; it is masked",
+    {"type": "string"},
+    default="",
+    flag="--report-signing-key",
+    metavar="FILE",
+)
+
 
 @dataclass(frozen=True, kw_only=True)
 class PromotionFields(ScanFields, AccessFields):
@@ -50,16 +76,33 @@ class PromotionFields(ScanFields, AccessFields):
 
     delete_source_tag: bool = False
     github_token: str = ""
+    report_format: str = DEFAULT_REPORT_FORMAT
+    report_signing_key: str = ""
 
     def secrets(self) -> tuple[str, ...]:
-        """Every credential the config carries (masked before anything is printed)."""
+        """Every credential the config carries (masked before anything is printed), the report signing key
+        too: the PEM text given inline, else the file's (each of its lines is masked)."""
         return config_secrets(
             self.source_password,
             self.destination_password,
             self.github_token,
+            *self._signing_key_text(),
             registry_auth=self.registry_auth,
             urls=[self.osv_db],
         )
+
+    def _signing_key_text(self) -> tuple[str, ...]:
+        if not self.report_signing_key.strip():
+            return ()
+        with contextlib.suppress(GateError):  # unreadable: loading it says why, and nothing read is left to mask
+            return (signing_key_text(self.report_signing_key),)
+        return ()
+
+    def report_settings(self, environ: Mapping[str, str]) -> ReportSettings:
+        """The report's format and signing key (loaded and checked: bad input fails before anything is copied)."""
+        key = load_signing_key(self.report_signing_key) if self.report_signing_key.strip() else None
+        report_format: ReportFormat = "cssc-v1" if self.report_format == "cssc-v1" else "vuln"
+        return ReportSettings(report_format, key, Invocation.from_environ(environ))
 
     def promote_options(self, environ: Mapping[str, str], verdict_source: str) -> PromoteOptions:
         return PromoteOptions(
@@ -68,4 +111,5 @@ class PromotionFields(ScanFields, AccessFields):
             github_api_url=environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
             concurrency=self.concurrency,
             verdict_source=verdict_source,
+            report=self.report_settings(environ),
         )

@@ -7,7 +7,8 @@ combine the stages' outcomes into one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gate.errors import InputError
@@ -94,6 +95,7 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
             f"--delete-source-tag: neither --quarantine {quarantine} nor --source {source} has a tag to delete"
         )
     access = config.access(source, quarantine, production)
+    config.report_settings(context.environ)  # the report signing key is read now: a bad one fails before any copy
     request = MirrorRequest(copy, config.access(copy.source, copy.destination), config.copy_referrers, config.platforms)
     return Plan(source, quarantine, production, request, access, scanner)
 
@@ -105,6 +107,8 @@ class RealStages:
         self.config = config
         self.steps = steps
         self.context = context
+        self.scanned_from: dt.datetime | None = None
+        self.scanned_until: dt.datetime | None = None
 
     def mirror(self) -> Mirrored:
         context = self.context
@@ -113,6 +117,7 @@ class RealStages:
 
     def scan(self, digest: str) -> Scanned[ScanOutcome]:
         image = f"{self.steps.quarantine.name}@{digest}"
+        self.scanned_from = dt.datetime.now(dt.UTC)
         found = scan_image(
             self.config.scan_request(image, self.steps.access),
             log=self.context.log,
@@ -120,6 +125,7 @@ class RealStages:
             environ=self.context.environ,
             scanner=self.steps.scanner,
         )
+        self.scanned_until = dt.datetime.now(dt.UTC)
         return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found))
 
     def promote(self, scanned: Scanned[ScanOutcome]) -> Promoted:
@@ -130,8 +136,12 @@ class RealStages:
             source,
             self.steps.production_name,
             scanned.value.to_json(),
-            self.config.promote_options(
-                self.context.environ, f"the verdict of this run's scan of {name}@{scanned.digest}"
+            replace(
+                self.config.promote_options(
+                    self.context.environ, f"the verdict of this run's scan of {name}@{scanned.digest}"
+                ),
+                scan_started=self.scanned_from,
+                scan_finished=self.scanned_until,
             ),
             self.steps.access,
             environ=self.context.environ,

@@ -9,8 +9,10 @@ targets (``promote(...)`` opens them from reference strings). In order, failing 
    (exit 1) before anything is pushed;
 2. the image is copied BY DIGEST with all referrers (``gate.oci.copy.copy_image``; blobs mounted on
    the same registry), no tag yet;
-3. the scan-report referrer (``gate.promote.report``) is pushed and linked to the root (a re-run with
-   the same verdict finds its report and reuses it);
+3. the scan report (``gate.promote.report``: the decision), in the format asked for
+   (``gate.promote.referrer``: the in-toto vuln statement, signed into a sigstore bundle with a report
+   signing key, or the cssc-v1 document), is pushed and linked to the root (a re-run with the same
+   verdict finds its report and reuses it; a signed one only when it verifies under the same key);
 4. the destination tag is pushed, last of the writes;
 5. the destination is verified: the tag resolves to the root, every child manifest is there, every
    referrer of the source (recursively) is listed at the destination, cosign tags point where they
@@ -31,6 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gate.attest.lookup import TargetFetcher
+from gate.attest.verify.bundle import verify_bundle
+from gate.attest.verify.subject import subject_matches
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse
@@ -39,6 +44,7 @@ from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import BlobSource, Descriptor, Target
 from gate.outcome import ignore
 from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion
+from gate.promote.referrer import ReportPlace, ReportReferrer, ReportSettings, report_referrer
 from gate.promote.report import (
     ANNOTATION_VERDICT,
     ANNOTATION_VERDICT_DIGEST,
@@ -46,13 +52,15 @@ from gate.promote.report import (
     ScanMethod,
     ScanReport,
     build_scan_report,
-    report_artifact,
 )
+from gate.promote.signing import BUNDLE_MEDIA_TYPE, SigningKey
 from gate.promote.tag_deletion import SourceTagDeletion, delete_source_tag, points_to
 from gate.promote.verdict import check_coverage, check_repository, check_verdict
+from gate.promote.vuln import VULN_PREDICATE_TYPE
 
 Log = Callable[[str], None]
 MAX_INDEX_DEPTH = 8
+MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,11 @@ class PromoteOptions:
     created: dt.datetime | None = None
     verdict_source: str = "verdict document"
     """Names the verdict in messages (``verdict file FILE``)."""
+    report: ReportSettings = field(default_factory=ReportSettings)
+    """The scan report's format and signing key (``gate.promote.referrer``)."""
+    scan_started: dt.datetime | None = None
+    scan_finished: dt.datetime | None = None
+    """When the scan behind the verdict ran, when promote ran it (a verdict file records no time)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,10 @@ class PromoteReport:
     scan_report: ScanReport = field(compare=False, repr=False)
     github_package: PackageTagDeletion | None = None
     warnings: tuple[str, ...] = ()
+    report_format: str = "vuln"
+    report_artifact_type: str = ""
+    report_signer: str | None = None
+    """The ``sha256:`` fingerprint of the key that signed the report (None: unsigned)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +116,9 @@ class PromoteReport:
             "promoted": self.promoted,
             "report_digest": self.report_digest,
             "report_reused": self.report_reused,
+            "report_format": self.report_format,
+            "report_artifact_type": self.report_artifact_type,
+            "report_signer": self.report_signer,
             "referrers_copied": self.referrers_copied,
             "referrers_verified": self.referrers_verified,
             "source_tag_deleted": self.source_tag_deleted,
@@ -153,6 +173,14 @@ def promote_image(
         created=options.created,
         source=options.verdict_source,
     )
+    referrer = report_referrer(
+        report,
+        verdict,
+        options.report,
+        ReportPlace(
+            source_ref.name, destination_ref.name, tag, started=options.scan_started, finished=options.scan_finished
+        ),
+    )
 
     log(f"promote: {source_ref} ({root.digest}) -> {destination_ref}")
     copied = copy_image(
@@ -166,7 +194,7 @@ def promote_image(
         log=log,
     )
     root = Descriptor(root.media_type, root.digest, root.size)
-    report_digest, reused = _attach_report(destination, root, report, log)
+    report_digest, reused = _attach_report(destination, root, referrer, options.report.signing_key, log)
     tag_current = _push_tag(destination, root, tag, log)
     destination_text = f"{destination_ref.name}:{tag}" if tag else f"{destination_ref.name}@{root.digest}"
     copied = replace(
@@ -176,7 +204,7 @@ def promote_image(
         tag=tag,
         up_to_date=copied.up_to_date and tag_current,
     )
-    verified = verify_destination(source, destination, root, tag, report_digest, copied)
+    verified = verify_destination(source, destination, root, tag, report_digest, copied, referrer.artifact_type)
     log(f"promote: verified {destination_text}: root, children, {verified} referrer(s) and the scan report")
 
     deletion, warnings = SourceTagDeletion(False), []
@@ -204,6 +232,9 @@ def promote_image(
         scan_report=report,
         github_package=deletion.github_package,
         warnings=tuple(warnings),
+        report_format=options.report.report_format,
+        report_artifact_type=referrer.artifact_type,
+        report_signer=referrer.signer,
     )
 
 
@@ -260,25 +291,49 @@ def _bytes(data: bytes) -> BlobSource:
     return opener
 
 
-def _attach_report(destination: Target, root: Descriptor, report: ScanReport, log: Log) -> tuple[str, bool]:
-    """Push and link the scan report; reuse one a previous run of the same promotion attached."""
-    for existing in destination.referrers(root.digest, REPORT_ARTIFACT_TYPE):
+def _attach_report(
+    destination: Target, root: Descriptor, referrer: ReportReferrer, key: SigningKey | None, log: Log
+) -> tuple[str, bool]:
+    """Push and link the scan report; reuse one a previous run of the same promotion attached (a signed one
+    only when it verifies under ``key`` and is about ``root``: annotations alone are anyone's to write)."""
+    report = referrer.report
+    for existing in destination.referrers(root.digest, referrer.artifact_type):
         annotations = existing.annotations
         if (
             annotations.get(ANNOTATION_VERDICT_DIGEST) == report.verdict_digest
             and annotations.get(ANNOTATION_VERDICT) == report.verdict
             and destination.has_manifest(existing.digest)
+            and (key is None or _signed_report_of(destination, existing, root, key))
         ):
             log(f"promote: the scan report {existing.digest} of this verdict is already attached")
             return existing.digest, True
-    artifact = report_artifact(report, root)
+    artifact = referrer.artifact(root)
     for descriptor, data in artifact.blobs:
         if not destination.has_blob(descriptor.digest):
             destination.push_blob(descriptor, _bytes(data))
     destination.push_manifest(artifact.manifest)
     destination.add_referrer(root, artifact.manifest)
-    log(f"promote: attached scan report {artifact.manifest.descriptor.digest} ({report.verdict}, {report.method})")
+    signed = f", signed by {referrer.signer}" if referrer.signer else ""
+    log(
+        f"promote: attached scan report {artifact.manifest.descriptor.digest} "
+        f"({report.verdict}, {report.method}, {referrer.artifact_type}{signed})"
+    )
     return artifact.manifest.descriptor.digest, False
+
+
+def _signed_report_of(destination: Target, existing: Descriptor, root: Descriptor, key: SigningKey) -> bool:
+    """Whether ``existing`` holds a vuln statement about ``root`` in a bundle that verifies under ``key``."""
+    layers = parse(destination.fetch_manifest(existing.digest)).layers
+    if len(layers) != 1 or layers[0].media_type != BUNDLE_MEDIA_TYPE:
+        return False
+    checked = verify_bundle(TargetFetcher(destination).blob(layers[0], MAX_REPORT_BYTES), key.policy())
+    statement = checked.statement
+    return (
+        checked.verified
+        and statement is not None
+        and statement.get("predicateType") == VULN_PREDICATE_TYPE
+        and subject_matches(statement, root.digest)
+    )
 
 
 def _push_tag(destination: Target, root: Descriptor, tag: str | None, log: Log) -> bool:
@@ -297,6 +352,7 @@ def verify_destination(
     tag: str | None,
     report_digest: str,
     copied: CopyReport | None = None,
+    report_artifact_type: str = REPORT_ARTIFACT_TYPE,
 ) -> int:
     """Check the destination holds the promotion; return how many referrers were verified.
 
@@ -334,7 +390,7 @@ def verify_destination(
             missing.append(f"tag {info.tag} -> {info.digest}")
         else:
             verified += 1
-    if report_digest not in {d.digest for d in destination.referrers(root.digest, REPORT_ARTIFACT_TYPE)}:
+    if report_digest not in {d.digest for d in destination.referrers(root.digest, report_artifact_type)}:
         missing.append(f"the scan report {report_digest} among the referrers of {root.digest}")
     if missing:
         shown = "; ".join(missing[:5]) + (f"; and {len(missing) - 5} more" if len(missing) > 5 else "")

@@ -1,17 +1,14 @@
-"""The scan report: what the gate decided about an image, as a document and as an OCI referrer.
+"""The scan report: what the gate decided about an image, as a document.
 
 ``build_scan_report(verdict_document, ...)`` turns the JSON document of ``scan --json`` or
 ``evaluate --json`` (the verdict) into the scan-report document, validated against
-``gate/promote/schemas/scan-report.schema.json``. ``report_artifact(report, subject)`` makes the referrer
-that ``promote`` attaches to the promoted image: an OCI image manifest with
-
-- ``artifactType`` ``application/vnd.cssc.scan-report.v1+json``;
-- ``config`` the OCI empty descriptor (``application/vnd.oci.empty.v1+json``, the 2 bytes ``{}``);
-- one layer of type ``application/vnd.cssc.scan-report.v1+json`` holding the report;
-- ``subject`` the promoted root;
-- annotations ``com.cssc.scan.method``, ``com.cssc.scan.predicate-type``, ``com.cssc.scan.verdict``,
-  ``org.opencontainers.image.created`` and ``vnd.image-gate.verdict-digest`` (the sha256 of the
-  verdict document, so a re-run of the same promotion finds and reuses its report).
+``gate/promote/schemas/scan-report.schema.json``: the verdict, threshold, counts, blocking findings,
+exceptions and VEX applied, the SBOM of each platform and, when the scan says, whether it verified the
+attestations' signatures. ``gate.promote.referrer`` attaches it: as the ``decision`` of the in-toto vuln
+statement (the default), or as the layer of an ``application/vnd.cssc.scan-report.v1+json`` referrer
+(``--report-format cssc-v1``) with the annotations ``com.cssc.scan.method``, ``com.cssc.scan.predicate-type``,
+``com.cssc.scan.verdict``, ``org.opencontainers.image.created`` and ``vnd.image-gate.verdict-digest`` (the
+sha256 of the verdict document, so a re-run of the same promotion finds and reuses its report).
 """
 
 from __future__ import annotations
@@ -30,15 +27,11 @@ import jsonschema
 from gate import __version__
 from gate.errors import InputError
 from gate.files import read_capped
-from gate.oci.reference import compute_digest, descriptor_to_json
-from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 from gate.policy.severity import SEVERITIES
 
 REPORT_MEDIA_TYPE = "application/vnd.cssc.scan-report.v1+json"
 REPORT_ARTIFACT_TYPE = REPORT_MEDIA_TYPE
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "scan-report.schema.json"
-EMPTY_DATA = b"{}"
-EMPTY_DESCRIPTOR = Descriptor(OCI_EMPTY_CONFIG, compute_digest(EMPTY_DATA), len(EMPTY_DATA))
 
 ANNOTATION_METHOD = "com.cssc.scan.method"
 ANNOTATION_PREDICATE_TYPE = "com.cssc.scan.predicate-type"
@@ -201,36 +194,12 @@ def build_scan_report(
         },
         "platforms": [_platform(row) for row in rows],
     }
+    verification = _verification(verdict)
+    if verification is not None:
+        document["verification"] = verification
     validate_scan_report(document, source)
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     return ScanReport(document, data, verdict_digest(verdict))
-
-
-@dataclass(frozen=True)
-class ReportArtifact:
-    """The referrer to push: blobs first (empty config, report layer), then the manifest."""
-
-    manifest: Manifest
-    blobs: tuple[tuple[Descriptor, bytes], ...]
-
-
-def report_artifact(report: ScanReport, subject: Descriptor) -> ReportArtifact:
-    """The scan-report referrer manifest for ``subject`` (the promoted root) and its blobs."""
-    layer = Descriptor(REPORT_MEDIA_TYPE, compute_digest(report.data), len(report.data))
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": REPORT_ARTIFACT_TYPE,
-        "config": descriptor_to_json(EMPTY_DESCRIPTOR),
-        "layers": [descriptor_to_json(layer)],
-        "subject": descriptor_to_json(Descriptor(subject.media_type, subject.digest, subject.size)),
-        "annotations": report.annotations(),
-    }
-    data = json.dumps(document, separators=(",", ":")).encode()
-    manifest = Manifest(
-        Descriptor(OCI_MANIFEST, compute_digest(data), len(data), artifact_type=REPORT_ARTIFACT_TYPE), data
-    )
-    return ReportArtifact(manifest, ((EMPTY_DESCRIPTOR, EMPTY_DATA), (layer, report.data)))
 
 
 # --- verdict fields -----------------------------------------------------------------------------
@@ -296,6 +265,18 @@ def _vex(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _verification(verdict: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Whether the scan verified the attestations' signatures, when the verdict says (None: it does not)."""
+    if "attestations_verified" not in verdict and "unverified_attestations" not in verdict:
+        return None
+    verified = verdict.get("attestations_verified")
+    unverified = verdict.get("unverified_attestations")
+    return {
+        "attestations_verified": verified if isinstance(verified, bool) else None,
+        "unverified_attestations": len(unverified) if isinstance(unverified, list) else 0,
+    }
+
+
 def _platform(row: Mapping[str, Any]) -> dict[str, Any]:
     attestation = _opt_str(row.get("sbom_attestation"))
     layer = _opt_str(row.get("sbom_layer"))
@@ -307,6 +288,11 @@ def _platform(row: Mapping[str, Any]) -> dict[str, Any]:
             "predicate_type": _opt_str(row.get("sbom_predicate_type")),
             "source": _opt_str(row.get("sbom_source")),
         }
+        if "sbom_verified" in row or "sbom_signer" in row:  # a scan that verified signatures says so
+            verified = row.get("sbom_verified")
+            sbom.update(
+                verified=verified if isinstance(verified, bool) else None, signer=_opt_str(row.get("sbom_signer"))
+            )
     verdict = row.get("verdict")
     if verdict is None:
         verdict = "pass" if not row.get("blocking") and not row.get("reason") else "fail"

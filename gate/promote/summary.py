@@ -14,6 +14,8 @@ def render_summary(report: PromoteReport) -> str:
         ["Digest", md_code(report.digest)],
         ["Verdict", md_text(report.verdict)],
         ["Scan report", md_code(report.report_digest) + (" (reused)" if report.report_reused else "")],
+        ["Report format", md_code(report.report_format) + " " + md_code(report.report_artifact_type)],
+        ["Report signed by", md_code(report.report_signer) if report.report_signer else "— (unsigned)"],
         ["Scan method", md_code(scan["method"])],
         ["Predicate type", md_code(scan["predicate_type"]) if scan["predicate_type"] else "—"],
         ["Referrers verified", str(report.referrers_verified)],

@@ -7,6 +7,7 @@ lodash 4.17.20, whose CVE-2021-23337 (CVSS 7.2, high) blocks at the default thre
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -23,7 +24,8 @@ from gate.config import ActionInputs
 from gate.errors import InputError
 from gate.outcome import Context, Outcome
 from gate.pipeline.summary import OUTPUT_NAMES
-from gate.promote.report import ANNOTATION_VERDICT, REPORT_ARTIFACT_TYPE
+from gate.promote.report import ANNOTATION_VERDICT
+from tests.commands.test_promote import is_report
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, status_fault
 from tests.support.images import attach_sbom, build_attested_image, build_image, read_graph
@@ -125,7 +127,7 @@ def test_an_excepted_image_is_promoted_with_every_referrer_and_the_scan_report(o
     graph = read_graph(on_any.registry, on_any.production, TAG)
     assert graph.root == digest
     assert {r.digest for r in image.all_referrers} <= graph.referrer_digests
-    reports = [d for d in graph.referrers[digest] if d.get("artifactType") == REPORT_ARTIFACT_TYPE]
+    reports = [d for d in graph.referrers[digest] if is_report(d)]  # the vuln report (provenance is in-toto too)
     assert [d["digest"] for d in reports] == [outcome.outputs["report_digest"]]
     report = graph.parsed(reports[0]["digest"])
     assert report["annotations"][ANNOTATION_VERDICT] == "pass"
@@ -337,3 +339,38 @@ def test_action_inputs_require_the_three_references() -> None:
 def test_the_github_token_is_a_secret() -> None:
     cfg = PipelineConfig(source="a", quarantine="q", production="p", github_token="ghp_secret", source_password="pw")
     assert {"ghp_secret", "pw"} <= set(cfg.secrets())
+
+
+def test_the_report_signing_key_reaches_the_promote_stage(on_distribution: Repos) -> None:
+    from tests.attest.verify.cosign_tool import REGISTRY_FLAGS, cosign
+    from tests.attest.verify.signing import private_key, private_pem, public_pem
+
+    image = build_attested_image(on_distribution.registry, on_distribution.upstream, TAG, cosign_tags=False)
+    secret = private_key("p256")
+    signing, public = on_distribution.tmp_path / "signing.pem", on_distribution.tmp_path / "signing.pub"
+    signing.write_bytes(private_pem(secret))
+    public.write_bytes(public_pem(secret))
+    outcome = pipeline(
+        on_distribution.config(exceptions_file=exceptions_file(on_distribution.tmp_path),
+                               report_signing_key=str(signing))
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.document
+    promoted = outcome.document["promote"]
+    assert promoted["report_signer"] and promoted["report_artifact_type"].startswith("application/vnd.dev.sigstore")
+    metadata = json.loads(
+        base64.b64decode(
+            json.loads(
+                cosign("verify-attestation", "--key", str(public), "--type", "vuln", "--insecure-ignore-tlog",
+                       *REGISTRY_FLAGS, on_distribution.registry.ref(on_distribution.production, digest=image.image.digest),
+                       cwd=on_distribution.tmp_path).stdout.splitlines()[0]
+            )["payload"]
+        )
+    )["predicate"]["metadata"]  # fmt: skip
+    assert metadata["scanStartedOn"] <= metadata["scanFinishedOn"]  # the pipeline's own scan
+
+
+def test_a_bad_report_signing_key_fails_before_the_mirror(on_distribution: Repos) -> None:
+    build_image(on_distribution.registry, on_distribution.upstream, TAG)
+    with pytest.raises(InputError, match="report signing key"):
+        pipeline(on_distribution.config(report_signing_key=str(on_distribution.tmp_path / "absent.pem")))
+    assert RegistryClient(on_distribution.registry).tags(on_distribution.quarantine) == []

@@ -3,15 +3,23 @@ and the referrers-API registry, with regctl and crane reading back what we wrote
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import entrypoint
 from gate import cli
+from gate.attest.unwrap import STATEMENT_V1
+from gate.attest.verify.bundle import verify_bundle
+from gate.attest.verify.keys import parse_public_keys
+from gate.attest.verify.policy import VerificationPolicy
+from gate.attest.verify.subject import subject_matches
 from gate.commands.promote import PromoteConfig, config_from_inputs, run
 from gate.config import ActionInputs
 from gate.errors import GateError, InputError
@@ -20,14 +28,21 @@ from gate.policy.sarif import parse_sarif
 from gate.policy.verdict import GateOptions, evaluate
 from gate.policy.waivers import parse_exceptions
 from gate.promote.promotion import PromoteOptions, promote
+from gate.promote.referrer import SIGNED_ARTIFACT_TYPE, VULN_ARTIFACT_TYPE
 from gate.promote.report import (
     ANNOTATION_CREATED,
     ANNOTATION_METHOD,
     ANNOTATION_PREDICATE_TYPE,
     ANNOTATION_VERDICT,
     REPORT_ARTIFACT_TYPE,
+    load_verdict,
     validate_scan_report,
+    verdict_digest,
 )
+from gate.promote.signing import parse_signing_key, sign_statement
+from gate.promote.vuln import VULN_PREDICATE_TYPE, validate_vuln_statement
+from tests.attest.verify.cosign_tool import REGISTRY_FLAGS, cosign
+from tests.attest.verify.signing import private_key, private_pem, public_pem
 from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule
 from tests.promote.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 from tests.support.client import RegistryClient
@@ -35,6 +50,7 @@ from tests.support.faults import Fault, FaultProxy, status_fault
 from tests.support.images import (
     CYCLONEDX,
     AttestedImage,
+    attach_referrer,
     attach_sbom,
     build_attested_image,
     build_image,
@@ -80,6 +96,15 @@ def verdict_document(image: AttestedImage, *, excepted: bool = True, at: Registr
     return document
 
 
+def is_report(descriptor: dict[str, Any], artifact_type: str = VULN_ARTIFACT_TYPE) -> bool:
+    """A scan report among a root's referrers: its artifact type, and for an in-toto one (provenance is one
+    too) the vuln predicate type."""
+    annotations = descriptor.get("annotations") or {}
+    return descriptor.get("artifactType") == artifact_type and (
+        artifact_type != VULN_ARTIFACT_TYPE or annotations.get("in-toto.io/predicate-type") == VULN_PREDICATE_TYPE
+    )
+
+
 def write_verdict(tmp_path: Path, document: dict[str, Any], name: str = "verdict.json") -> str:
     path = tmp_path / name
     path.write_text(json.dumps(document))
@@ -99,8 +124,9 @@ def quarantined(any_registry: Registry, unique_repo: str) -> AttestedImage:
     return build_attested_image(any_registry, f"{unique_repo}/quarantine", TAG)
 
 
+@pytest.mark.parametrize("report_format", ["vuln", "cssc-v1"])
 def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
-    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path, report_format: str
 ) -> None:
     registry = any_registry
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
@@ -108,8 +134,9 @@ def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
     verdict = write_verdict(tmp_path, verdict_document(quarantined))
 
     code, document, outputs, logs = run_promote(
-        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True
-    )
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True,
+        report_format=report_format,
+    )  # fmt: skip
     assert code == 0, logs
     digest = quarantined.image.digest
     assert document["promoted"] is True and document["verdict"] == "pass" and document["digest"] == digest
@@ -118,6 +145,9 @@ def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
     assert document["referrers_copied"] == len(quarantined.all_referrers) + len(quarantined.cosign_tags)
     assert document["referrers_verified"] == document["referrers_copied"]
     assert document["copy"]["blobs_copied"] == 0  # all mounted or already there
+    artifact_type = VULN_ARTIFACT_TYPE if report_format == "vuln" else REPORT_ARTIFACT_TYPE
+    assert (document["report_format"], document["report_artifact_type"]) == (report_format, artifact_type)
+    assert document["report_signer"] is None
     assert outputs == {
         "promoted": "true",
         "digest": digest,
@@ -133,22 +163,39 @@ def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
     listed = json.loads(
         regctl(registry, "artifact", "list", "--format", "body", registry.ref(production, digest=digest))
     )
-    reports = [m for m in listed["manifests"] if m.get("artifactType") == REPORT_ARTIFACT_TYPE]
+    reports = [m for m in listed["manifests"] if is_report(m, artifact_type)]
     assert [m["digest"] for m in reports] == [document["report_digest"]]
 
-    # crane fetches the report manifest; the layer validates against the schema
+    # crane fetches the report manifest; its layer is the report
     manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=document["report_digest"])))
-    assert manifest["artifactType"] == REPORT_ARTIFACT_TYPE
+    assert manifest["artifactType"] == artifact_type
     assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json" and manifest["config"]["size"] == 2
     assert manifest["subject"]["digest"] == digest
     annotations = manifest["annotations"]
     assert annotations[ANNOTATION_METHOD] == "sbom"
-    assert annotations[ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
     assert annotations[ANNOTATION_VERDICT] == "pass"
     dt.datetime.strptime(annotations[ANNOTATION_CREATED], "%Y-%m-%dT%H:%M:%SZ")
     [layer] = manifest["layers"]
-    assert layer["mediaType"] == REPORT_ARTIFACT_TYPE
-    report = json.loads(RegistryClient(registry).get_blob(production, layer["digest"]))
+    assert layer["mediaType"] == artifact_type
+    content = json.loads(RegistryClient(registry).get_blob(production, layer["digest"]))
+    if report_format == "vuln":
+        assert annotations["in-toto.io/predicate-type"] == VULN_PREDICATE_TYPE
+        assert annotations["com.cssc.scan.sbom-predicate-type"] == CYCLONEDX
+        assert annotations["com.cssc.scan.source"] == registry.ref(quarantine)
+        assert annotations["com.cssc.scan.tag"] == TAG and annotations["com.cssc.scan.threshold"] == "high"
+        assert annotations["com.cssc.scan.exceptions"] == "CVE-2024-1111"
+        assert (annotations["com.cssc.scan.scanner"], annotations["com.cssc.scan.scanner-version"]) == ("osv", "test")
+        validate_vuln_statement(content)
+        assert content["predicateType"] == VULN_PREDICATE_TYPE
+        assert content["subject"] == [{"name": registry.ref(production), "digest": {"sha256": digest[7:]}}]
+        result = content["predicate"]["scanner"]["result"]["platforms"]
+        assert {p["platform"]: [f["status"] for f in p["findings"]] for p in result} == {
+            p: ["excepted"] for p in quarantined.sboms
+        }
+        report = content["predicate"]["decision"]
+    else:
+        assert annotations[ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
+        report = content
     validate_scan_report(report)
     assert report["digest"] == digest and report["verdict"] == "pass"
     assert [e["id"] for e in report["exceptions"]["applied"]] == ["CVE-2024-1111"]
@@ -164,8 +211,9 @@ def test_a_passing_image_is_promoted_with_every_referrer_and_the_scan_report(
 
     # a second run with the same verdict changes nothing and reuses the report
     code, again, _, _ = run_promote(
-        registry.ref(quarantine, digest=digest), registry.ref(production, TAG), verdict_file=verdict
-    )
+        registry.ref(quarantine, digest=digest), registry.ref(production, TAG), verdict_file=verdict,
+        report_format=report_format,
+    )  # fmt: skip
     assert code == 0 and again["report_reused"] is True and again["report_digest"] == document["report_digest"]
     assert again["copy"]["up_to_date"] is True
 
@@ -250,7 +298,7 @@ def test_an_interrupted_promotion_keeps_the_quarantine_tag_and_a_rerun_completes
     assert code == 0 and document["source_tag_deleted"] is True
     assert TAG not in client.tags(quarantine)
     graph = read_graph(distribution_registry, production, TAG)
-    reports = [d for d in graph.referrers[image.image.digest] if d.get("artifactType") == REPORT_ARTIFACT_TYPE]
+    reports = [d for d in graph.referrers[image.image.digest] if is_report(d)]
     assert [d["digest"] for d in reports] == [document["report_digest"]]
 
 
@@ -469,7 +517,12 @@ def test_without_a_verdict_file_the_source_is_scanned_and_gated_first(
         crane(registry, "manifest", registry.ref(f"{unique_repo}/production", digest=outputs["report_digest"]))
     )
     assert manifest["annotations"][ANNOTATION_METHOD] == "sbom"
-    assert manifest["annotations"][ANNOTATION_PREDICATE_TYPE] == CYCLONEDX
+    assert manifest["annotations"]["com.cssc.scan.sbom-predicate-type"] == CYCLONEDX
+    statement = json.loads(
+        RegistryClient(registry).get_blob(f"{unique_repo}/production", manifest["layers"][0]["digest"])
+    )
+    metadata = statement["predicate"]["metadata"]  # promote ran the scan: its own start and end
+    assert metadata["scanStartedOn"] <= metadata["scanFinishedOn"] <= statement["predicate"]["decision"]["created"]
 
 
 def _evaluate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
@@ -508,7 +561,9 @@ def test_an_evaluate_verdict_of_the_scan_sarif_promotes_with_method_sarif(
     manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=outputs["report_digest"])))
     assert manifest["annotations"][ANNOTATION_METHOD] == "sarif"
     assert manifest["annotations"][ANNOTATION_VERDICT] == "pass"
-    report = json.loads(RegistryClient(registry).get_blob(production, manifest["layers"][0]["digest"]))
+    statement = json.loads(RegistryClient(registry).get_blob(production, manifest["layers"][0]["digest"]))
+    assert statement["predicate"]["invocation"]["parameters"]["method"] == "sarif"
+    report = statement["predicate"]["decision"]
     validate_scan_report(report)
     assert report["digest"] == built.digest and report["scan"]["method"] == "sarif"
     assert report["scan"]["scanner"]["name"] == document["scanner"]["name"]
@@ -639,3 +694,163 @@ def test_a_verdict_on_the_same_digest_in_another_repository_is_refused(
     refused = _promote_refused(any_registry, unique_repo, write_verdict(tmp_path, document))
     assert f"judged {any_registry.host}/{unique_repo}/elsewhere" in refused["refused"]
     assert "another repository" in refused["refused"]
+
+
+# --- the scan report as a signed attestation (issue 10 §4, issue 15 §1) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def report_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The report signing key (PEM private key) and its public key, as a user makes them with openssl."""
+    folder = tmp_path_factory.mktemp("report-key")
+    secret = private_key("p256")
+    (folder / "report-signing.pem").write_bytes(private_pem(secret))
+    (folder / "report-signing.pub").write_bytes(public_pem(secret))
+    return folder / "report-signing.pem", folder / "report-signing.pub"
+
+
+def _cosign_verify_vuln(registry: Registry, reference: str, public: Path) -> subprocess.CompletedProcess[str]:
+    return cosign("verify-attestation", "--key", str(public), "--type", "vuln", "--insecure-ignore-tlog",
+                  *REGISTRY_FLAGS, reference, cwd=public.parent)  # fmt: skip
+
+
+def test_a_signed_report_is_one_attestation_cosign_and_our_verifier_verify(
+    any_registry: Registry, unique_repo: str, quarantined: AttestedImage, tmp_path: Path,
+    report_key: tuple[Path, Path],
+) -> None:  # fmt: skip
+    registry = any_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    signing, public = report_key
+    verdict = write_verdict(tmp_path, verdict_document(quarantined))
+    code, document, outputs, logs = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True,
+        report_signing_key=str(signing),
+    )  # fmt: skip
+    assert code == 0, logs
+    digest = quarantined.image.digest
+    fingerprint = parse_public_keys(public.read_bytes(), "pub")[0].fingerprint
+    assert document["report_signer"] == fingerprint and document["report_artifact_type"] == SIGNED_ARTIFACT_TYPE
+    assert document["source_tag_deleted"] is True  # the destination, signed report included, was verified
+
+    # one report referrer on the root: the signed bundle, no unsigned report beside it
+    after = read_graph(registry, production, TAG)
+    added = after.referrer_digests - read_graph(registry, quarantine, digest).referrer_digests
+    assert added == {outputs["report_digest"]}
+    manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=outputs["report_digest"])))
+    assert manifest["artifactType"] == SIGNED_ARTIFACT_TYPE
+    assert manifest["annotations"]["dev.sigstore.bundle.predicateType"] == VULN_PREDICATE_TYPE
+    assert manifest["annotations"]["com.cssc.scan.verdict"] == "pass"
+
+    # cosign v3 is the referee: it finds the bundle and verifies it with the public key
+    reference = registry.ref(production, digest=digest)
+    verified = _cosign_verify_vuln(registry, reference, public)
+    assert verified.returncode == 0, verified.stderr
+    [line] = [json.loads(x) for x in verified.stdout.splitlines() if x.strip()]
+    statement = json.loads(base64.b64decode(line["payload"]))
+    assert statement["predicateType"] == VULN_PREDICATE_TYPE
+    assert statement["subject"][0]["digest"] == {"sha256": digest[7:]}
+    assert statement["predicate"]["decision"]["verdict"] == "pass"
+    assert statement["predicate"]["decision"]["counts"]["high"] == 2
+    # ... and refuses it with another key
+    other = tmp_path / "other.pub"
+    other.write_bytes(public_pem(private_key("p256")))
+    assert _cosign_verify_vuln(registry, reference, other).returncode != 0
+
+    # the project's own verifier, on the bundle as stored
+    bundle = RegistryClient(registry).get_blob(production, manifest["layers"][0]["digest"])
+    ours = verify_bundle(bundle, VerificationPolicy.build(keys=[str(public)], insecure_ignore_tlog=True))
+    assert ours.verified and ours.signer == fingerprint and ours.statement is not None
+    assert subject_matches(ours.statement, digest) and ours.statement == statement
+
+    # a re-run reuses the signed report: it verifies under the same key and names this root
+    code, again, _, _ = run_promote(
+        registry.ref(quarantine, digest=digest), registry.ref(production, TAG), verdict_file=verdict,
+        report_signing_key=str(signing),
+    )  # fmt: skip
+    assert code == 0 and again["report_reused"] is True and again["report_digest"] == outputs["report_digest"]
+
+
+def test_a_planted_report_with_the_right_annotations_is_not_reused(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, report_key: tuple[Path, Path]
+) -> None:
+    registry = distribution_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(registry, quarantine, TAG, cosign_tags=False)
+    signing, public = report_key
+    verdict_text = write_verdict(tmp_path, verdict_document(image))
+    # someone who can write to production attaches a "report" signed by their own key, annotated as ours would be
+    mallory = parse_signing_key(private_pem(private_key("p256")), "mallory")
+    forged = sign_statement(
+        json.dumps(
+            {
+                "_type": STATEMENT_V1,
+                "subject": [{"name": "x", "digest": {"sha256": image.image.digest[7:]}}],
+                "predicateType": VULN_PREDICATE_TYPE,
+                "predicate": {},
+            }
+        ).encode(),
+        mallory,
+    )
+    copy = build_image(registry, production, None, seed=0)
+    assert copy.digest == image.image.digest
+    planted = attach_referrer(
+        registry,
+        production,
+        image.image.digest,
+        artifact_type=SIGNED_ARTIFACT_TYPE,
+        payload=forged,
+        layer_media_type=SIGNED_ARTIFACT_TYPE,
+        annotations={
+            "com.cssc.scan.verdict": "pass",
+            "vnd.image-gate.verdict-digest": verdict_digest(load_verdict(verdict_text)),
+        },
+    )
+    code, document, _, logs = run_promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict_text,
+        report_signing_key=str(signing),
+    )  # fmt: skip
+    assert code == 0, logs
+    assert document["report_reused"] is False and document["report_digest"] != planted.digest
+    assert _cosign_verify_vuln(registry, registry.ref(production, digest=image.image.digest), public).returncode == 0
+
+
+def test_a_bad_signing_key_is_bad_input_before_anything_is_written(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, report_key: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    _, public = report_key
+    registry = distribution_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(registry, quarantine, TAG, cosign_tags=False)
+    verdict = write_verdict(tmp_path, verdict_document(image))
+    for extra in (["--report-signing-key", str(public)], ["--report-signing-key", str(report_key[0]),
+                                                           "--report-format", "cssc-v1"]):  # fmt: skip
+        code = cli.main(["promote", registry.ref(quarantine, TAG), registry.ref(production), "--verdict", verdict,
+                         *extra, "--json"])  # fmt: skip
+        captured = capsys.readouterr()
+        assert code == 2, captured.err
+        assert json.loads(captured.out)["error"]["exit_code"] == 2
+        assert ("is not a private key" if extra[-1] == str(public) else "signs the vuln report") in captured.err
+    client = RegistryClient(registry)
+    assert client.tags(production) == [] and TAG in client.tags(quarantine)
+
+
+def test_an_inline_signing_key_is_masked_line_by_line_before_anything_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = private_pem(private_key("p256")).decode()
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "INPUT_COMMAND": "promote",
+        "INPUT_SOURCE": "127.0.0.1:9/acme/quarantine:1",
+        "INPUT_REPORT_SIGNING_KEY": pem,  # as a secret passes it; no destination: bad input after the masks
+    }
+    assert entrypoint.main(env) == 2
+    lines = capsys.readouterr().err.splitlines()
+    masks = [line.removeprefix("::add-mask::") for line in lines if line.startswith("::add-mask::")]
+    first_other = next(i for i, line in enumerate(lines) if not line.startswith("::add-mask::"))
+    assert first_other == len(masks)  # every mask before any other line
+    assert {line for line in pem.splitlines() if line} <= set(masks)
+    assert all(part not in "\n".join(lines[first_other:]) for part in pem.splitlines()[1:-1])

@@ -1,9 +1,8 @@
-"""The scan report: built from real gate verdicts, validated by its JSON Schema, and its referrer manifest."""
+"""The scan report: built from real gate verdicts, validated by its JSON Schema (its referrer: test_referrer.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.oci.target import OCI_INDEX, Descriptor
+from gate.oci.target import OCI_INDEX
 from gate.policy.sarif import parse_sarif
 from gate.policy.verdict import GateOptions, MissingSbom, evaluate
 from gate.policy.vex import parse_vex
@@ -26,11 +25,9 @@ from gate.promote.report import (
     ANNOTATION_PREDICATE_TYPE,
     ANNOTATION_VERDICT,
     ANNOTATION_VERDICT_DIGEST,
-    REPORT_ARTIFACT_TYPE,
     SCHEMA_PATH,
     build_scan_report,
     load_verdict,
-    report_artifact,
     rfc3339,
     validate_scan_report,
     verdict_digest,
@@ -233,32 +230,6 @@ def test_unknown_method_is_refused() -> None:
         build_scan_report({**scan_document(), "method": "telepathy"})
 
 
-def test_the_referrer_manifest() -> None:
-    report = build_scan_report(scan_document(), created=CREATED)
-    subject = Descriptor(OCI_INDEX, ROOT, 1234)
-    artifact = report_artifact(report, subject)
-    manifest = json.loads(artifact.manifest.data)
-    assert manifest["artifactType"] == REPORT_ARTIFACT_TYPE
-    assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
-    empty_digest = "sha256:" + hashlib.sha256(b"{}").hexdigest()
-    assert manifest["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2}
-    assert manifest["layers"] == [
-        {
-            "mediaType": "application/vnd.cssc.scan-report.v1+json",
-            "digest": "sha256:" + hashlib.sha256(report.data).hexdigest(),
-            "size": len(report.data),
-        }
-    ]
-    assert manifest["subject"] == {"mediaType": OCI_INDEX, "digest": ROOT, "size": 1234}
-    assert manifest["annotations"] == report.annotations()
-    assert artifact.manifest.descriptor.digest == "sha256:" + hashlib.sha256(artifact.manifest.data).hexdigest()
-    assert [(d.digest, data) for d, data in artifact.blobs] == [
-        (empty_digest, b"{}"),
-        (manifest["layers"][0]["digest"], report.data),
-    ]
-    assert json.loads(report.data) == report.document
-
-
 def test_rfc3339_is_utc_whole_seconds() -> None:
     moment = dt.datetime(2025, 1, 2, 3, 4, 5, 999, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert rfc3339(moment) == "2025-01-02T01:04:05Z"
@@ -314,3 +285,19 @@ def test_fuzzed_verdicts_fail_only_with_input_errors(changes: dict[str, Any]) ->
         assert error.message.startswith("verdict document:")
     else:
         validate_scan_report(json.loads(report.data))
+
+
+def test_the_verification_status_is_recorded_when_the_scan_reports_it() -> None:
+    plain = build_scan_report(scan_document(), created=CREATED).document
+    assert "verification" not in plain and "verified" not in plain["platforms"][0]["sbom"]
+    verdict = scan_document()
+    verdict.update(attestations_verified=True, unverified_attestations=[{"digest": "sha256:" + "9" * 64}])
+    verdict["platforms"][0].update(sbom_verified=True, sbom_signer="sha256:" + "8" * 64)
+    verdict["platforms"][1].update(sbom_verified="yes", sbom_signer=None)  # not a bool: unknown
+    document = build_scan_report(verdict, created=CREATED).document
+    assert document["verification"] == {"attestations_verified": True, "unverified_attestations": 1}
+    assert document["platforms"][0]["sbom"]["verified"] is True
+    assert document["platforms"][0]["sbom"]["signer"] == "sha256:" + "8" * 64
+    assert document["platforms"][1]["sbom"]["verified"] is None and document["platforms"][1]["sbom"]["signer"] is None
+    unverified = build_scan_report({**scan_document(), "attestations_verified": False}, created=CREATED).document
+    assert unverified["verification"] == {"attestations_verified": False, "unverified_attestations": 0}
