@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from gate.errors import InputError
 from gate.files import MissingFile, read_capped_text
 from gate.oci.http import (
+    AnswerLike,
     Denied,
     HttpClient,
     RegistryFailure,
@@ -411,7 +410,7 @@ class Authenticator:
                 token = self._fetch(needed)
             return f"Bearer {token.value}"
 
-    def on_unauthorized(self, response: requests.Response, scopes: Iterable[str]) -> bool:
+    def on_unauthorized(self, response: AnswerLike, scopes: Iterable[str]) -> bool:
         """Learn from a 401; True when a retry with a new header makes sense."""
         challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)

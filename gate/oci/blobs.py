@@ -13,11 +13,11 @@ import time
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-import requests
-
 from gate.errors import GateError
 from gate.oci.auth import repository_scope
+from gate.oci.connections import Answer
 from gate.oci.http import (
+    NETWORK_ERRORS,
     AnswerTooSlow,
     Denied,
     ReadClock,
@@ -35,7 +35,7 @@ from gate.oci.target import CHUNK_SIZE, BlobSource, Descriptor, DigestMismatch
 DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024
 MAX_UPLOAD_CHUNK = 64 * 1024 * 1024
 ABSENT_MEMO_SECONDS = 60.0
-_BROKEN = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout)
+_BROKEN = NETWORK_ERRORS
 
 
 class VerifyingStream(Iterator[bytes]):
@@ -142,7 +142,7 @@ class _Retryable(Exception):
         self.error = error
 
 
-def _raise_retryable(response: requests.Response, what: str, registry: str) -> None:
+def _raise_retryable(response: Answer, what: str, registry: str) -> None:
     try:
         raise_for_answer(response, what, registry)
     except (RegistryFailure, Denied) as exc:

@@ -2,7 +2,7 @@
 
 - Loopback hosts (127.0.0.0/8, ::1, localhost) speak plain HTTP; every other host HTTPS
   unless it is listed as an insecure registry.
-- Retries (tenacity): 408, 429, 5xx and connection errors, plus 404 when the caller says a
+- Retries: 408, 429, 5xx and connection errors, plus 404 when the caller says a
   404 is transient (a blob that was just listed); exponential backoff with jitter, a
   ``Retry-After`` honoured up to a cap, a bounded number of attempts. A request whose body
   is a stream is never retried here (the caller re-opens its source).
@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import json
 import math
@@ -28,17 +29,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import urljoin, urlsplit
 
-import requests
-import tenacity
-from requests.adapters import HTTPAdapter
-
 from gate.errors import InputError, RuntimeFailure
+from gate.oci.connections import Answer, ConnectionPool
 from gate.outcome import ignore
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -81,6 +79,32 @@ class AnswerTooSlow(RegistryFailure):
     def __init__(self, message: str, *, stalled: bool = False) -> None:
         super().__init__(message)
         self.stalled = stalled
+
+
+class AnswerLike(Protocol):
+    """What the error, retry and challenge readers need of an answer (a ``gate.oci.connections.Answer``,
+    or a ``requests.Response`` of the callers that still use requests)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def content(self) -> bytes | None: ...
+
+    def iter_content(self, chunk_size: int) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+# What a broken or timed-out connection raises: OSError (socket errors, timeouts, TLS errors, and
+# requests' own exceptions) and http.client's protocol errors (a body cut short, a bad status line).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
 
 
 def blob_read_budget(size: int, floor: float) -> float:
@@ -129,7 +153,10 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-def _socket_of(response: requests.Response) -> socket.socket | None:
+def _socket_of(response: AnswerLike) -> socket.socket | None:
+    own = getattr(response, "socket", None)
+    if isinstance(own, socket.socket):
+        return own
     raw = getattr(response, "raw", None)
     connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
     sock = getattr(connection, "sock", None)
@@ -150,7 +177,7 @@ class ReadClock:
         self.spent = 0.0
 
 
-def timed_chunks(response: requests.Response, chunk_size: int, clock: ReadClock, what: str) -> Iterator[bytes]:
+def timed_chunks(response: AnswerLike, chunk_size: int, clock: ReadClock, what: str) -> Iterator[bytes]:
     """``response.iter_content(chunk_size)`` under ``clock``: when a chunk or the whole is late,
     the socket is shut down and ``AnswerTooSlow`` raised (``stalled`` for a late chunk)."""
     chunks = response.iter_content(chunk_size)
@@ -182,7 +209,7 @@ def timed_chunks(response: requests.Response, chunk_size: int, clock: ReadClock,
         _WATCHDOG.arm(key, min(clock.stall, remaining), cut(stalls_first))
         try:
             chunk = next(chunks, None)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             if fired:
                 raise late() from exc
             raise
@@ -239,7 +266,7 @@ class RetryPolicy:
         return wait + random.uniform(0, self.jitter)
 
 
-def retry_after_seconds(response: requests.Response, cap: float) -> float | None:
+def retry_after_seconds(response: AnswerLike, cap: float) -> float | None:
     """The ``Retry-After`` of an answer (seconds or HTTP date), capped; None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -257,7 +284,7 @@ def retry_after_seconds(response: requests.Response, cap: float) -> float | None
     return max(0.0, min(cap, seconds))
 
 
-def describe_answer(response: requests.Response) -> str:
+def describe_answer(response: AnswerLike) -> str:
     """``404 MANIFEST_UNKNOWN: manifest unknown`` from the distribution error JSON, or the status line.
 
     Reads at most ``MAX_ERROR_BODY`` bytes of a body nobody else needs (an error answer).
@@ -284,7 +311,7 @@ def describe_answer(response: requests.Response) -> str:
     return f"{status} {text}".strip()
 
 
-def _error_body(response: requests.Response) -> bytes:
+def _error_body(response: AnswerLike) -> bytes:
     if getattr(response, "_content_consumed", False):
         return (response.content or b"")[:MAX_ERROR_BODY]
     body = bytearray()
@@ -297,7 +324,7 @@ def _error_body(response: requests.Response) -> bytes:
     return bytes(body[:MAX_ERROR_BODY])
 
 
-def raise_for_answer(response: requests.Response, what: str, registry: str) -> NoReturn:
+def raise_for_answer(response: AnswerLike, what: str, registry: str) -> NoReturn:
     """Raise the error that fits ``response``: ``cannot <what>: <registry> answered <status> <code>: <message>``."""
     answer = describe_answer(response)
     response.close()
@@ -317,9 +344,7 @@ def raise_for_status(status: int, message: str) -> NoReturn:
     raise RegistryFailure(message)
 
 
-def read_capped(
-    response: requests.Response, limit: int, what: str, *, deadline: float = DEFAULT_READ_DEADLINE
-) -> bytes:
+def read_capped(response: AnswerLike, limit: int, what: str, *, deadline: float = DEFAULT_READ_DEADLINE) -> bytes:
     """The whole body, refusing anything over ``limit`` bytes (checked as it arrives) or taking
     longer than ``deadline`` seconds (``AnswerTooSlow``)."""
     declared = response.headers.get("Content-Length")
@@ -332,25 +357,16 @@ def read_capped(
             buffer += chunk
             if len(buffer) > limit:
                 raise ResponseTooLarge(f"{what}: the answer is over the {limit}-byte limit")
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout) as exc:
+    except NETWORK_ERRORS as exc:
         raise Unreachable(f"{what}: the connection broke while reading the answer ({type(exc).__name__})") from exc
     finally:
         response.close()
     return bytes(buffer)
 
 
-class _RetryableAnswer(Exception):
-    def __init__(self, response: requests.Response, wait: float | None) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-        self.wait = wait
-
-
-_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
 class HttpClient:
-    """A ``requests.Session`` with the registry rules above. Thread-safe for concurrent requests."""
+    """Registry requests with the rules above, over pooled keep-alive connections
+    (``gate.oci.connections``). Thread-safe for concurrent requests."""
 
     def __init__(
         self,
@@ -371,15 +387,10 @@ class HttpClient:
         self.max_redirects = max_redirects
         self.log = log
         self.sleep = sleep
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or .netrc surprises; credentials are ours alone
-        self.session.headers["User-Agent"] = USER_AGENT
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.connections = ConnectionPool(size=pool_size, timeout=timeout, user_agent=USER_AGENT)
 
     def close(self) -> None:
-        self.session.close()
+        self.connections.close()
 
     def request(
         self,
@@ -393,7 +404,7 @@ class HttpClient:
         authorization: str | None = None,
         transient_not_found: bool = False,
         what: str = "reach the registry",
-    ) -> requests.Response:
+    ) -> Answer:
         """Send with retries and manual redirects; returns the final answer (any status).
 
         A retryable status still present after the last attempt is returned, so the caller
@@ -403,55 +414,33 @@ class HttpClient:
         replayable = data is None or isinstance(data, bytes)
         attempts = self.retry.attempts if replayable else 1
         statuses = RETRY_STATUSES | ({404} if transient_not_found else frozenset())
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._follow(method, url, headers, params, data, authorization)
+                if response.status_code not in statuses:
+                    if not stream:
+                        self._buffer(response, what)
+                    return response
+                if attempt >= attempts:
+                    return response
+                wait = retry_after_seconds(response, self.retry.retry_after_cap)
+                reason = f"answer {response.status_code}"
+                response.close()
+            except NETWORK_ERRORS as exc:
+                if attempt >= attempts:
+                    raise Unreachable(
+                        f"cannot {what}: {url_host(url)} is unreachable after {attempts} attempt(s) "
+                        f"({_network_reason(exc)})"
+                    ) from exc
+                wait, reason = None, type(exc).__name__
+            self.log(f"{method} {redact_url(url)}: {reason}; retry {attempt}/{attempts - 1}")
+            self.sleep(self.retry.backoff(attempt) if wait is None else wait)
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            outcome = state.outcome
-            exc = outcome.exception() if outcome is not None else None
-            if isinstance(exc, _RetryableAnswer) and exc.wait is not None:
-                return exc.wait
-            return self.retry.backoff(state.attempt_number)
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            outcome = state.outcome
-            exc = outcome.exception() if outcome is not None else None
-            reason = f"answer {exc.response.status_code}" if isinstance(exc, _RetryableAnswer) else type(exc).__name__
-            if isinstance(exc, _RetryableAnswer):
-                exc.response.close()
-            self.log(f"{method} {redact_url(url)}: {reason}; retry {state.attempt_number}/{attempts - 1}")
-
-        def once() -> requests.Response:
-            response = self._follow(method, url, headers, params, data, authorization)
-            if response.status_code in statuses:
-                retry_after = retry_after_seconds(response, self.retry.retry_after_cap)
-                raise _RetryableAnswer(response, retry_after)
-            if not stream:
-                self._buffer(response, what)
-            return response
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(attempts),
-            wait=wait,
-            sleep=self.sleep,
-            retry=tenacity.retry_if_exception_type((_RetryableAnswer, *_NETWORK_ERRORS)),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    response = once()
-            return response
-        except _RetryableAnswer as exc:
-            return exc.response
-        except _NETWORK_ERRORS as exc:
-            host = url_host(url)
-            raise Unreachable(
-                f"cannot {what}: {host} is unreachable after {attempts} attempt(s) ({_network_reason(exc)})"
-            ) from exc
-
-    def _buffer(self, response: requests.Response, what: str) -> None:
-        """Read an answer the caller does not stream, as ``requests`` would, but capped and under
-        the read deadline; a broken connection propagates (the request may be retried)."""
+    def _buffer(self, response: Answer, what: str) -> None:
+        """Read an answer the caller does not stream, capped and under the read deadline; a broken
+        connection propagates (the request may be retried)."""
         buffer = bytearray()
         clock = ReadClock(self.read_deadline, self.read_deadline)
         try:
@@ -462,7 +451,7 @@ class HttpClient:
         finally:
             response.close()
         response._content = bytes(buffer)
-        response._content_consumed = True  # type: ignore[attr-defined]
+        response._content_consumed = True
 
     def _follow(
         self,
@@ -472,10 +461,11 @@ class HttpClient:
         params: Mapping[str, str | list[str]] | None,
         data: bytes | Iterable[bytes] | None,
         authorization: str | None,
-    ) -> requests.Response:
+    ) -> Answer:
         origin = urlsplit(url)
         current = url
         current_params = params
+        length = len(data) if isinstance(data, Sized) else None
         for _ in range(self.max_redirects + 1):
             target = urlsplit(current)
             send_headers = dict(headers or {})
@@ -483,15 +473,8 @@ class HttpClient:
             # to a host reached by a redirect.
             if authorization and target.netloc == origin.netloc and target.scheme == origin.scheme:
                 send_headers["Authorization"] = authorization
-            response = self.session.request(
-                method,
-                current,
-                headers=send_headers,
-                params=current_params,
-                data=data,
-                stream=True,  # bodies are read by us: capped and under a deadline
-                timeout=self.timeout,
-                allow_redirects=False,
+            response = self.connections.send(
+                method, current, headers=send_headers, params=current_params, body=data, length=length
             )
             if response.status_code not in REDIRECT_STATUSES or method not in ("GET", "HEAD"):
                 return response

@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, urljoin, urlsplit
 
-import requests
-
 from gate.errors import InputError
 from gate.oci.auth import repository_scope
+from gate.oci.connections import Answer
 from gate.oci.http import RegistryFailure, raise_for_answer, read_capped
 from gate.oci.reference import ImageReference, is_valid_tag, split_digest
 from gate.outcome import ignore
@@ -70,13 +69,13 @@ class RepositoryClient:
         data: bytes | Iterable[bytes] | None = None,
         stream: bool = False,
         transient_not_found: bool = False,
-    ) -> requests.Response:
+    ) -> Answer:
         """One request, with the token for ``scopes`` (pull by default); a 401 whose challenge
         teaches us a token is sent again when the body can be replayed."""
         scope_list = list(scopes) if scopes is not None else [repository_scope(self.repository, "pull")]
         same_host = urlsplit(url).netloc == urlsplit(self.host.base_url).netloc
 
-        def once() -> requests.Response:
+        def once() -> Answer:
             return self.host.http.request(
                 method,
                 url,
@@ -98,11 +97,11 @@ class RepositoryClient:
             response = once()
         return response
 
-    def fail(self, response: requests.Response, what: str) -> NoReturn:
+    def fail(self, response: Answer, what: str) -> NoReturn:
         """Raise the error for an unexpected answer (``gate.oci.http.raise_for_answer``)."""
         raise_for_answer(response, what, self.ref.registry)
 
-    def read_capped(self, response: requests.Response, limit: int, what: str) -> bytes:
+    def read_capped(self, response: Answer, limit: int, what: str) -> bytes:
         return read_capped(response, limit, what, deadline=self.host.http.read_deadline)
 
     def exists(
@@ -154,7 +153,7 @@ def json_object(data: bytes, what: str) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def next_link(response: requests.Response, current: str) -> str | None:
+def next_link(response: Answer, current: str) -> str | None:
     """The ``Link: <...>; rel="next"`` of a page, as an absolute URL."""
     link = response.links.get("next")
     if not link or not link.get("url"):
