@@ -12,6 +12,7 @@ from gate.errors import InputError
 from gate.options.base import Group, Option
 from gate.options.policy import GATE, VEX, GateFields
 from gate.options.trivy import TRIVY, TRIVY_TIMEOUT, trivy_scanner_options
+from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, check_sarif_category
 from gate.policy.verdict import GateOptions
 from gate.sbom.predicates import parse_predicate_type
 from gate.scan.stage import (
@@ -70,11 +71,23 @@ SARIF_OUTPUT = Option(
     metavar="FILE",
     empty_default=True,
 )
+SARIF_CATEGORY = Option(
+    "sarif_category",
+    "the prefix of each SARIF run's automationDetails.id, <PREFIX>/<repository>/<platform>/: code scanning "
+    f"keeps one analysis per category (default: {DEFAULT_SARIF_CATEGORY})",
+    {"type": "string", "minLength": 1},
+    default=DEFAULT_SARIF_CATEGORY,
+    flag="--sarif-category",
+    metavar="PREFIX",
+    empty_default=True,
+    normalise=check_sarif_category,
+)
 
 
 def scan_groups(title: str) -> tuple[Group, ...]:
     """The scan options (under ``title``), then the Trivy, gate and VEX groups."""
-    return (Group(title, (SBOM_PREDICATE_TYPE, SCANNER, OSV_DB, FAIL_ON_UNCHECKED, SARIF_OUTPUT)), TRIVY, GATE, VEX)
+    scan = (SBOM_PREDICATE_TYPE, SCANNER, OSV_DB, FAIL_ON_UNCHECKED, SARIF_OUTPUT, SARIF_CATEGORY)
+    return (Group(title, scan), TRIVY, GATE, VEX)
 
 
 def check_scan_values(values: dict[str, Any], source: str) -> None:
@@ -97,6 +110,7 @@ class ScanFields(GateFields):
     osv_db: str = ""
     fail_on_unchecked: bool = False
     sarif_output: str = DEFAULT_SARIF_OUTPUT
+    sarif_category: str = DEFAULT_SARIF_CATEGORY
     trivy_db_repositories: tuple[str, ...] = ()
     trivy_java_db_repositories: tuple[str, ...] = ()
     trivy_skip_db_update: bool = False
@@ -124,6 +138,7 @@ class ScanFields(GateFields):
             vex_files=self.vex_files,
             use_vex=self.use_vex,
             fail_on_unchecked=self.fail_on_unchecked,
+            category=self.sarif_category,
         )
 
     def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:

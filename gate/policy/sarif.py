@@ -12,7 +12,8 @@ location and the platform of its run. Scanners put these in different places:
   package, version and fix in the rule's help text and the result message.
 
 Writing: ``build_sarif_log`` assembles one log with one run per platform, each with
-``automationDetails.id`` ``<category>/<platform>/`` and run properties image/platform/digest.
+``automationDetails.id`` ``<category>/<repository>/<platform>/`` (``gate.policy.sarif_category``) and
+run properties image/platform/digest.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gate.errors import InputError
 from gate.files import read_capped, write_atomic
 from gate.oci.reference import DIGEST_PATTERN
 from gate.policy import sarif_schema
+from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, automation_id
 from gate.policy.sarif_schema import short as _short
 from gate.policy.severity import Severity
 
@@ -656,16 +658,13 @@ def _location(result: Mapping[str, Any]) -> tuple[str | None, int | None]:
 # ---------------------------------------------------------------- writing
 
 
-def automation_id(category: str, platform: str) -> str:
-    """``<category>/<platform>/``: code scanning keeps one analysis per platform apart."""
-    return f"{category.strip('/')}/{platform.strip('/')}/"
-
-
-def build_sarif_log(runs: Sequence[PlatformRun], category: str = "image-gate") -> dict[str, Any]:
-    """One SARIF 2.1.0 log with one run per platform.
+def build_sarif_log(
+    runs: Sequence[PlatformRun], *, repository: str, category: str = DEFAULT_SARIF_CATEGORY
+) -> dict[str, Any]:
+    """One SARIF 2.1.0 log with one run per platform of the image in ``repository`` (``sarif_category.analysis_path``).
 
     Each run is the scanner's run (rules kept) with ``automationDetails.id`` set to
-    ``<category>/<platform>/`` and ``properties`` image, platform and digest (merged over the
+    ``<category>/<repository>/<platform>/`` and ``properties`` image, platform and digest (merged over the
     scanner's own properties and ``extra_properties``), plus imageName and imageDigest (the root
     reference and digest) when given.
     """
@@ -675,7 +674,7 @@ def build_sarif_log(runs: Sequence[PlatformRun], category: str = "image-gate") -
         if not isinstance(run, dict):
             raise InputError(f"{item.platform}: the scanner's run is not a JSON object")
         details = dict(run.get("automationDetails") or {})
-        details["id"] = automation_id(category, item.platform)
+        details["id"] = automation_id(category, repository, item.platform)
         run["automationDetails"] = details
         properties = dict(run.get("properties") or {})
         properties.update(dict(item.extra_properties))

@@ -11,7 +11,7 @@ prints nothing and exits nothing (its step summary is ``gate.scan.summary``).
    (``gate.scanners``) on it;
 4. find VEX documents among the referrers of the index and of every platform (and in-index
    attestation manifests; ``gate.attest.vex_referrers``), add ``--vex`` files, and mark the results they cover as suppressed;
-5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<platform>/``, run properties
+5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<repository>/<platform>/``, run properties
    image, platform, digest, and imageName/imageDigest: the root reference and digest, so that
    ``evaluate`` of this SARIF names the image), validate and write it;
 6. gate it (``gate.policy.verdict.evaluate``): platforms without SBOM are ``MissingSbom``, VEX suppresses,
@@ -44,6 +44,7 @@ from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import Target
 from gate.outcome import ignore
 from gate.policy.sarif import PlatformRun, build_sarif_log, parse_run, parse_sarif, write_sarif
+from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, analysis_path
 from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVerdict, evaluate
 from gate.policy.vex import VexSet
 from gate.policy.vex_match import load_given_vex, suppress_results
@@ -54,7 +55,6 @@ from gate.sbom.predicates import parse_predicate_type
 from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent, get_scanner
 
 Log = Callable[[str], None]
-DEFAULT_CATEGORY = "image-gate"
 DEFAULT_SARIF_OUTPUT = "image-gate.sarif"
 DEFAULT_PREDICATE_TYPE = "cyclonedx"
 DEFAULT_SCANNER = "trivy"
@@ -75,7 +75,8 @@ class ScanSettings:
     use_vex: bool = True
     """False (``--no-vex``): neither attached nor given VEX documents are read or applied."""
     fail_on_unchecked: bool = False
-    category: str = DEFAULT_CATEGORY
+    category: str = DEFAULT_SARIF_CATEGORY
+    """The prefix of each run's ``automationDetails.id`` (``--sarif-category``)."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def _scan_target(
             )
             scans.append((entry, bom.format, bom.spec_version, bom.package_count, tuple(result.unchecked)))
 
-    log_document = build_sarif_log(platform_runs, settings.category)
+    log_document = build_sarif_log(platform_runs, repository=analysis_path(reference), category=settings.category)
     suppressed_counts = []
     for index, run in enumerate(log_document["runs"]):
         count = suppress_results(run, parse_run(run, source="scan", index=index).findings, vex) if len(vex) else 0

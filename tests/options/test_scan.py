@@ -66,8 +66,8 @@ def test_every_scanning_command_has_the_same_trivy_flags(command: str) -> None:
 
 
 SCAN_FLAGS = ("--sbom-predicate-type", "--scanner", "--osv-db", "--fail-on-unchecked", "--sarif-output",
-              "--severity-threshold", "--severity-source", "--exceptions", "--ignore-unfixed", "--allow-missing-sbom",
-              "--vex", "--no-vex")  # fmt: skip
+              "--sarif-category", "--severity-threshold", "--severity-source", "--exceptions", "--ignore-unfixed",
+              "--allow-missing-sbom", "--vex", "--no-vex")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["promote", "pipeline"])
@@ -82,15 +82,18 @@ def test_every_scanning_command_has_the_scan_flags_of_scan(command: str) -> None
 @pytest.mark.parametrize("command", TRIVY_COMMANDS)
 def test_both_edges_build_the_same_scan_config(command: str, tmp_path: Path) -> None:
     argv = ["--sbom-predicate-type", "spdx", "--scanner", "osv", "--osv-db", str(tmp_path), "--fail-on-unchecked",
-            "--sarif-output", "out.sarif", "--severity-threshold", "7.5", "--vex", "a.json", "--no-vex"]  # fmt: skip
+            "--sarif-output", "out.sarif", "--sarif-category", "/team/base/", "--severity-threshold", "7.5",
+            "--vex", "a.json", "--no-vex"]  # fmt: skip
     environ = {**INPUTS[command], "INPUT_SBOM_PREDICATE_TYPE": "spdx", "INPUT_SCANNER": "OSV",
                "INPUT_OSV_DB": f" {tmp_path} ", "INPUT_FAIL_ON_UNCHECKED": "true", "INPUT_SARIF_OUTPUT": "out.sarif",
-               "INPUT_SEVERITY_THRESHOLD": "7.5", "INPUT_VEX_FILES": "a.json", "INPUT_VEX": "false"}  # fmt: skip
+               "INPUT_SARIF_CATEGORY": " team/base ", "INPUT_SEVERITY_THRESHOLD": "7.5", "INPUT_VEX_FILES": "a.json",
+               "INPUT_VEX": "false"}  # fmt: skip
     from_cli = command_config(command, *argv)
     from_inputs = load(command).config_from_inputs(ActionInputs(environ))
-    fields = ["sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output", "severity_threshold",
-              "vex_files", "use_vex"]  # fmt: skip
+    fields = ["sbom_predicate_type", "scanner", "osv_db", "fail_on_unchecked", "sarif_output", "sarif_category",
+              "severity_threshold", "vex_files", "use_vex"]  # fmt: skip
     assert {f: getattr(from_cli, f) for f in fields} == {f: getattr(from_inputs, f) for f in fields}
+    assert from_cli.sarif_category == "team/base" and from_cli.scan_settings("x").category == "team/base"
     assert from_cli.osv_db == str(tmp_path) and from_cli.use_vex is False and from_cli.vex_files == ("a.json",)
 
 
@@ -159,3 +162,13 @@ def test_promote_scanner_names_the_registered_scanners(capsys: pytest.CaptureFix
         cli.main(["promote", *POSITIONAL["promote"], "--scanner", "grype"])
     assert info.value.code == 2
     assert "invalid choice: 'grype' (choose from 'osv', 'trivy')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", TRIVY_COMMANDS)
+def test_the_sarif_category_defaults_to_image_gate_and_a_bad_one_is_bad_input(command: str) -> None:
+    assert command_config(command).sarif_category == "image-gate"
+    assert load(command).config_from_inputs(ActionInputs(INPUTS[command])).sarif_category == "image-gate"
+    with pytest.raises(InputError, match="--sarif-category: invalid SARIF category"):
+        command_config(command, "--sarif-category", "team//base")
+    with pytest.raises(InputError, match="input sarif_category: invalid SARIF category"):
+        load(command).config_from_inputs(ActionInputs({**INPUTS[command], "INPUT_SARIF_CATEGORY": "a b"}))

@@ -377,11 +377,11 @@ def test_writer_makes_one_run_per_platform_readable_back(tmp_path: Path) -> None
             PlatformRun(scanner_run, "registry.test/app:1", "linux/amd64", digest_a),
             PlatformRun(scanner_run, "registry.test/app:1", "linux/arm64/v8", digest_b, {"sbom": True}),
         ],
-        category="image-gate",
+        repository="registry.test/app",
     )
     assert [r["automationDetails"]["id"] for r in log["runs"]] == [
-        "image-gate/linux/amd64/",
-        "image-gate/linux/arm64/v8/",
+        "image-gate/registry.test/app/linux/amd64/",
+        "image-gate/registry.test/app/linux/arm64/v8/",
     ]
     assert log["runs"][1]["properties"] == {
         "sbom": True,
@@ -411,7 +411,7 @@ def test_platform_from_automation_details_alone() -> None:
 def test_writer_refuses_an_invalid_log(tmp_path: Path) -> None:
     bad = dict(_minimal()["runs"][0])
     bad["results"] = [{"ruleId": "x"}]  # no message
-    log = build_sarif_log([PlatformRun(bad, "i", "linux/amd64", "sha256:" + "c" * 64)])
+    log = build_sarif_log([PlatformRun(bad, "i", "linux/amd64", "sha256:" + "c" * 64)], repository="i")
     with pytest.raises(InputError, match=r"results\[0\]"):
         write_sarif(tmp_path / "x.sarif", log)
 
@@ -421,7 +421,8 @@ def test_writer_names_the_root_image_and_digest_beside_the_platform_digest(tmp_p
     root, platform = "sha256:" + "a" * 64, "sha256:" + "b" * 64
     pinned = f"registry.test/app:1@{root}"
     log = build_sarif_log(
-        [PlatformRun(scanner_run, pinned, "linux/amd64", platform, image_name=pinned, image_digest=root)]
+        [PlatformRun(scanner_run, pinned, "linux/amd64", platform, image_name=pinned, image_digest=root)],
+        repository="registry.test/app",
     )
     properties = log["runs"][0]["properties"]
     assert properties["imageName"] == pinned and properties["imageDigest"] == root and properties["digest"] == platform

@@ -78,7 +78,7 @@ def test_suppressions_are_valid_sarif_and_name_the_statement() -> None:
             {"ruleId": "CVE-2024-0002", "message": {"text": "Package: openssl\nInstalled Version: 3.1.0"}},
         ],
     }
-    log = build_sarif_log([PlatformRun(run, IMAGE, "linux/amd64", CHILD)])
+    log = build_sarif_log([PlatformRun(run, IMAGE, "linux/amd64", CHILD)], repository="ghcr.io/acme/app")
     target = log["runs"][0]
     vex = VexSet([statement(CHILD, "fixed", justification="patched in our build")])
     assert suppress_results(target, parse_run(target, source="s").findings, vex) == 1

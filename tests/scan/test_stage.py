@@ -93,7 +93,10 @@ def test_referrer_sboms_every_platform_one_sarif(any_registry: Registry, unique_
 
     written = json.loads(Path(document["sarif_file"]).read_text())
     validate_sarif(written, "written")
-    assert [r["automationDetails"]["id"] for r in written["runs"]] == [f"image-gate/{p}/" for p in PLATFORMS]
+    repository = f"{any_registry.host}/{unique_repo}"
+    assert [r["automationDetails"]["id"] for r in written["runs"]] == [
+        f"image-gate/{repository}/{p}/" for p in PLATFORMS
+    ]
     for run, platform in zip(written["runs"], PLATFORMS, strict=True):
         props = run["properties"]
         assert props["platform"] == platform and props["digest"] == attested.image.child(platform)
@@ -105,6 +108,38 @@ def test_referrer_sboms_every_platform_one_sarif(any_registry: Registry, unique_
     assert [r.platform for r in reread] == list(PLATFORMS)
     assert {r.image_digest for r in reread} == {attested.image.digest}
     assert document["method"] == "sbom"
+
+
+def test_two_images_are_two_code_scanning_categories_and_a_prefix_keeps_two_tags_apart(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """upload-sarif does not touch runs that have an id, so the ids keep a matrix's images apart."""
+    app = build_attested_image(distribution_registry, f"{unique_repo}/app", tag="1.0")
+    base = build_attested_image(distribution_registry, f"{unique_repo}/base", tag="1.0", seed=1)
+    newer = build_attested_image(distribution_registry, f"{unique_repo}/base", tag="2.0", seed=2)
+
+    def categories(image: str, where: Path, **settings: Any) -> list[str]:
+        where.mkdir()
+        document = scan(image, where, **settings).to_json()
+        written = json.loads(Path(document["sarif_file"]).read_text())
+        validate_sarif(written, "written")
+        assert [run.category for run in load_sarif(document["sarif_file"])] == [
+            run["automationDetails"]["id"] for run in written["runs"]
+        ]
+        ids: list[str] = [run["automationDetails"]["id"] for run in written["runs"]]
+        return ids
+
+    host = distribution_registry.host
+    first = categories(app.image.ref, tmp_path / "app")
+    second = categories(base.image.ref, tmp_path / "base")
+    assert first == [f"image-gate/{host}/{unique_repo}/app/{p}/" for p in PLATFORMS]
+    assert second == [f"image-gate/{host}/{unique_repo}/base/{p}/" for p in PLATFORMS]
+    assert not set(first) & set(second)
+    # Another tag of the same repository is the same analysis (its alerts replace the older tag's)...
+    assert categories(newer.image.ref, tmp_path / "newer") == second
+    # ...unless a prefix keeps it apart, as discover's matrix does for two tags used side by side.
+    apart = categories(newer.image.ref, tmp_path / "apart", category="image-gate/2.0")
+    assert apart == [f"image-gate/2.0/{host}/{unique_repo}/base/{p}/" for p in PLATFORMS]
 
 
 def test_vex_referrer_suppresses_not_deletes(any_registry: Registry, unique_repo: str, tmp_path: Path) -> None:
