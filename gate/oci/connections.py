@@ -17,6 +17,7 @@ command more to import than the whole copy of an up-to-date image takes):
 from __future__ import annotations
 
 import http.client
+import re
 import select
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -63,7 +64,7 @@ class Headers(dict[str, str]):
 def parse_links(value: str, base: str) -> dict[str, dict[str, str]]:
     """``Link: <url>; rel="next", <url>; rel="prev"`` -> ``{"next": {"url": ..., "rel": "next"}, ...}``."""
     links: dict[str, dict[str, str]] = {}
-    for entry in value.split(",<") if value else ():
+    for entry in re.split(", *<", value) if value else ():
         url, _, params = entry.strip().lstrip("<").partition(">")
         link = {"url": urljoin(base, url.strip())}
         for param in params.split(";"):
