@@ -32,7 +32,10 @@ def test_demo_shows_one_blocked_and_one_promoted_run(tmp_path: Path) -> None:
     assert "CVE-2021-44906" in output  # the blocking finding, then excepted
     assert "production/app tags: (none" in output  # blocked: nothing in production
     assert re.search(r"production/app tags: 1\.4\.2", output)
-    assert "application/vnd.cssc.scan-report.v1+json" in output  # the promoted image's referrers
+    # the scan report attached at promotion: the in-toto vulnerability attestation, then in the referrers' tree
+    report = re.search(r"attached scan report (sha256:[0-9a-f]{64}) \(pass, sbom, application/vnd\.in-toto\+json\)", output)
+    assert report is not None
+    assert f"{report.group(1)}: application/vnd.in-toto+json" in output
     assert "<code>" not in output and "&#" not in output  # the summaries are rendered, not raw markdown
     # everything it started is gone: the temp dir (registry storage) and the registry process
     assert list(tmp_path.iterdir()) == []
