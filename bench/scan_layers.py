@@ -34,6 +34,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -232,24 +233,30 @@ def _json(descriptor: Descriptor) -> dict[str, object]:
     return {"mediaType": descriptor.media_type, "digest": descriptor.digest, "size": descriptor.size}
 
 
-def run_gate(image: str, scratch: Path, env: dict[str, str]) -> tuple[float, float, float]:
-    """(seconds, own peak RSS MiB, Trivy's peak RSS MiB) of one whole ``scan`` process."""
+def cpu_seconds() -> float:
+    """User + system CPU time of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_gate(image: str, scratch: Path, env: dict[str, str]) -> tuple[float, float, float, float]:
+    """(seconds, CPU seconds, own peak RSS MiB, Trivy's peak RSS MiB) of one whole ``scan`` process."""
     command = [
         PYTHON, "-c", GATE_WRAPPER, "scan", image, "--scanner", "osv", "--osv-db", str(OSV_DB),
         "--sbom-fallback", "layers", "--sarif-output", str(scratch / "bench.sarif"),
     ]  # fmt: skip
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, check=False)
-    seconds = time.monotonic() - started
+    seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
     own, children, code = done.stderr.strip().splitlines()[-1].split()
     if code not in ("0", "1"):  # 1: the gate failed the image (its npm packages are vulnerable)
         raise SystemExit(f"image-gate scan failed ({code}):\n{done.stderr[-3000:]}")
-    return seconds, int(own) / 1024, int(children) / 1024
+    return seconds, cpu, int(own) / 1024, int(children) / 1024
 
 
-def run_trivy(layouts: list[Path], scratch: Path, env: dict[str, str]) -> float:
-    """Seconds of ``trivy image --input`` on each platform's layout, one after the other."""
-    started = time.monotonic()
+def run_trivy(layouts: list[Path], scratch: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, CPU seconds) of ``trivy image --input`` on each platform's layout, one after the other."""
+    started, cpu = time.monotonic(), cpu_seconds()
     for number, layout in enumerate(layouts):
         command = [
             require_tool("trivy"), "image", "--input", str(layout), "--format", "cyclonedx",
@@ -257,7 +264,7 @@ def run_trivy(layouts: list[Path], scratch: Path, env: dict[str, str]) -> float:
             "--disable-telemetry", "--cache-backend", "memory",
         ]  # fmt: skip
         subprocess.run(command, check=True, cwd=scratch, env=env, stdout=subprocess.DEVNULL)
-    return time.monotonic() - started
+    return time.monotonic() - started, cpu_seconds() - cpu
 
 
 def main() -> int:
@@ -285,17 +292,20 @@ def main() -> int:
                 f"image: {reference}, {len(PLATFORMS)} platforms, {total / MiB:.0f} MiB of layers ({args.content}), no SBOM "
                 f"(built in {time.monotonic() - started:.0f} s)"
             )
-            gate_times, trivy_times, own_rss, trivy_rss = [], [], [], []
+            gate_times, trivy_times, gate_cpu, trivy_cpu, own_rss, trivy_rss = [], [], [], [], [], []
             for run in range(args.runs):
                 order = ["gate", "trivy"] if run % 2 == 0 else ["trivy", "gate"]
                 for tool in order:
                     if tool == "gate":
-                        seconds, own, child = run_gate(reference, scratch, env)
+                        seconds, cpu, own, child = run_gate(reference, scratch, env)
                         gate_times.append(seconds)
+                        gate_cpu.append(cpu)
                         own_rss.append(own)
                         trivy_rss.append(child)
                     else:
-                        trivy_times.append(run_trivy(layouts, scratch, env))
+                        seconds, cpu = run_trivy(layouts, scratch, env)
+                        trivy_times.append(seconds)
+                        trivy_cpu.append(cpu)
         finally:
             server.stop()
     gate_median, trivy_median = statistics.median(gate_times), statistics.median(trivy_times)
@@ -305,6 +315,11 @@ def main() -> int:
     print(f"image-gate scan --sbom-fallback layers --scanner osv: {gate_median:.2f} s  (runs: {_list(gate_times)})")
     print(f"trivy image --input, both layouts:                   {trivy_median:.2f} s  (runs: {_list(trivy_times)})")
     print(f"ratio: {ratio:.2f}x (goal <= {GOAL_RATIO}x): {'met' if ratio <= GOAL_RATIO else 'NOT met'}")
+    cpu_ratio = statistics.median(gate_cpu) / statistics.median(trivy_cpu)
+    print(
+        f"CPU seconds (user + system, Trivy included; less sensitive to a loaded machine): image-gate "
+        f"{statistics.median(gate_cpu):.2f}, Trivy alone {statistics.median(trivy_cpu):.2f}: {cpu_ratio:.2f}x"
+    )
     print(
         f"image-gate peak RSS: {peak:.1f} MiB (goal < {GOAL_RSS_MIB:.0f} MiB): "
         f"{'met' if peak < GOAL_RSS_MIB else 'NOT met'}; Trivy's own peak: {max(trivy_rss):.1f} MiB"

@@ -1,29 +1,42 @@
-"""Find each platform's SBOM attestation, given content already addressable by descriptor.
+"""Find each platform's SBOM attestations, given content already addressable by descriptor.
 
 Pure selection logic: all I/O goes through a ``SbomFetcher`` (``TargetFetcher`` adapts a
 ``gate.oci.target.Target``), so the scan command and the tests feed it the same way.
 
 For every platform manifest of the image (index children with a real platform; a lone
 manifest is one platform) the candidates are, in this order:
-(a) its referrers, newest first (``org.opencontainers.image.created``), and
+(a) its referrers, newest first (``org.opencontainers.image.created``), and its cosign
+    ``sha256-<hex>.att`` tag (cosign's legacy attestations),
 (b) BuildKit in-index attestation manifests (``vnd.docker.reference.type:
-    attestation-manifest`` with ``vnd.docker.reference.digest: <platform digest>``).
-A layer's predicate type is read from its ``in-toto.io/predicate-type`` annotation, else
-from the manifest's annotations or artifact type, else from the unwrapped statement; the
-statement has the last word. The first candidate whose predicate type matches wins.
+    attestation-manifest`` with ``vnd.docker.reference.digest: <platform digest>``),
+(c) only for a platform none of (a) and (b) counts for: the SBOMs attested on the index itself
+    (its referrers and ``.att`` tag), marked ``subject: index``.
+A layer's predicate type is read from its ``in-toto.io/predicate-type`` annotation (cosign's
+``predicateType`` on ``.att`` layers), else from the manifest's annotations or artifact type, else
+from the unwrapped statement; the statement has the last word.
+
+Every SBOM that counts is kept ("newest wins" would let anyone who can push a newer, emptier SBOM
+decide), of the predicate types the selector prefers (``auto``: CycloneDX, else SPDX). Without a
+policy an SBOM counts when its subject, if it names one, is the platform or the index. In verified
+mode (``VerificationPolicy.enabled``) it counts only when its signature verifies and its signed
+subject names the digest it is used for (``gate.attest.signed``); an in-index attestation only when
+the index carries a signature that verifies. What does not count is kept as ``LeftOut``, with why.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from gate.attest.signed import counts_for, index_signature, verify_layer
 from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation, unwrap
+from gate.attest.verify.policy import Reason, Verification, VerificationPolicy
 from gate.errors import InputError
+from gate.oci.http import NotFound
 from gate.oci.manifest import MAX_CONFIG_BYTES, platform_from_config
-from gate.oci.reference import parse_descriptor
+from gate.oci.reference import fallback_tag, parse_descriptor
 from gate.oci.target import (
     INDEX_TYPES,
     MAX_MANIFEST_BYTES,
@@ -31,10 +44,11 @@ from gate.oci.target import (
     Platform,
     Target,
 )
-from gate.sbom.predicates import CYCLONEDX_PREDICATE, SPDX_PREDICATE, PredicateSelector
+from gate.sbom.predicates import CYCLONEDX_PREDICATE, SPDX_PREDICATE, PredicateSelector, family_of
 
 PREDICATE_ANNOTATION = "in-toto.io/predicate-type"
 SIGSTORE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+COSIGN_PREDICATE_ANNOTATION = "predicateType"  # on the layers of cosign's legacy .att manifests
 REFERENCE_TYPE = "vnd.docker.reference.type"
 REFERENCE_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION_MANIFEST = "attestation-manifest"
@@ -58,7 +72,9 @@ _NOT_ATTESTATIONS = frozenset(
     }
 )
 
-SbomSource = Literal["referrer", "in-index"]
+SbomSource = Literal["referrer", "cosign-tag", "in-index", "layers"]
+"""Where an SBOM was found; ``layers``: none was, Trivy inventoried the layers (``gate.scan.layers``)."""
+SbomSubject = Literal["platform", "index"]
 
 
 class SbomFetcher(Protocol):
@@ -76,51 +92,191 @@ class SbomFetcher(Protocol):
         """The manifests whose subject is ``descriptor``."""
         ...
 
+    def tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
+        """The manifest a tag names (descriptor and exact bytes), or None when there is no such tag."""
+        ...
+
+
+@dataclass(frozen=True)
+class FoundSbom:
+    """An SBOM attestation that counts for a platform: what it says and where it was found.
+
+    ``subject`` says what it is attached to and about: the platform manifest, or the index (an SBOM
+    attested on the index, used for a platform nothing else names). ``verified``/``signer``: verified mode.
+    """
+
+    attestation: Attestation
+    source: SbomSource
+    attestation_digest: str
+    """The referrer, cosign ``.att`` or in-index attestation manifest that carried it."""
+    layer_digest: str
+    subject: SbomSubject = "platform"
+    verified: bool = False
+    signer: str = ""
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An SBOM attestation found and left out of the verdict in verified mode, and why."""
+
+    digest: str
+    """The attestation manifest (referrer, cosign ``.att`` or in-index attestation manifest)."""
+    layer: str
+    subject: str
+    """The digest it was looked up for: a platform manifest, or the index."""
+    platform: str | None
+    """The platform it was looked up for; None for one attested on the index."""
+    predicate_type: str
+    source: SbomSource
+    reason: Reason
+    detail: str
+    signer: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "digest": self.digest,
+            "layer": self.layer,
+            "subject": self.subject,
+            "platform": self.platform,
+            "predicate_type": self.predicate_type,
+            "source": self.source,
+            "reason": str(self.reason),
+            "detail": self.detail,
+            "signer": self.signer or None,
+        }
+
 
 @dataclass(frozen=True)
 class PlatformSbom:
-    """One platform of the image and the SBOM attestation found for it (or why none was)."""
+    """One platform of the image and the SBOM attestations that count for it (or why none does)."""
 
     platform: str
     digest: str
-    sbom: Attestation | None
-    source: SbomSource | None = None
-    attestation_digest: str | None = None
-    """The referrer manifest or in-index attestation manifest that carried it."""
-    layer_digest: str | None = None
+    sboms: tuple[FoundSbom, ...] = ()
+    """Every SBOM that counts, in search order; the scan merges their findings."""
     reason_missing: str | None = None
     seen_predicate_types: tuple[str, ...] = ()
     """Predicate types of the attestations looked at, for the reason and the summary."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Verified mode: this platform's own SBOM attestations that did not verify or name it."""
+
+    @property
+    def sbom(self) -> Attestation | None:
+        """The first SBOM that counts (None when none does)."""
+        return self.sboms[0].attestation if self.sboms else None
+
+    @property
+    def source(self) -> SbomSource | None:
+        return self.sboms[0].source if self.sboms else None
+
+    @property
+    def attestation_digest(self) -> str | None:
+        return self.sboms[0].attestation_digest if self.sboms else None
+
+    @property
+    def layer_digest(self) -> str | None:
+        return self.sboms[0].layer_digest if self.sboms else None
+
+    @property
+    def subject(self) -> SbomSubject | None:
+        """``platform``, or ``index`` when the SBOMs used are attested on the index."""
+        return self.sboms[0].subject if self.sboms else None
+
+    @property
+    def verified(self) -> bool:
+        """Every SBOM used verified under the policy (False without SBOM or without a policy)."""
+        return bool(self.sboms) and all(found.verified for found in self.sboms)
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(found.signer for found in self.sboms if found.signer))
+
+
+@dataclass(frozen=True)
+class SbomLookup:
+    """What the lookup found: one entry per platform, and what was left out of the index's own SBOMs."""
+
+    platforms: tuple[PlatformSbom, ...]
+    index_left_out: tuple[LeftOut, ...] = ()
+    index_signature: Verification | None = None
+    """Verified mode, when in-index attestations were looked at: the index's own signature."""
+
+    @property
+    def left_out(self) -> tuple[LeftOut, ...]:
+        """Every SBOM attestation left out, the platforms' then the index's."""
+        return (*(item for p in self.platforms for item in p.left_out), *self.index_left_out)
 
 
 def find_platform_sboms(
-    root: Descriptor, root_data: bytes, fetcher: SbomFetcher, selector: PredicateSelector
-) -> tuple[PlatformSbom, ...]:
-    """For the image whose root manifest is ``root`` (with bytes ``root_data``), one entry per platform."""
+    root: Descriptor,
+    root_data: bytes,
+    fetcher: SbomFetcher,
+    selector: PredicateSelector,
+    policy: VerificationPolicy | None = None,
+) -> SbomLookup:
+    """For the image whose root manifest is ``root`` (with bytes ``root_data``), one entry per platform.
+
+    ``policy``: verified mode when it is enabled (an SBOM counts only when it verifies and names the
+    digest it is used for); without one every SBOM found counts.
+    """
+    policy = policy or VerificationPolicy()
     document = _json_object(root_data, f"manifest {root.digest}", MAX_MANIFEST_BYTES)
     media_type = document.get("mediaType")
     media_type = media_type if isinstance(media_type, str) and media_type else root.media_type
-    if media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document):
-        platforms, attestations = split_index(document, root.digest)
-        if not platforms:
-            raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
-        if len(platforms) > MAX_PLATFORMS:
-            raise InputError(
-                f"index {root.digest}: {len(platforms)} platform manifests, more than the {MAX_PLATFORMS} "
-                "image-gate reads"
-            )
-        results = []
-        for child in platforms:
-            if child.media_type in INDEX_TYPES:
-                results.append(
-                    PlatformSbom(_platform_text(child.platform), child.digest, None, reason_missing="nested index")
-                )
-                continue
-            name = _platform_text(child.platform) if child.platform else _config_platform(child, fetcher)
-            results.append(select_sbom(child, name, fetcher, selector, in_index=attestations, root_digest=root.digest))
-        return tuple(results)
-    name = _config_platform(root, fetcher, document)
-    return (select_sbom(root, name, fetcher, selector, in_index=(), root_digest=root.digest),)
+    if not (media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document)):
+        name = _config_platform(root, fetcher, document)
+        judge = _Judge(policy, selector, root, fetcher)
+        return SbomLookup((_platform_entry(root, name, fetcher, selector, judge, (), None),))
+    platforms, attestations = split_index(document, root.digest)
+    if not platforms:
+        raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
+    if len(platforms) > MAX_PLATFORMS:
+        raise InputError(
+            f"index {root.digest}: {len(platforms)} platform manifests, more than the {MAX_PLATFORMS} image-gate reads"
+        )
+    judge = _Judge(policy, selector, root, fetcher)
+    index_level: _Search | None = None
+    results = []
+    for child in platforms:
+        if child.media_type in INDEX_TYPES:
+            results.append(PlatformSbom(_platform_text(child.platform), child.digest, reason_missing="nested index"))
+            continue
+        name = _platform_text(child.platform) if child.platform else _config_platform(child, fetcher)
+        entry = _search(child, name, "platform", fetcher, selector, judge, attestations)
+        if not entry.chosen and index_level is None:
+            index_level = _search(root, None, "index", fetcher, selector, judge, ())
+        results.append(_platform_result(child, name, entry, index_level, selector, policy))
+    return SbomLookup(tuple(results), tuple(index_level.left_out) if index_level else (), judge.index_verification)
+
+
+def _platform_entry(
+    platform: Descriptor,
+    name: str,
+    fetcher: SbomFetcher,
+    selector: PredicateSelector,
+    judge: _Judge,
+    in_index: Sequence[Descriptor],
+    index_level: _Search | None,
+) -> PlatformSbom:
+    entry = _search(platform, name, "platform", fetcher, selector, judge, in_index)
+    return _platform_result(platform, name, entry, index_level, selector, judge.policy)
+
+
+def _platform_result(
+    platform: Descriptor,
+    name: str,
+    entry: _Search,
+    index_level: _Search | None,
+    selector: PredicateSelector,
+    policy: VerificationPolicy,
+) -> PlatformSbom:
+    seen = tuple(entry.seen)
+    if entry.chosen:
+        return PlatformSbom(name, platform.digest, entry.chosen, None, seen, tuple(entry.left_out))
+    if index_level is not None and index_level.chosen:
+        return PlatformSbom(name, platform.digest, index_level.chosen, None, seen, tuple(entry.left_out))
+    reason = _missing_reason(entry, index_level, selector, policy)
+    return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out))
 
 
 def split_index(index: Mapping[str, Any], source: str) -> tuple[list[Descriptor], list[Descriptor]]:
@@ -141,55 +297,161 @@ def split_index(index: Mapping[str, Any], source: str) -> tuple[list[Descriptor]
     return platforms, attestations
 
 
-def select_sbom(
-    platform: Descriptor,
-    name: str,
+class _Judge:
+    """Whether a found attestation counts: always in unverified mode (subject permitting), only when it
+    verifies and names the digest it is used for in verified mode (``gate.attest.signed``)."""
+
+    def __init__(self, policy: VerificationPolicy, selector: PredicateSelector, root: Descriptor, fetcher: SbomFetcher):
+        self.policy = policy
+        self.selector = selector
+        self.root = root
+        self.fetcher = fetcher
+        self.index_verification: Verification | None = None
+
+    def index_signature(self) -> Verification:
+        if self.index_verification is None:
+            self.index_verification = index_signature(self.root, self.fetcher, self.policy)
+        return self.index_verification
+
+    def verify(
+        self, layer: Descriptor, blob: bytes, attestation: Attestation, source: SbomSource, used_for: str
+    ) -> tuple[Verification, Attestation | None]:
+        if source == "in-index":
+            signature = self.index_signature()
+            if not signature.verified:
+                detail = (
+                    "an in-index attestation is covered by the index digest, and the index carries no signature "
+                    f"that verifies ({signature.detail})"
+                )
+                return Verification.refused(signature.reason or Reason.UNSIGNED, detail, signature.signer), None
+            if used_for.lower() not in attestation.subject_digests:
+                named = ", ".join(sorted(attestation.subject_digests)[:3]) or "nothing"
+                detail = f"the statement is about {named}, not {used_for}"
+                return Verification.refused(Reason.SUBJECT_MISMATCH, detail, signature.signer), None
+            return Verification.accepted(f"{signature.signer} (index signature)", "", b""), attestation
+        result = verify_layer(layer, blob, attestation.envelope, self.policy, legacy_tag=source == "cosign-tag")
+        return counts_for(result, used_for, self.selector.matches, attestation.source)
+
+
+@dataclass
+class _Search:
+    """What one platform's (or the index's) search found."""
+
+    chosen: tuple[FoundSbom, ...] = ()
+    left_out: list[LeftOut] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    candidates: int = 0
+    reads: _Reads = field(default_factory=lambda: _Reads())
+
+
+Candidate = tuple[SbomSource, Descriptor, "bytes | None"]
+
+
+def _search(
+    subject: Descriptor,
+    platform: str | None,
+    level: SbomSubject,
     fetcher: SbomFetcher,
     selector: PredicateSelector,
-    *,
-    in_index: Sequence[Descriptor] = (),
-    root_digest: str | None = None,
-) -> PlatformSbom:
-    """The SBOM of one platform manifest among its referrers, then the in-index attestations."""
-    seen: list[str] = []
-    notes: list[str] = []
-    reads = _Reads()
-    subjects = {platform.digest.lower()} | ({root_digest.lower()} if root_digest else set())
-
-    referrers = sorted(fetcher.referrers(platform), key=lambda d: d.annotations.get(CREATED, ""), reverse=True)
-    candidates: list[tuple[SbomSource, Descriptor]] = [("referrer", d) for d in referrers]
+    judge: _Judge,
+    in_index: Sequence[Descriptor],
+) -> _Search:
+    """Every SBOM attestation of ``subject`` (a platform manifest, or the index for ``level`` index): its
+    referrers (newest first), its cosign ``.att`` tag, then the in-index attestations naming it."""
+    found = _Search()
+    referrers = sorted(fetcher.referrers(subject), key=lambda d: d.annotations.get(CREATED, ""), reverse=True)
+    candidates: list[Candidate] = [("referrer", d, None) for d in referrers]
+    tagged = fetcher.tagged(f"{fallback_tag(subject.digest)}.att")
+    if tagged is not None:
+        candidates.append(("cosign-tag", tagged[0], tagged[1]))
     candidates += [
-        ("in-index", d) for d in in_index if d.annotations.get(REFERENCE_DIGEST, "").lower() == platform.digest.lower()
+        ("in-index", d, None)
+        for d in in_index
+        if d.annotations.get(REFERENCE_DIGEST, "").lower() == subject.digest.lower()
     ]
-    for source, manifest_descriptor in candidates:
-        if reads.exhausted:
+    found.candidates = len(candidates)
+    allowed = {subject.digest.lower()} | ({judge.root.digest.lower()} if level == "platform" else set())
+    counted: list[FoundSbom] = []
+    for source, manifest, data in candidates:
+        if found.reads.exhausted:
             break
-        for layer, attestation in _attestations(manifest_descriptor, platform, fetcher, selector, seen, notes, reads):
-            if attestation.subjects and not (attestation.subject_digests & subjects):
-                notes.append(f"{layer.digest}: its subject does not name {platform.digest}")
+        for layer, blob, attestation in _attestations(manifest, data, subject, fetcher, selector, found):
+            if not judge.policy.enabled:
+                if attestation.subjects and not (attestation.subject_digests & allowed):
+                    found.notes.append(f"{layer.digest}: its subject does not name {subject.digest}")
+                    continue
+                counted.append(FoundSbom(attestation, source, manifest.digest, layer.digest, level))
                 continue
-            return PlatformSbom(
-                name, platform.digest, attestation, source, manifest_descriptor.digest, layer.digest, None, tuple(seen)
+            verification, signed = judge.verify(layer, blob, attestation, source, subject.digest)
+            if signed is not None:
+                counted.append(
+                    FoundSbom(signed, source, manifest.digest, layer.digest, level, True, verification.signer)
+                )
+                continue
+            found.left_out.append(
+                LeftOut(
+                    manifest.digest,
+                    layer.digest,
+                    subject.digest,
+                    platform,
+                    attestation.predicate_type,
+                    source,
+                    verification.reason or Reason.MALFORMED,
+                    verification.detail,
+                    verification.signer,
+                )
             )
-    if not candidates:
-        reason = "no referrers and no in-index attestation manifest"
-    elif seen:
-        found = ", ".join(s[:200] for s in sorted(set(seen))[:10])
-        reason = f"no attestation with predicate type {selector} (found: {found})"
-    else:
-        reason = f"no attestation with predicate type {selector} among {len(candidates)} attached manifest(s)"
-    if reads.exhausted:
-        reason += (
-            f"; stopped after {reads.manifests} attestation manifest(s) and {reads.blobs} layer(s) "
-            f"(caps {MAX_ATTESTATION_MANIFESTS} and {MAX_ATTESTATION_BLOBS}) of {len(candidates)} candidate(s)"
+    keep = selector.preferred(item.attestation.predicate_type for item in counted)
+    found.chosen = tuple(item for item in counted if item.attestation.predicate_type in keep)
+    return found
+
+
+def _missing_reason(
+    entry: _Search, index_level: _Search | None, selector: PredicateSelector, policy: VerificationPolicy
+) -> str:
+    """Why a platform has no SBOM: what was found, and the ``sbom_predicate_type`` that would select it."""
+    left_out = [*entry.left_out, *(index_level.left_out if index_level else ())]
+    if left_out:
+        reasons = ", ".join(sorted({str(item.reason) for item in left_out}))
+        reason = (
+            f"no verified SBOM: {len(left_out)} SBOM attestation(s) found, none verified under the policy for this "
+            f"platform ({reasons}; see unverified_attestations)"
         )
+    elif not entry.candidates and not (index_level and index_level.candidates):
+        reason = "no referrers and no in-index attestation manifest"
+        if index_level is not None:
+            reason += ", and no SBOM attested on the index"
+    elif entry.seen or (index_level and index_level.seen):
+        seen = sorted({*entry.seen, *(index_level.seen if index_level else ())})
+        reason = f"no attestation with predicate type {selector} (found: {_found_text(seen)})"
+    else:
+        count = entry.candidates + (index_level.candidates if index_level else 0)
+        reason = f"no attestation with predicate type {selector} among {count} attached manifest(s)"
+    for search in (entry, index_level):
+        if search is not None and search.reads.exhausted:
+            reason += (
+                f"; stopped after {search.reads.manifests} attestation manifest(s) and {search.reads.blobs} layer(s) "
+                f"(caps {MAX_ATTESTATION_MANIFESTS} and {MAX_ATTESTATION_BLOBS}) of {search.candidates} candidate(s)"
+            )
+    notes = [*entry.notes, *(index_level.notes if index_level else ())]
     if notes:
         reason += "; " + "; ".join(notes[:5])
-    return PlatformSbom(name, platform.digest, None, None, None, None, reason, tuple(seen))
+    return reason
+
+
+def _found_text(seen: Sequence[str]) -> str:
+    """The predicate types found, each SBOM kind with the ``sbom_predicate_type`` value that selects it."""
+    parts = []
+    for kind in seen[:10]:
+        family = family_of(kind)
+        shown = kind[:200]
+        parts.append(f"{shown}, which sbom_predicate_type {family} (or auto) selects" if family else shown)
+    return "; ".join(parts)
 
 
 class _Reads:
-    """What one platform's lookup has fetched, against the caps."""
+    """What one search has fetched, against the caps."""
 
     def __init__(self) -> None:
         self.manifests = 0
@@ -213,24 +475,26 @@ class _Reads:
 
 def _attestations(
     manifest_descriptor: Descriptor,
-    platform: Descriptor,
+    manifest_data: bytes | None,
+    subject: Descriptor,
     fetcher: SbomFetcher,
     selector: PredicateSelector,
-    seen: list[str],
-    notes: list[str],
-    reads: _Reads,
-) -> Iterator[tuple[Descriptor, Attestation]]:
-    """Every matching attestation in one referrer or attestation manifest (within ``reads``' caps)."""
+    found: _Search,
+) -> Iterator[tuple[Descriptor, bytes, Attestation]]:
+    """Every matching attestation in one referrer or attestation manifest (within the search's caps), with
+    its layer's exact bytes."""
+    seen, notes, reads = found.seen, found.notes, found.reads
     if (manifest_descriptor.artifact_type or "") in _NOT_ATTESTATIONS:
         return
     hint = _annotated_type(manifest_descriptor.annotations)
     if hint is not None and not selector.matches(hint):
         seen.append(hint)
         return
-    where = f"attestation manifest {manifest_descriptor.digest} (for {platform.digest})"
+    where = f"attestation manifest {manifest_descriptor.digest} (for {subject.digest})"
     if not reads.take_manifest():
         return
-    document = _json_object(fetcher.manifest(manifest_descriptor), where, MAX_MANIFEST_BYTES)
+    data = manifest_data if manifest_data is not None else fetcher.manifest(manifest_descriptor)
+    document = _json_object(data, where, MAX_MANIFEST_BYTES)
     annotations = _string_map(document.get("annotations"))
     artifact_type = _string(document.get("artifactType")) or _config_type(document) or manifest_descriptor.artifact_type
     if artifact_type in _NOT_ATTESTATIONS:
@@ -248,14 +512,14 @@ def _attestations(
             continue
         if declared is None and not _json_like(layer.media_type):
             continue
-        source = f"{layer.digest} (in {manifest_descriptor.digest} for {platform.digest})"
+        source = f"{layer.digest} (in {manifest_descriptor.digest} for {subject.digest})"
         if layer.size > MAX_ATTESTATION_BYTES:
             raise InputError(f"attestation {source}: {layer.size} bytes exceeds the cap of {MAX_ATTESTATION_BYTES}")
         if not reads.take_blob():
             return
-        data = fetcher.blob(layer, MAX_ATTESTATION_BYTES)
+        blob = fetcher.blob(layer, MAX_ATTESTATION_BYTES)
         try:
-            attestation = unwrap(data, source, predicate_type=declared)
+            attestation = unwrap(blob, source, predicate_type=declared)
         except InputError as exc:
             if declared is not None:
                 raise
@@ -263,7 +527,7 @@ def _attestations(
             continue
         seen.append(attestation.predicate_type)
         if selector.matches(attestation.predicate_type):
-            yield layer, attestation
+            yield layer, blob, attestation
         elif declared is not None:
             notes.append(f"{layer.digest}: annotated {declared} but its statement says {attestation.predicate_type}")
 
@@ -293,7 +557,12 @@ def _config_platform(descriptor: Descriptor, fetcher: SbomFetcher, document: Map
 
 
 def _annotated_type(annotations: Mapping[str, str]) -> str | None:
-    return annotations.get(PREDICATE_ANNOTATION) or annotations.get(SIGSTORE_PREDICATE_ANNOTATION) or None
+    return (
+        annotations.get(PREDICATE_ANNOTATION)
+        or annotations.get(SIGSTORE_PREDICATE_ANNOTATION)
+        or annotations.get(COSIGN_PREDICATE_ANNOTATION)
+        or None
+    )
 
 
 def _config_type(document: Mapping[str, Any]) -> str | None:
@@ -361,3 +630,14 @@ class TargetFetcher:
 
     def referrers(self, descriptor: Descriptor) -> Sequence[Descriptor]:
         return self._target.referrers(descriptor.digest)
+
+    def tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
+        try:
+            found = self._target.fetch_manifest(tag)
+        except NotFound:
+            return None
+        except InputError:
+            if tag in self._target.list_tags():  # an OCI layout says "no image tagged": absent, unless listed
+                raise
+            return None
+        return found.descriptor, found.data

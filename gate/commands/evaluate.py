@@ -49,4 +49,4 @@ def run(config: EvaluateConfig, context: Context) -> Outcome:
         image=config.image,
         allow_empty=config.allow_empty,
     )
-    return sarif_verdict_outcome(gate_sarif_files(request, log=context.log), config.sarif_files)
+    return sarif_verdict_outcome(gate_sarif_files(request, log=context.log), config.sarif_files, enforce=config.enforce)

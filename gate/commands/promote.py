@@ -5,6 +5,8 @@ The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier
 names the digest it judged), or, without it, from a scan and gate run in the same invocation (the scan options).
 Exit 0 promoted, 1 refused (the verdict does not vouch for the source: gate.promote.verdict), 2 bad input,
 3 runtime failure.
+With ``--no-enforce`` (report only, for its own scan: not with ``--verdict``) a failing scan refuses the
+promotion with exit 0 and warnings; nothing that blocks is promoted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gate.errors import InputError
 from gate.oci.reference import parse_target_reference
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
@@ -28,6 +31,7 @@ from gate.options.promote import (
 )
 from gate.options.scan import scan_groups
 from gate.outcome import Context, Outcome
+from gate.policy.outcome import enforced_outcome
 from gate.promote.outcome import promotion_outcome, refused_outcome
 from gate.promote.promotion import promote
 from gate.promote.report import load_verdict
@@ -45,6 +49,15 @@ class PromoteConfig(PromotionFields):
     source: str
     destination: str
     verdict_file: str = ""
+
+
+def _check(values: dict[str, Any], source: str) -> None:
+    """Report only applies to promote's own scan: a verdict file was judged (and enforced or not) earlier."""
+    if values["verdict_file"] and not values["enforce"]:
+        raise InputError(
+            f"invalid {source}: --no-enforce (input enforce: false) applies to the scan promote runs itself; "
+            "with --verdict (input verdict_file) the verdict was judged earlier: drop one of them"
+        )
 
 
 OPTIONS = CommandOptions(
@@ -67,6 +80,7 @@ OPTIONS = CommandOptions(
         ),
         *scan_groups("scan options (without --verdict)"),
     ),
+    check=_check,
 )
 add_arguments = OPTIONS.add_arguments
 config_from_args = OPTIONS.config_from_args
@@ -82,6 +96,7 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
         context.environ,
         f"verdict file {config.verdict_file}" if config.verdict_file else "the scan of the source",
     )
+    scanned_verdict: str | None = None
     try:
         if config.verdict_file:
             verdict: Mapping[str, Any] = load_verdict(config.verdict_file)
@@ -93,6 +108,7 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
             scanned = scan_image(request, log=context.log, mask=context.mask, environ=context.environ)
             options = replace(options, scan_started=started, scan_finished=dt.datetime.now(dt.UTC))
             verdict = scanned.to_json()
+            scanned_verdict = scanned.verdict
         report = promote(
             config.source,
             config.destination,
@@ -104,5 +120,6 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
             log=context.log,
         )
     except PromotionRefused as refused:
-        return refused_outcome(config.source, config.destination, refused)
-    return promotion_outcome(report)
+        refusal = refused_outcome(config.source, config.destination, refused)
+        return enforced_outcome(refusal, enforce=config.enforce, blocked=scanned_verdict == "fail")
+    return enforced_outcome(promotion_outcome(report), enforce=config.enforce, blocked=False)

@@ -51,4 +51,5 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: ScanConfig, context: Context) -> Outcome:
-    return scan_outcome(scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ))
+    scanned = scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ)
+    return scan_outcome(scanned, enforce=config.enforce)

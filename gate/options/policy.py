@@ -80,9 +80,19 @@ VEX_FILES = Option(
     metavar="FILE",
     nargs="+",
 )
+ENFORCE = Option(
+    "enforce",
+    "report only: a failing verdict exits 0 and its blocking findings are warnings; the verdict, outputs, "
+    "SARIF and summary stay as they are, bad input and runtime failures still fail, nothing that blocks "
+    "is promoted",
+    {"type": "boolean"},
+    kind="bool",
+    default=True,
+    flag="--no-enforce",
+)
 USE_VEX = Option(
     "use_vex",
-    "apply no VEX statement (neither --vex files nor, for scan, VEX attached to the image)",
+    "apply no VEX statement at all: neither VEX attached to the image nor --vex files (giving both is an error)",
     {"type": "boolean"},
     kind="bool",
     default=True,
@@ -90,8 +100,23 @@ USE_VEX = Option(
     input="vex",
 )
 
-GATE = Group("gate options", (SEVERITY_THRESHOLD, SEVERITY_SOURCE, EXCEPTIONS_FILE, IGNORE_UNFIXED, ALLOW_MISSING_SBOM))
+GATE = Group(
+    "gate options",
+    (SEVERITY_THRESHOLD, SEVERITY_SOURCE, EXCEPTIONS_FILE, IGNORE_UNFIXED, ALLOW_MISSING_SBOM, ENFORCE),
+)
+ATTACHED_VEX = Option(
+    "attached_vex",
+    "apply no VEX document attached to the image (referrers, cosign .att tags, in-index attestations); "
+    "the --vex files still apply",
+    {"type": "boolean"},
+    kind="bool",
+    default=True,
+    flag="--no-attached-vex",
+)
+
 VEX = Group("VEX options", (VEX_FILES, USE_VEX))
+SCAN_VEX = Group("VEX options", (VEX_FILES, USE_VEX, ATTACHED_VEX))
+"""The VEX options of a command that scans (VEX attached to the image is read only there)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +128,8 @@ class GateFields:
     exceptions_file: str | None = None
     ignore_unfixed: bool = False
     allow_missing_sbom: bool = False
+    enforce: bool = True
+    """False (``--no-enforce``): report only (``gate.policy.outcome.enforced_outcome``)."""
     vex_files: tuple[str, ...] = ()
     use_vex: bool = True
 

@@ -1,7 +1,8 @@
-"""The options of the scan stage, for ``scan``, ``promote`` and ``pipeline``: which SBOM attestation,
-which scanner (and its OSV database or Trivy options), ``--fail-on-unchecked``, the SARIF output.
-``ScanFields`` is the config part they fill, with the Trivy, gate and VEX fields, and builds the scan
-stage's request; ``scan_groups`` are the option groups in help order."""
+"""The options of the scan stage, for ``scan``, ``promote`` and ``pipeline``: which SBOM attestations,
+which scanner (and its OSV database or Trivy options), ``--fail-on-unchecked``, ``--allow-empty-sbom``, the
+SARIF output. ``ScanFields`` is the config part they fill, with the Trivy, gate, VEX and verification
+(``gate.options.trust``) fields, and builds the scan stage's request; ``scan_groups`` are the option
+groups in help order."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from gate.errors import InputError
 from gate.options.base import Group, Option
-from gate.options.policy import GATE, VEX, GateFields
+from gate.options.policy import GATE, SCAN_VEX, GateFields
 from gate.options.trivy import TRIVY, TRIVY_TIMEOUT, trivy_scanner_options
+from gate.options.trust import TRUST, TrustFields
 from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, check_sarif_category
 from gate.policy.verdict import GateOptions
 from gate.sbom.predicates import parse_predicate_type
+from gate.scan.layers import DEFAULT_SBOM_FALLBACK, SBOM_FALLBACKS, check_sbom_fallback
 from gate.scan.stage import (
     DEFAULT_PREDICATE_TYPE,
     DEFAULT_SARIF_OUTPUT,
@@ -29,12 +32,25 @@ if TYPE_CHECKING:
 
 SBOM_PREDICATE_TYPE = Option(
     "sbom_predicate_type",
-    f"the SBOM attestation to scan, by in-toto predicate type (default: {DEFAULT_PREDICATE_TYPE})",
+    "the SBOM attestations to scan, by in-toto predicate type: auto (CycloneDX, else SPDX), cyclonedx, spdx "
+    f"or a URI (default: {DEFAULT_PREDICATE_TYPE})",
     {"type": "string", "minLength": 1},
     default=DEFAULT_PREDICATE_TYPE,
     flag="--sbom-predicate-type",
-    metavar="cyclonedx|spdx|URI",
+    metavar="auto|cyclonedx|spdx|URI",
     empty_default=True,
+)
+SBOM_FALLBACK = Option(
+    "sbom_fallback",
+    "a platform without SBOM: none (it blocks, unless --allow-missing-sbom) or layers (Trivy inventories its "
+    f"layers, copied by image-gate into a private temporary layout, and the scanner scans that; default: "
+    f"{DEFAULT_SBOM_FALLBACK})",
+    {"type": "string", "minLength": 1},
+    default=DEFAULT_SBOM_FALLBACK,
+    flag="--sbom-fallback",
+    choices=SBOM_FALLBACKS,
+    empty_default=True,
+    normalise=lambda value, source: check_sbom_fallback(value, source),
 )
 SCANNER = Option(
     "scanner",
@@ -62,6 +78,14 @@ FAIL_ON_UNCHECKED = Option(
     default=False,
     flag="--fail-on-unchecked",
 )
+ALLOW_EMPTY_SBOM = Option(
+    "allow_empty_sbom",
+    'an SBOM with no components does not block its platform (by default it does: "empty SBOM")',
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--allow-empty-sbom",
+)
 SARIF_OUTPUT = Option(
     "sarif_output",
     f"where to write the SARIF log, one run per platform (default: {DEFAULT_SARIF_OUTPUT})",
@@ -85,9 +109,10 @@ SARIF_CATEGORY = Option(
 
 
 def scan_groups(title: str) -> tuple[Group, ...]:
-    """The scan options (under ``title``), then the Trivy, gate and VEX groups."""
-    scan = (SBOM_PREDICATE_TYPE, SCANNER, OSV_DB, FAIL_ON_UNCHECKED, SARIF_OUTPUT, SARIF_CATEGORY)
-    return (Group(title, scan), TRIVY, GATE, VEX)
+    """The scan options (under ``title``), then the Trivy, gate, VEX and attestation verification groups."""
+    scan: tuple[Option, ...] = (SBOM_PREDICATE_TYPE, SBOM_FALLBACK, SCANNER, OSV_DB, FAIL_ON_UNCHECKED, ALLOW_EMPTY_SBOM)
+    scan += (SARIF_OUTPUT, SARIF_CATEGORY)
+    return (Group(title, scan), TRIVY, GATE, SCAN_VEX, TRUST)
 
 
 def check_scan_values(values: dict[str, Any], source: str) -> None:
@@ -102,13 +127,16 @@ def check_scan_values(values: dict[str, Any], source: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScanFields(GateFields):
-    """The scan, Trivy, gate and VEX fields of a command config that scans."""
+class ScanFields(GateFields, TrustFields):
+    """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
 
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    attached_vex: bool = True
+    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
     scanner: str = DEFAULT_SCANNER
     osv_db: str = ""
     fail_on_unchecked: bool = False
+    allow_empty_sbom: bool = False
     sarif_output: str = DEFAULT_SARIF_OUTPUT
     sarif_category: str = DEFAULT_SARIF_CATEGORY
     trivy_db_repositories: tuple[str, ...] = ()
@@ -137,8 +165,13 @@ class ScanFields(GateFields):
             platforms=platforms,
             vex_files=self.vex_files,
             use_vex=self.use_vex,
+            attached_vex=self.attached_vex,
             fail_on_unchecked=self.fail_on_unchecked,
+            allow_empty_sbom=self.allow_empty_sbom,
+            verification=self.verification_policy(),
             category=self.sarif_category,
+            sbom_fallback=self.sbom_fallback,
+            trivy_options=trivy_scanner_options(self),
         )
 
     def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:

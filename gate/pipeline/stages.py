@@ -21,6 +21,7 @@ from gate.options.promote import PromotionFields
 from gate.outcome import Context, Outcome
 from gate.pipeline.chain import Mirrored, Promoted, Scanned, run_pipeline
 from gate.pipeline.summary import Names, combine
+from gate.policy.outcome import enforced_outcome
 from gate.policy.vex_match import load_given_vex
 from gate.policy.waivers import load_exceptions
 from gate.promote.outcome import promoted_outcome
@@ -126,7 +127,7 @@ class RealStages:
             scanner=self.steps.scanner,
         )
         self.scanned_until = dt.datetime.now(dt.UTC)
-        return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found))
+        return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found, enforce=self.config.enforce))
 
     def promote(self, scanned: Scanned[ScanOutcome]) -> Promoted:
         tag = self.steps.quarantine_tag
@@ -168,4 +169,7 @@ def run_stages(config: PipelineConfig, context: Context) -> Outcome:
     tag = steps.quarantine_tag
     quarantine = f"{steps.quarantine.name}:{tag}" if tag else steps.quarantine.name
     result = run_pipeline(RealStages(config, steps, context), context.log)
-    return combine(result, Names(str(steps.source), quarantine, steps.production_name))
+    outcome = combine(result, Names(str(steps.source), quarantine, steps.production_name))
+    # Report only: a blocked image still stays in quarantine (the chain promotes a pass only).
+    blocked = result.failure is None and result.verdict == "fail"
+    return enforced_outcome(outcome, enforce=config.enforce, blocked=blocked)

@@ -3,13 +3,16 @@ the scan's document, SARIF file, digest, log lines and step summary."""
 
 from __future__ import annotations
 
-from gate.outcome import Outcome
+from dataclasses import replace
+
+from gate.outcome import Annotation, Outcome
 from gate.policy.outcome import gate_outcome
 from gate.scan.stage import ScanOutcome
 from gate.scan.summary import render
 
 
-def scan_outcome(outcome: ScanOutcome) -> Outcome:
+def scan_outcome(outcome: ScanOutcome, *, enforce: bool = True) -> Outcome:
+    """The scan's outcome (report only when not ``enforce``: ``gate.policy.outcome.enforced_outcome``)."""
     result, scanned = outcome.gate, outcome.scan
     messages = [
         f"scan: {result.verdict.upper()}: {scanned.image} ({scanned.digest}): {len(scanned.platforms)} platform(s) "
@@ -18,10 +21,34 @@ def scan_outcome(outcome: ScanOutcome) -> Outcome:
         f"scan: SARIF written to {outcome.sarif_file}",
     ]
     messages += [f"note: {note}" for note in (*result.notes, *scanned.notes)]
-    return gate_outcome(
+    messages += [
+        f"left out: {item.predicate_type} attestation {item.digest} for {item.platform or 'the index'}: {item.reason}"
+        for item in scanned.left_out
+    ]
+    verified = scanned.verification.enabled
+    if not verified:
+        messages.append(
+            "note: the attestations were not verified: every SBOM and VEX attached to the image counted, whoever "
+            "wrote it (give --attestation-key or --certificate-identity to count only signed ones)"
+        )
+    gated = gate_outcome(
         result,
         document=outcome.to_json(),
-        outputs={"sarif_file": str(outcome.sarif_file), "digest": scanned.digest},
+        outputs={
+            "sarif_file": str(outcome.sarif_file),
+            "digest": scanned.digest,
+            "attestations_verified": "true" if verified else "false",
+        },
         summary=render(outcome),
         messages=messages,
+        enforce=enforce,
     )
+    if not scanned.left_out:
+        return gated
+    notice = Annotation(
+        "notice",
+        f"{len(scanned.left_out)} attestation(s) of {scanned.image} were left out of the verdict: not verified "
+        "under the policy, or about another digest (see unverified_attestations in the JSON, and the step summary)",
+        title="image-gate: unverified attestations",
+    )
+    return replace(gated, annotations=(*gated.annotations, notice))

@@ -9,8 +9,9 @@ prints nothing and exits nothing (its step summary is ``gate.scan.summary``).
    and BuildKit in-index attestation manifests), matched by in-toto predicate type;
 3. extract each BOM into a private temporary directory and run the chosen scanner
    (``gate.scanners``) on it;
-4. find VEX documents among the referrers of the index and of every platform (and in-index
-   attestation manifests; ``gate.attest.vex_referrers``), add ``--vex`` files, and mark the results they cover as suppressed;
+4. find VEX documents among the referrers and ``.att`` tags of the index and of every platform (and in-index
+   attestation manifests; ``gate.attest.vex_referrers``; in verified mode only signed ones count), add ``--vex``
+   files (which win over attached ones), and mark the results they cover as suppressed;
 5. assemble ONE SARIF log (``automationDetails.id`` ``<category>/<repository>/<platform>/``, run properties
    image, platform, digest, and imageName/imageDigest: the root reference and digest, so that
    ``evaluate`` of this SARIF names the image), validate and write it;
@@ -22,7 +23,6 @@ prints nothing and exits nothing (its step summary is ``gate.scan.summary``).
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from gate.attest.lookup import (
+    LeftOut,
     PlatformSbom,
     TargetFetcher,
     find_platform_sboms,
 )
-from gate.attest.unwrap import bom_from_attestation
+from gate.attest.verify.policy import Verification, VerificationPolicy
 from gate.attest.vex_referrers import VexDocument, find_attached_vex
-from gate.errors import GateError, InputError
+from gate.errors import InputError
 from gate.oci.manifest import parse_platform, platform_matches
 from gate.oci.open import Access, open_target, registry_pool
 from gate.oci.reference import TargetReference, parse_target_reference
@@ -49,14 +50,14 @@ from gate.policy.verdict import GateOptions, GateResult, MissingSbom, PlatformVe
 from gate.policy.vex import VexSet
 from gate.policy.vex_match import load_given_vex, suppress_results
 from gate.policy.waivers import ExceptionEntry, load_exceptions
-from gate.sbom.bom import write_bom
-from gate.sbom.components import read_inventory
 from gate.sbom.predicates import parse_predicate_type
-from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent, get_scanner
+from gate.scan.layers import DEFAULT_SBOM_FALLBACK, LAYERS_SOURCE, LayerFallback
+from gate.scan.sboms import SBOMS_PROPERTY, ScannedSbom, merge_runs, scan_sboms
+from gate.scanners.base import Scanner, UncheckedComponent, get_scanner
 
 Log = Callable[[str], None]
 DEFAULT_SARIF_OUTPUT = "image-gate.sarif"
-DEFAULT_PREDICATE_TYPE = "cyclonedx"
+DEFAULT_PREDICATE_TYPE = "auto"
 DEFAULT_SCANNER = "trivy"
 
 
@@ -74,39 +75,90 @@ class ScanSettings:
     vex_files: tuple[str, ...] = ()
     use_vex: bool = True
     """False (``--no-vex``): neither attached nor given VEX documents are read or applied."""
+    attached_vex: bool = True
+    """False (``--no-attached-vex``): VEX attached to the image is not read; the ``--vex`` files still apply."""
     fail_on_unchecked: bool = False
+    allow_empty_sbom: bool = False
+    """An SBOM with no components does not block its platform (``--allow-empty-sbom``)."""
+    verification: VerificationPolicy = field(default_factory=VerificationPolicy)
+    """Who may sign the SBOMs and VEX used; empty: verified mode off (``gate.options.trust``)."""
     category: str = DEFAULT_SARIF_CATEGORY
     """The prefix of each run's ``automationDetails.id`` (``--sarif-category``)."""
+    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
+    """``layers``: a platform without SBOM is inventoried from its layers (``gate.scan.layers``)."""
+    trivy_options: Mapping[str, Any] = field(default_factory=dict)
+    """Trivy's options for that inventory (Trivy makes it whatever the scanner)."""
 
 
 @dataclass(frozen=True)
 class PlatformScan:
-    """One scanned platform: its SBOM attestation, the BOM, the scanner's run as written in the SARIF."""
+    """One scanned platform: its SBOMs (each scanned, ``gate.scan.sboms``) and their merged run as written
+    in the SARIF."""
 
     platform: str
     digest: str
     sbom: PlatformSbom
-    bom_format: str
-    bom_spec_version: str
-    components: int
+    sboms: tuple[ScannedSbom, ...]
     run: Mapping[str, Any]
     unchecked: tuple[UncheckedComponent, ...] = ()
     vex_suppressed: int = 0
 
+    @property
+    def bom_format(self) -> str:
+        return self.sboms[0].bom_format
+
+    @property
+    def bom_spec_version(self) -> str:
+        return self.sboms[0].bom_spec_version
+
+    @property
+    def components(self) -> int:
+        """Components of every SBOM scanned (one package listed by two SBOMs counts twice)."""
+        return sum(scanned.components for scanned in self.sboms)
+
+    @property
+    def empty(self) -> tuple[ScannedSbom, ...]:
+        """The SBOMs that list no component at all."""
+        return tuple(scanned for scanned in self.sboms if scanned.empty)
+
     def to_json(self) -> dict[str, Any]:
         attestation = self.sbom.sbom
         return {
-            "sbom_attestation": self.sbom.attestation_digest,
-            "sbom_layer": self.sbom.layer_digest,
+            "sbom_attestation": self.sbom.attestation_digest or None,  # none for an inventory of the layers
+            "sbom_layer": self.sbom.layer_digest or None,
             "sbom_source": self.sbom.source,
             "sbom_predicate_type": attestation.predicate_type if attestation else None,
             "sbom_envelope": attestation.envelope if attestation else None,
+            "sbom_subject": self.sbom.subject,
+            "sbom_verified": self.sbom.verified,
+            "sbom_signer": ", ".join(self.sbom.signers) or None,
+            "sboms": [scanned.to_json() for scanned in self.sboms],
             "bom_format": self.bom_format,
             "bom_spec_version": self.bom_spec_version,
             "components": self.components,
+            "empty_sboms": len(self.empty),
             "unchecked": len(self.unchecked),
             "vex_suppressed": self.vex_suppressed,
         }
+
+
+_NO_SBOM_ROW: Mapping[str, Any] = {
+    "sbom_attestation": None,
+    "sbom_layer": None,
+    "sbom_source": None,
+    "sbom_predicate_type": None,
+    "sbom_envelope": None,
+    "sbom_subject": None,
+    "sbom_verified": False,
+    "sbom_signer": None,
+    "sboms": [],
+    "bom_format": None,
+    "bom_spec_version": None,
+    "components": 0,
+    "empty_sboms": 0,
+    "unchecked": 0,
+    "vex_suppressed": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +182,12 @@ class ImageScan:
     vex_enabled: bool
     notes: tuple[str, ...]
     sarif_log: Mapping[str, Any] = field(compare=False, repr=False)
+    verification: VerificationPolicy = field(default_factory=VerificationPolicy)
+    """The policy the attestations were checked under (verified mode when enabled)."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Verified mode: the SBOM and VEX attestations found and left out of the verdict, with why."""
+    index_signature: Verification | None = None
+    """Verified mode, when in-index attestations were looked at: whether the index is signed."""
 
     @property
     def unchecked(self) -> tuple[tuple[str, UncheckedComponent], ...]:
@@ -156,28 +214,17 @@ class ScanOutcome:
         rows = []
         for row in document["platforms"]:
             found = scans.get((row.get("platform"), row.get("digest")))
-            extra = (
-                found.to_json()
-                if found
-                else {
-                    "sbom_attestation": None,
-                    "sbom_layer": None,
-                    "sbom_source": None,
-                    "sbom_predicate_type": None,
-                    "sbom_envelope": None,
-                    "bom_format": None,
-                    "bom_spec_version": None,
-                    "components": 0,
-                    "unchecked": 0,
-                    "vex_suppressed": 0,
-                }
-            )
-            rows.append({**row, **extra})
+            rows.append({**row, **(found.to_json() if found else _NO_SBOM_ROW)})
         document["platforms"] = rows
+        for key, judged in (("blocking", self.gate.blocking), ("excepted", self.gate.excepted)):
+            for entry, item in zip(document[key], judged, strict=True):
+                entry["sboms"] = _finding_sboms(self.scan.sarif_log, item.finding.path)
+        for entry, item in zip(document["suppressed"], self.gate.suppressed, strict=True):
+            entry["sboms"] = _finding_sboms(self.scan.sarif_log, item.finding.path)
         document.update(
             image=self.scan.image,
             digest=self.scan.digest,
-            method="sbom",
+            method="image" if any(p.sbom.source == LAYERS_SOURCE for p in self.scan.platforms) else "sbom",
             media_type=self.scan.media_type,
             scanner={"name": self.scan.scanner, "version": self.scan.scanner_version},
             predicate_type=self.scan.predicate_type,
@@ -198,6 +245,9 @@ class ScanOutcome:
                 "documents": [d.to_json() for d in self.scan.vex_documents],
             },
             scan_notes=list(self.scan.notes),
+            attestations_verified=self.scan.verification.enabled,
+            verification=_verification_json(self.scan),
+            unverified_attestations=[item.to_json() for item in self.scan.left_out],
         )
         return document
 
@@ -236,7 +286,14 @@ def scan_image(
         scanned = _scan_target(target, reference, settings, chosen, log=log, given_vex=given_vex)
     path = write_sarif(output, scanned.sarif_log)
     log(f"scan: wrote {path} ({len(scanned.platforms)} run(s))")
-    result = _gate_scan(scanned, options, str(path), fail_on_unchecked=settings.fail_on_unchecked, exceptions=exceptions)
+    result = _gate_scan(
+        scanned,
+        options,
+        str(path),
+        fail_on_unchecked=settings.fail_on_unchecked,
+        allow_empty_sbom=settings.allow_empty_sbom,
+        exceptions=exceptions,
+    )
     return ScanOutcome(scanned, result, path)
 
 
@@ -261,54 +318,69 @@ def _scan_target(
     root_data = target.fetch_manifest(root.digest).data
     fetcher = TargetFetcher(target)
     log(f"scan: {reference} is {root.digest} ({root.media_type})")
-    looked_up = find_platform_sboms(root, root_data, fetcher, selector)
-    looked_up = _filter_platforms(looked_up, wanted, str(reference))
+    lookup = find_platform_sboms(root, root_data, fetcher, selector, settings.verification)
+    looked_up = _filter_platforms(lookup.platforms, wanted, str(reference))
+    kept = {entry.digest for entry in looked_up}
+    left_out = tuple(item for item in lookup.left_out if item.platform is None or item.subject in kept)
+    for item in left_out:
+        log(
+            f"scan: left out {item.predicate_type} attestation {item.digest} for {item.platform or 'the index'}: "
+            f"{item.reason}: {item.detail}"
+        )
     image = str(reference)
     pinned = _pinned(reference, root.digest)
 
     notes: list[str] = []
     vex = VexSet()
     documents: list[VexDocument] = []
-    if settings.use_vex:
-        attached, attached_docs, vex_notes = find_attached_vex(target, root, root_data, looked_up, log=log)
-        vex = attached
-        documents += attached_docs
-        notes += vex_notes
-        if given_vex is not None and len(given_vex):
-            vex = vex + given_vex
-            by_source: dict[str, int] = {}
-            for statement in given_vex.statements:
-                by_source[statement.source] = by_source.get(statement.source, 0) + 1
-            documents += [VexDocument(s, n, ("file",)) for s, n in by_source.items()]
+    if settings.use_vex and settings.attached_vex:
+        attached = find_attached_vex(
+            target, root, root_data, looked_up, policy=settings.verification,
+            index_verification=lookup.index_signature, log=log,
+        )  # fmt: skip
+        vex = attached.statements
+        documents += attached.documents
+        notes += attached.notes
+        left_out += attached.left_out
+    elif settings.use_vex:
+        notes.append("Attached VEX not read (--no-attached-vex): only the --vex files were applied.")
     else:
         notes.append("VEX disabled (--no-vex): no VEX statement was read or applied.")
+    if given_vex is not None and len(given_vex):
+        vex = vex + given_vex
+        by_source: dict[str, int] = {}
+        for statement in given_vex.statements:
+            by_source[statement.source] = by_source.get(statement.source, 0) + 1
+        documents += [VexDocument(s, n, ("file",)) for s, n in by_source.items()]
 
     platform_runs: list[PlatformRun] = []
-    scans: list[tuple[PlatformSbom, str, str, int, tuple[UncheckedComponent, ...]]] = []
+    scans: list[tuple[PlatformSbom, tuple[ScannedSbom, ...]]] = []
     missing: list[MissingSbom] = []
     version: str | None = None
-    with tempfile.TemporaryDirectory(prefix="image-gate-sbom-") as workdir:
+    with (
+        tempfile.TemporaryDirectory(prefix="image-gate-sbom-") as workdir,
+        LayerFallback(
+            target, Path(workdir), enabled=settings.sbom_fallback == "layers", trivy_options=settings.trivy_options,
+            platforms=looked_up, log=log,
+        ) as fallback,
+    ):  # fmt: skip
         for number, entry in enumerate(looked_up):
-            if entry.sbom is None:
+            from_layers = fallback.inventory(entry, number)
+            if from_layers is not None:
+                entry = from_layers.entry
+            elif not entry.sboms:
                 reason = entry.reason_missing or "no SBOM attestation"
                 log(f"scan: {entry.platform} ({entry.digest}): no SBOM: {reason}")
                 missing.append(MissingSbom(entry.platform, entry.digest, reason))
                 continue
-            bom = bom_from_attestation(entry.sbom)
             safe = re.sub(r"[^A-Za-z0-9]+", "-", entry.platform).strip("-") or "platform"
-            bom_path = write_bom(bom, Path(workdir) / f"{number}-{safe}{bom.suffix}")
-            log(
-                f"scan: {entry.platform}: {bom.format} {bom.spec_version} SBOM ({bom.package_count} component(s)) "
-                f"from {entry.source} {entry.attestation_digest}; scanning with {scanner.name}"
-            )
-            result = scanner.scan(ScanRequest(bom_path, bom.format, pinned, entry.platform, entry.digest))
-            version = version or result.scanner_version
-            run = json.loads(json.dumps(result.run))
-            _add_purls(run, bom_path, bom.format)
-            attestation = entry.sbom
+            folder = Path(workdir) / f"{number}-{safe}"
+            folder.mkdir(mode=0o700)
+            scanned = scan_sboms(entry, scanner, folder, pinned, log)
+            version = version or scanned[0].scanner_version
             platform_runs.append(
                 PlatformRun(
-                    run=run,
+                    run=merge_runs([item.run for item in scanned]),
                     image=pinned,
                     platform=entry.platform,
                     digest=entry.digest,
@@ -319,14 +391,21 @@ def _scan_target(
                         "sbomAttestation": entry.attestation_digest,
                         "sbomLayer": entry.layer_digest,
                         "sbomSource": entry.source,
-                        "sbomPredicateType": attestation.predicate_type,
-                        "bomFormat": bom.format,
-                        "scanner": result.scanner,
-                        "scannerVersion": result.scanner_version,
+                        "sbomPredicateType": entry.sbom.predicate_type if entry.sbom else None,
+                        SBOMS_PROPERTY: [item.found.attestation_digest for item in scanned],
+                        "sbomSubject": entry.subject,
+                        "sbomVerified": entry.verified,
+                        "sbomSigner": ", ".join(entry.signers) or None,
+                        "bomFormat": scanned[0].bom_format,
+                        "scanner": scanner.name,
+                        "scannerVersion": scanned[0].scanner_version,
                     },
                 )
             )
-            scans.append((entry, bom.format, bom.spec_version, bom.package_count, tuple(result.unchecked)))
+            scans.append((entry, scanned))
+    layered = [entry.platform for entry, *_ in scans if entry.source == LAYERS_SOURCE]
+    if layered:
+        notes.append(f"No SBOM, so inventoried from the image's layers by Trivy (sbom_fallback layers): {', '.join(layered)}.")
 
     log_document = build_sarif_log(platform_runs, repository=analysis_path(reference), category=settings.category)
     suppressed_counts = []
@@ -334,8 +413,8 @@ def _scan_target(
         count = suppress_results(run, parse_run(run, source="scan", index=index).findings, vex) if len(vex) else 0
         suppressed_counts.append(count)
     platforms = tuple(
-        PlatformScan(entry.platform, entry.digest, entry, fmt, spec, count, log_document["runs"][i], unchecked, sup)
-        for i, ((entry, fmt, spec, count, unchecked), sup) in enumerate(zip(scans, suppressed_counts, strict=True))
+        PlatformScan(entry.platform, entry.digest, entry, scanned, log_document["runs"][i], _unchecked(scanned), sup)
+        for i, ((entry, scanned), sup) in enumerate(zip(scans, suppressed_counts, strict=True))
     )
     return ImageScan(
         image=image,
@@ -353,6 +432,9 @@ def _scan_target(
         vex_enabled=settings.use_vex,
         notes=tuple(notes),
         sarif_log=log_document,
+        verification=settings.verification,
+        left_out=left_out,
+        index_signature=lookup.index_signature,
     )
 
 
@@ -362,12 +444,81 @@ def _gate_scan(
     sarif_source: str,
     *,
     fail_on_unchecked: bool = False,
+    allow_empty_sbom: bool = False,
     exceptions: Sequence[ExceptionEntry] | None = None,
 ) -> GateResult:
-    """Judge the scan: the SARIF runs, missing SBOMs, VEX, and (with fail_on_unchecked) unchecked components."""
+    """Judge the scan: the SARIF runs, missing SBOMs, VEX, empty and unverified SBOMs, and (with
+    fail_on_unchecked) unchecked components."""
     runs = parse_sarif(scanned.sarif_log, sarif_source, validate=False)
     result = evaluate(runs, options, missing_sbom=scanned.missing, exceptions=exceptions, vex=scanned.vex)
+    result = _apply_sbom_blocks(result, scanned, allow_empty_sbom)
     return _apply_unchecked(result, scanned, fail_on_unchecked)
+
+
+def _apply_sbom_blocks(result: GateResult, scanned: ImageScan, allow_empty_sbom: bool) -> GateResult:
+    """A platform blocks on an SBOM that lists no component (unless ``allow_empty_sbom``) and, in verified mode,
+    when SBOMs were found for it and none verified (even with ``allow_missing_sbom``: that is not a missing SBOM)."""
+    blocks: dict[str, str] = {}
+    notes: list[str] = []
+    for platform in scanned.platforms:
+        if not platform.empty:
+            continue
+        names = ", ".join(item.found.attestation_digest or item.found.source for item in platform.empty)
+        if allow_empty_sbom:
+            notes.append(f"{platform.platform}: empty SBOM {names} allowed (allow_empty_sbom): it checks nothing.")
+        else:
+            blocks[platform.platform] = f"empty SBOM: {names} lists no components (allow_empty_sbom lets it pass)"
+    if scanned.verification.enabled:
+        for missing in scanned.missing:
+            if missing.reason.startswith("no verified SBOM"):
+                blocks.setdefault(missing.platform, f"no SBOM: {missing.reason}")
+    if not blocks:
+        return replace(result, notes=(*result.notes, *notes)) if notes else result
+    rows = tuple(
+        replace(row, reason=blocks[row.platform or ""]) if row.reason is None and row.platform in blocks else row
+        for row in result.platforms
+    )
+    return replace(result, verdict="fail", platforms=rows, notes=(*result.notes, *notes))
+
+
+def _unchecked(scanned: Sequence[ScannedSbom]) -> tuple[UncheckedComponent, ...]:
+    """Every SBOM's unchecked components, each (name, version, purl, reason) once."""
+    return tuple(dict.fromkeys(item for sbom in scanned for item in sbom.unchecked))
+
+
+def _finding_sboms(log_document: Mapping[str, Any], path: str) -> list[str]:
+    """The SBOMs (attestation digests) a finding was found in, from its SARIF result's properties."""
+    match = re.search(r"\.runs\[(\d+)\]\.results\[(\d+)\]$", path)
+    if match is None:
+        return []
+    try:
+        result = log_document["runs"][int(match.group(1))]["results"][int(match.group(2))]
+    except (KeyError, IndexError, TypeError):
+        return []
+    named = (result.get("properties") or {}).get(SBOMS_PROPERTY) if isinstance(result, dict) else None
+    return [digest for digest in named if isinstance(digest, str)] if isinstance(named, list) else []
+
+
+def _verification_json(scanned: ImageScan) -> dict[str, Any]:
+    """The JSON ``verification`` object: the policy, and the index's signature when it was checked."""
+    policy = scanned.verification
+    signature = scanned.index_signature
+    return {
+        "enabled": policy.enabled,
+        "keys": [key.fingerprint for key in policy.keys],
+        "certificate_identity": policy.identity or policy.identity_regexp,
+        "certificate_oidc_issuer": policy.issuer or policy.issuer_regexp,
+        "trusted_root": policy.trusted_root_path if policy.keyless or policy.trusted_root_path else None,
+        "insecure_ignore_tlog": policy.insecure_ignore_tlog,
+        "index_signature": None
+        if signature is None
+        else {
+            "verified": signature.verified,
+            "signer": signature.signer or None,
+            "reason": str(signature.reason) if signature.reason else None,
+            "detail": signature.detail or None,
+        },
+    }
 
 
 def _apply_unchecked(result: GateResult, scanned: ImageScan, fail_on_unchecked: bool) -> GateResult:
@@ -414,31 +565,3 @@ def _parsed(text: str) -> Any:
 def _pinned(reference: TargetReference, digest: str) -> str:
     tag = reference.tag
     return f"{reference.name}:{tag}@{digest}" if tag else f"{reference.name}@{digest}"
-
-
-def _add_purls(run: dict[str, Any], bom_path: Path, bom_format: str) -> None:
-    """Give each result without a ``purl`` property the purl of its package, when the BOM names one unambiguously."""
-    results = run.get("results")
-    if not isinstance(results, list) or not results:
-        return
-    try:
-        inventory = read_inventory(bom_path, bom_format)
-        findings = parse_run(run, source="scanner", index=0).findings
-    except GateError:
-        return
-    purls: dict[tuple[str, str | None], set[str]] = {}
-    for component in inventory.components:
-        if component.purl:
-            purls.setdefault((component.name, component.version), set()).add(component.purl)
-    for finding in findings:
-        if finding.purl or not finding.package:
-            continue
-        candidates = purls.get((finding.package, finding.installed), set())
-        match = re.search(r"\.results\[(\d+)\]$", finding.path)
-        if len(candidates) != 1 or not match:
-            continue
-        result = results[int(match.group(1))]
-        if isinstance(result, dict):
-            properties = dict(result.get("properties") or {})
-            properties["purl"] = next(iter(candidates))
-            result["properties"] = properties

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gate.attest.lookup import PlatformSbom, TargetFetcher, find_platform_sboms
 from gate.errors import GateError, InputError
+from gate.oci.http import NotFound
 from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest, Platform
 from gate.sbom.predicates import parse_predicate_type
 from tests.attest.wrap import CDX_PREDICATE, REAL_WORLD, SPDX_PREDICATE, bundle, dsse, encode, statement
@@ -33,6 +34,7 @@ class Store:
     def __init__(self) -> None:
         self.content: dict[str, bytes] = {}
         self.referrer_table: dict[str, list[Descriptor]] = {}
+        self.tag_table: dict[str, Descriptor] = {}
         self.fetched: list[str] = []
 
     def put(self, data: bytes, media_type: str, **kwargs: Any) -> Descriptor:
@@ -49,6 +51,10 @@ class Store:
 
     def referrers(self, descriptor: Descriptor) -> Sequence[Descriptor]:
         return self.referrer_table.get(descriptor.digest, [])
+
+    def tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
+        found = self.tag_table.get(tag)
+        return None if found is None else (found, self._get(found))
 
     def _get(self, descriptor: Descriptor) -> bytes:
         self.fetched.append(descriptor.digest)
@@ -165,7 +171,7 @@ def test_buildkit_in_index_attestations_per_platform() -> None:
             buildkit_attestation(store, arm, (SPDX_PREDICATE, SPDX)),
         ]
     )
-    results = find_platform_sboms(root, data, store, parse_predicate_type("spdx"))
+    results = find_platform_sboms(root, data, store, parse_predicate_type("spdx")).platforms
     assert [r.platform for r in results] == ["linux/amd64", "linux/arm64"]
     for result, platform in zip(results, (amd, arm), strict=True):
         assert result.digest == platform.digest
@@ -173,12 +179,12 @@ def test_buildkit_in_index_attestations_per_platform() -> None:
         assert result.sbom is not None and result.sbom.predicate == SPDX
         assert result.sbom.subject_digests == {platform.digest}
 
-    missing = find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx"))
+    missing = find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx")).platforms
     assert all(r.sbom is None for r in missing)
     assert SLSA in (missing[0].reason_missing or "") and SPDX_PREDICATE in (missing[0].reason_missing or "")
 
 
-def test_referrer_sigstore_bundle_with_several_layers_and_referrers_win_over_in_index() -> None:
+def test_referrer_sigstore_bundle_with_several_layers_and_in_index_attestations_both_count() -> None:
     store = Store()
     amd, _ = store.image()
     root, data = store.index(
@@ -201,14 +207,16 @@ def test_referrer_sigstore_bundle_with_several_layers_and_referrers_win_over_in_
         subject=amd,
     )
     store.refer(amd, referrer)
-    (result,) = find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.source == "referrer" and result.attestation_digest == referrer.digest
     assert result.sbom is not None and result.sbom.envelope == "sigstore-bundle"
     assert result.sbom.predicate_type == CDX_PREDICATE + "/v1.6" and result.sbom.predicate == BOM
-    assert result.seen_predicate_types == (SLSA, CDX_PREDICATE + "/v1.6")
+    assert [found.source for found in result.sboms] == ["referrer", "in-index"]  # none wins: both are scanned
+    assert result.sboms[1].attestation.predicate["serialNumber"] == "in-index"
+    assert result.seen_predicate_types == (SLSA, CDX_PREDICATE + "/v1.6", SLSA, CDX_PREDICATE)
 
 
-def test_lone_manifest_reads_its_platform_from_the_config_and_takes_the_newest_referrer() -> None:
+def test_lone_manifest_reads_its_platform_from_the_config_and_keeps_every_referrer() -> None:
     store = Store()
     image, data = store.image("linux", "s390x")
     lone = Descriptor(image.media_type, image.digest, image.size)
@@ -219,9 +227,10 @@ def test_lone_manifest_reads_its_platform_from_the_config_and_takes_the_newest_r
             descriptor_annotations={"org.opencontainers.image.created": created},
         )
         store.refer(lone, ref)
-    (result,) = find_platform_sboms(lone, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(lone, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.platform == "linux/s390x"
-    assert result.sbom is not None and result.sbom.predicate["serialNumber"] == "new"
+    # "newest wins" let whoever pushes last decide: every SBOM counts, newest first
+    assert [found.attestation.predicate["serialNumber"] for found in result.sboms] == ["new", "old"]
 
 
 def test_raw_cyclonedx_referrer_by_artifact_type() -> None:
@@ -231,7 +240,7 @@ def test_raw_cyclonedx_referrer_by_artifact_type() -> None:
         [(encode(BOM), "application/vnd.cyclonedx+json", {})], artifact_type="application/vnd.cyclonedx+json"
     )
     store.refer(image, ref)
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is not None and result.sbom.envelope == "raw" and result.sbom.predicate == BOM
 
 
@@ -247,7 +256,7 @@ def test_signatures_and_mismatched_annotations_are_not_fetched() -> None:
     )
     store.refer(image, signature)
     store.refer(image, provenance)
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is None and SLSA in (result.reason_missing or "")
     assert signature.digest not in store.fetched and provenance.digest not in store.fetched
 
@@ -257,7 +266,7 @@ def test_subject_naming_another_image_is_skipped_with_a_reason() -> None:
     image, data = store.image()
     ref = store.attestation_manifest([(encode(dsse(statement(BOM, subject_digest="sha256:" + "f" * 64))), INTOTO, {})])
     store.refer(image, ref)
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is None and "subject does not name" in (result.reason_missing or "")
 
 
@@ -274,7 +283,7 @@ def test_annotation_and_statement_disagree() -> None:
         ]
     )
     store.refer(image, ref)
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is None and "statement says" in (result.reason_missing or "")
 
 
@@ -295,7 +304,7 @@ def test_unannotated_unreadable_layer_is_skipped_with_a_note() -> None:
         [(b"{broken", "application/json", {}), (b"\x00bin", "application/octet-stream", {})]
     )
     store.refer(image, ref)
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is None and "unreadable" in (result.reason_missing or "")
     assert digest_of(b"\x00bin") not in store.fetched
 
@@ -308,9 +317,11 @@ def test_no_attachments_nested_index_and_unknown_children() -> None:
     root, data = store.index(
         [desc_json(amd), {**desc_json(nested), "platform": {"os": "linux", "architecture": "arm"}}, unknown]
     )
-    results = by_platform(find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx")))
+    results = by_platform(find_platform_sboms(root, data, store, parse_predicate_type("cyclonedx")).platforms)
     assert set(results) == {"linux/amd64", "linux/arm"}
-    assert results["linux/amd64"].reason_missing == "no referrers and no in-index attestation manifest"
+    assert results["linux/amd64"].reason_missing == (
+        "no referrers and no in-index attestation manifest, and no SBOM attested on the index"
+    )
     assert results["linux/arm"].reason_missing == "nested index"
 
 
@@ -352,7 +363,7 @@ def test_real_sbom_found_through_dsse_referrer() -> None:
         image,
         store.attestation_manifest([(encode(dsse(statement(document, subject_digest=image.digest))), INTOTO, {})]),
     )
-    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, store, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is not None and result.sbom.predicate == document
 
 
@@ -365,6 +376,8 @@ class MemoryTarget:
         self.store = store
 
     def fetch_manifest(self, reference: str) -> Manifest:
+        if reference not in self.store.content:
+            raise NotFound(f"memory: no manifest {reference}")
         data = self.store.content[reference]
         return Manifest(Descriptor(OCI_MANIFEST, reference, len(data)), data)
 
@@ -384,7 +397,7 @@ def test_target_fetcher_feeds_the_lookup_and_caps_blobs() -> None:
         image, store.attestation_manifest([(encode(dsse(statement(BOM, subject_digest=image.digest))), INTOTO, {})])
     )
     fetcher = TargetFetcher(MemoryTarget(store))  # type: ignore[arg-type]
-    (result,) = find_platform_sboms(image, data, fetcher, parse_predicate_type("cyclonedx"))
+    (result,) = find_platform_sboms(image, data, fetcher, parse_predicate_type("cyclonedx")).platforms
     assert result.sbom is not None and result.sbom.predicate == BOM
     big = store.put(b"x" * 10, "application/octet-stream")
     with pytest.raises(InputError, match="exceeds the cap"):
@@ -414,7 +427,7 @@ def test_target_fetcher_feeds_the_lookup_and_caps_blobs() -> None:
 def test_fuzz_root_manifest_only_gate_errors(data: bytes) -> None:
     root = Descriptor(OCI_INDEX, digest_of(data), len(data))
     try:
-        results = find_platform_sboms(root, data, Store(), parse_predicate_type("cyclonedx"))
+        results = find_platform_sboms(root, data, Store(), parse_predicate_type("cyclonedx")).platforms
     except GateError:
         return
     assert results and all(r.sbom is None and r.reason_missing for r in results)
@@ -442,6 +455,8 @@ def test_lookup_through_a_real_oci_layout_target(tmp_path: Path) -> None:
 
     reopened = LayoutTarget(tmp_path / "layout")
     top = reopened.fetch_manifest("v1")
-    results = find_platform_sboms(top.descriptor, top.data, TargetFetcher(reopened), parse_predicate_type("cyclonedx"))
+    results = find_platform_sboms(
+        top.descriptor, top.data, TargetFetcher(reopened), parse_predicate_type("cyclonedx")
+    ).platforms
     found = {r.platform: (r.source, r.sbom.predicate["serialNumber"] if r.sbom else None) for r in results}
     assert found == {"linux/amd64": ("referrer", "amd"), "linux/arm64": ("in-index", "arm")}

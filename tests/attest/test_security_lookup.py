@@ -29,7 +29,7 @@ def test_thousands_of_unannotated_referrers_are_read_up_to_the_cap_and_fail_clos
     sbom = store.attestation_manifest([(encode(statement(BOM, subject_digest=image.digest)), INTOTO, {})])
     store.refer(image, sbom)  # listed last: beyond the cap
 
-    (result,) = find_platform_sboms(image, data, store, CYCLONEDX)
+    (result,) = find_platform_sboms(image, data, store, CYCLONEDX).platforms
 
     assert result.sbom is None
     assert "stopped after" in (result.reason_missing or "")
@@ -43,7 +43,7 @@ def test_a_manifest_with_thousands_of_json_layers_reads_at_most_the_blob_cap() -
     layers = [(encode({"n": n}), "application/json", {}) for n in range(MAX_ATTESTATION_BLOBS * 4)]
     store.refer(image, store.attestation_manifest(layers))
 
-    (result,) = find_platform_sboms(image, data, store, CYCLONEDX)
+    (result,) = find_platform_sboms(image, data, store, CYCLONEDX).platforms
 
     assert result.sbom is None
     layer_digests = {store.put(d, m).digest for d, m, _ in layers}
@@ -58,7 +58,7 @@ def test_the_sbom_within_the_caps_is_still_found() -> None:
     sbom = statement(BOM, subject_digest=image.digest)
     store.refer(image, store.attestation_manifest([(encode(sbom), INTOTO, {})]))
 
-    (result,) = find_platform_sboms(image, data, store, CYCLONEDX)
+    (result,) = find_platform_sboms(image, data, store, CYCLONEDX).platforms
 
     assert result.sbom is not None and result.sbom.predicate == BOM
 

@@ -54,11 +54,11 @@ def test_a_manifest_with_many_sbom_layers_reads_at_most_the_layer_cap(tmp_path: 
     target.add_referrer(d, referrer)
     target.blobs = 0
 
-    vex, documents, notes = find_attached_vex(target, d, image.data, [])
+    found = find_attached_vex(target, d, image.data, [])
 
-    assert len(vex) == 0 and documents == []
+    assert len(found.statements) == 0 and found.documents == ()
     assert target.blobs == MAX_VEX_LAYERS
-    assert any(f"{MAX_VEX_LAYERS} attached layers read" in note for note in notes)
+    assert any(f"{MAX_VEX_LAYERS} attached layers read" in note for note in found.notes)
 
 
 def test_many_referrers_are_inspected_up_to_the_manifest_cap_with_a_note(tmp_path: Path) -> None:
@@ -68,11 +68,11 @@ def test_many_referrers_are_inspected_up_to_the_manifest_cap_with_a_note(tmp_pat
         push_referrer(target, image, "application/example", f"payload {number}".encode())
     target.manifests = 0
 
-    vex, documents, notes = find_attached_vex(target, image.descriptor, image.data, [])
+    found = find_attached_vex(target, image.descriptor, image.data, [])
 
-    assert len(vex) == 0 and documents == []
+    assert len(found.statements) == 0 and found.documents == ()
     assert target.manifests == MAX_VEX_MANIFESTS
-    assert any(f"more than {MAX_VEX_MANIFESTS} attached manifests" in note for note in notes)
+    assert any(f"more than {MAX_VEX_MANIFESTS} attached manifests" in note for note in found.notes)
 
 
 def test_a_vex_document_within_the_caps_is_applied(tmp_path: Path) -> None:
@@ -83,6 +83,6 @@ def test_a_vex_document_within_the_caps_is_applied(tmp_path: Path) -> None:
     document = openvex_document(image.descriptor.digest)
     push_referrer(target, image, "application/vnd.openvex+json", json.dumps(document).encode())
 
-    vex, documents, notes = find_attached_vex(target, image.descriptor, image.data, [])
+    found = find_attached_vex(target, image.descriptor, image.data, [])
 
-    assert len(vex) >= 1 and len(documents) == 1 and notes == []
+    assert len(found.statements) >= 1 and len(found.documents) == 1 and found.notes == ()

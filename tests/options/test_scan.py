@@ -67,7 +67,7 @@ def test_every_scanning_command_has_the_same_trivy_flags(command: str) -> None:
 
 SCAN_FLAGS = ("--sbom-predicate-type", "--scanner", "--osv-db", "--fail-on-unchecked", "--sarif-output",
               "--sarif-category", "--severity-threshold", "--severity-source", "--exceptions", "--ignore-unfixed",
-              "--allow-missing-sbom", "--vex", "--no-vex")  # fmt: skip
+              "--allow-missing-sbom", "--no-enforce", "--vex", "--no-vex")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["promote", "pipeline"])

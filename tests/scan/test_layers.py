@@ -19,11 +19,15 @@ from typing import Any
 
 import pytest
 
+from gate import cli
 from gate.attest.lookup import PlatformSbom
+from gate.commands import load
+from gate.config import ActionInputs
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.open import Access, open_target, registry_pool
 from gate.oci.reference import parse_target_reference
 from gate.oci.target import Descriptor, Target
+from gate.promote.report import build_scan_report
 from gate.sbom.components import Component, Inventory, inventory_from_document
 from gate.scan import layers
 from gate.scan.layers import LAYERS_SOURCE, LayerBom, LayerFallback, check_sbom_fallback
@@ -31,6 +35,7 @@ from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_im
 from gate.scan.summary import render
 from gate.scanners.osv import ecosystems
 from gate.scanners.osv.scanner import from_options
+from tests.options.commands import INPUTS, command_config
 from tests.support.registries import Registry, require_tool
 from tests.support.rootfs import (
     DEBIAN_ARCHITECTURES,
@@ -330,6 +335,7 @@ def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hol
         "inventoried from the image's layers" in note and "linux/arm64" in note for note in document["scan_notes"]
     )
     assert "layers" in render(outcome)
+    assert build_scan_report(document).document["scan"]["method"] == "image"  # com.cssc.scan.method
     assert not any(tmp_path.glob("**/oci-layout"))  # no layout left behind
 
 
@@ -369,3 +375,25 @@ def test_the_next_platform_is_copied_while_trivy_reads_and_removed_when_unused(
     # The scan ended before linux/arm64 was inventoried (an error elsewhere): its copy is gone too.
     assert list(tmp_path.iterdir()) == []
     assert not any(thread.is_alive() for thread in ahead)
+
+
+@pytest.mark.parametrize("command", ["scan", "promote", "pipeline"])
+def test_the_option_from_both_edges(command: str) -> None:
+    """``--sbom-fallback`` / input ``sbom_fallback``: ``none`` by default, reaches the stage with Trivy's
+    options; anything but none or layers is bad input naming the option."""
+    assert command_config(command).sbom_fallback == "none"
+    config = command_config(command, "--sbom-fallback", "layers", "--trivy-timeout", "60")
+    settings = config.scan_settings("registry.example/app:1")
+    assert settings.sbom_fallback == "layers" and settings.trivy_options["timeout_seconds"] == 60.0
+    inputs = ActionInputs({**INPUTS[command], "INPUT_SBOM_FALLBACK": "Layers"})
+    assert load(command).config_from_inputs(inputs).sbom_fallback == "layers"
+    assert load(command).config_from_inputs(ActionInputs(INPUTS[command])).sbom_fallback == "none"
+    with pytest.raises(InputError, match="sbom_fallback: 'image' is not one of none, layers"):
+        load(command).config_from_inputs(ActionInputs({**INPUTS[command], "INPUT_SBOM_FALLBACK": "image"}))
+
+
+def test_a_bad_value_on_the_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["scan", "registry.example/app:1", "--sbom-fallback", "image"])
+    assert info.value.code == 2
+    assert "invalid choice: 'image' (choose from 'none', 'layers')" in capsys.readouterr().err

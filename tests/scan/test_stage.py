@@ -76,7 +76,7 @@ def test_referrer_sboms_every_platform_one_sarif(any_registry: Registry, unique_
     assert document["verdict"] == "fail"
     assert document["image"] == attested.image.ref and document["digest"] == attested.image.digest
     assert document["scanner"]["name"] == "osv" and document["scanner"]["version"]
-    assert document["predicate_type"] == "cyclonedx"
+    assert document["predicate_type"] == "auto"  # the default: CycloneDX, else SPDX
     by_platform = rows(outcome)
     assert set(by_platform) == set(PLATFORMS)
     for platform in PLATFORMS:
@@ -266,17 +266,32 @@ def test_unchecked_components_listed_and_blocking_on_request(
     sbom = cyclonedx_sbom()
     sbom["components"].append({"type": "library", "name": "mystery-lib", "version": "1.0"})
     sbom["components"].append({"type": "library", "name": "ok", "version": "1", "purl": "pkg:hackage/ok@1"})
+    sbom["components"].append(
+        {"type": "container", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"}
+    )
+    sbom["components"].append({"type": "file", "name": "/app/package.json"})
+    sbom["components"].append({"type": "library", "version": "2"})
     attach_sbom(referrers_registry, unique_repo, image.digest, sbom=sbom)
     lenient = GateOptions(severity_threshold="critical")
 
     listed = scan(image.ref, tmp_path, gate=lenient).to_json()
     assert listed["verdict"] == "pass"
-    assert {c["name"] for c in listed["unchecked_components"]} == {"mystery-lib", "ok"}
+    reasons = {c["name"]: c["reason"] for c in listed["unchecked_components"]}
+    assert (reasons["mystery-lib"], reasons["ok"]) == ("no purl", "ecosystem 'hackage' is not supported")
+    # Typed container or file, or nameless: listed, never skipped silently (they used to pass even with
+    # fail_on_unchecked)
+    assert reasons["lodash"] == "component type container: an image, not scanned"
+    assert reasons["/app/package.json"] == "component type file without a purl: not a package"
+    assert reasons[""] == "a component without a name or a purl"
+    # The project's test database has no Alpine 3.18, Debian 12 or PyPI record: those are not "clean"
+    assert reasons["busybox"] == reasons["libcrypto3"] == "no advisories for Alpine:v3.18 in the database"
+    assert reasons["openssl"] == "no advisories for Debian:12 in the database"
+    assert reasons["requests"] == reasons["urllib3"] == "no advisories for PyPI in the database"
     assert all(c["platform"] == "linux/amd64" and c["reason"] for c in listed["unchecked_components"])
 
     strict = scan(image.ref, tmp_path, gate=lenient, fail_on_unchecked=True).to_json()
     assert strict["verdict"] == "fail"
-    assert "2 unchecked component(s)" in strict["platforms"][0]["reason"]
+    assert f"{len(reasons)} unchecked component(s)" in strict["platforms"][0]["reason"]
 
 
 def test_vex_file_and_bad_vex_file(distribution_registry: Registry, unique_repo: str, tmp_path: Path) -> None:
@@ -396,13 +411,16 @@ def test_oci_layout_with_no_registry(tmp_path: Path) -> None:
     )
     layout.write_index()
 
-    outcome = scan(f"oci:{layout.root}:v1", tmp_path)
+    outcome = scan(f"oci:{layout.root}:v1", tmp_path, sbom_predicate_type="cyclonedx")
     document = outcome.to_json()
     assert document["digest"] == index["digest"]
     by_platform = rows(outcome)
     assert by_platform["linux/amd64"]["sbom"] is True and by_platform["linux/arm64"]["sbom"] is False
     assert by_platform["linux/amd64"]["vex_suppressed"] == 1
     assert document["verdict"] == "fail" and "no SBOM" in by_platform["linux/arm64"]["reason"]
+    assert "sbom_predicate_type spdx (or auto) selects" in by_platform["linux/arm64"]["reason"]
+    mixed = rows(scan(f"oci:{layout.root}:v1", tmp_path))  # auto: each platform its own kind
+    assert (mixed["linux/amd64"]["bom_format"], mixed["linux/arm64"]["bom_format"]) == ("cyclonedx", "spdx")
     spdx = rows(scan(f"oci:{layout.root}:v1", tmp_path, sbom_predicate_type="spdx"))
     assert (spdx["linux/amd64"]["sbom"], spdx["linux/arm64"]["sbom"]) == (False, True)
     assert spdx["linux/arm64"]["bom_format"] == "spdx"
