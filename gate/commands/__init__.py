@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands th
     from gate.config import ActionInputs
     from gate.options.base import CommandOptions, Option
 
-COMMANDS: tuple[str, ...] = ("discover", "mirror", "scan", "evaluate", "promote", "pipeline", "outdated", "pin")
+COMMANDS: tuple[str, ...] = (
+    "discover", "tags", "mirror", "scan", "evaluate", "promote", "pipeline", "outdated", "pin",
+)  # fmt: skip
 
 
 class Command(Protocol):

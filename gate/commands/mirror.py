@@ -1,16 +1,27 @@
-"""``mirror``: copy an image (every platform) and, optionally, all its referrers into another repository
-(the stage: ``gate.mirror.stage``)."""
+"""``mirror``: copy an image (every platform) and, optionally, all its referrers into another repository,
+or every matching tag of a repository (``--tags``); optionally keeping the mirror history and attaching
+acquisition provenance (the stage: ``gate.mirror.acquire`` over ``gate.mirror.stage``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.mirror.outcome import mirror_outcome
-from gate.mirror.stage import MirrorRequest, mirror, plan
+from gate.errors import InputError
+from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
+from gate.mirror.acquire_outcome import mirror_run_outcome
+from gate.mirror.stage import MirrorRequest, plan, plan_repositories
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import DESTINATION, PLATFORMS, SOURCE
-from gate.options.mirror import COPY_REFERRERS, REFERRERS_SOURCE
+from gate.options.mirror import (
+    COPY_REFERRERS,
+    FORCE,
+    HISTORY,
+    MIRROR_EXCLUDE,
+    PROVENANCE,
+    REFERRERS_SOURCE,
+    TAGS,
+)
 from gate.outcome import Context, Outcome
 
 NAME = "mirror"
@@ -24,6 +35,11 @@ class MirrorConfig(AccessFields):
     copy_referrers: bool = False
     referrers_source: str = ""
     platforms: tuple[str, ...] = ()
+    tags: str = ""
+    exclude: str = ""
+    provenance: bool = False
+    history: bool = False
+    force: bool = False
 
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed)."""
@@ -34,6 +50,7 @@ OPTIONS = CommandOptions(
     MirrorConfig,
     (
         Group(None, (SOURCE, DESTINATION, COPY_REFERRERS, REFERRERS_SOURCE, PLATFORMS)),
+        Group("several tags, history and provenance", (TAGS, MIRROR_EXCLUDE, HISTORY, FORCE, PROVENANCE)),
         access_group({"source": "the source registry", "destination": "the destination registry"}),
     ),
 )
@@ -43,8 +60,19 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: MirrorConfig, context: Context) -> Outcome:
-    steps = plan(config.source, config.destination, config.referrers_source)
+    if config.exclude and not config.tags:
+        raise InputError("--exclude / input exclude only applies with --tags / input tags")
+    if config.tags:
+        steps = plan_repositories(config.source, config.destination, config.referrers_source)
+        patterns: TagPatterns | None = TagPatterns(config.tags, config.exclude)
+    else:
+        steps = plan(config.source, config.destination, config.referrers_source)
+        patterns = None
     request = MirrorRequest(
         steps, config.access(steps.source, steps.destination), config.copy_referrers, config.platforms
     )
-    return mirror_outcome(mirror(request, environ=context.environ, mask=context.mask, log=context.log))
+    keeping = Keeping(provenance=config.provenance, history=config.history, force=config.force)
+    found = acquire(
+        AcquireRequest(request, keeping, patterns), environ=context.environ, mask=context.mask, log=context.log
+    )
+    return mirror_run_outcome(found)

@@ -3,7 +3,9 @@ referrers into another repository or OCI layout.
 
 ``plan`` parses the references and picks the destination tag before anything is opened;
 ``mirror(request)`` copies and returns the ``CopyReport`` (source and destination as the user reads
-them); ``gate.mirror.outcome`` turns it into the command's outcome.
+them); ``gate.mirror.outcome`` turns it into the command's outcome. ``open_targets`` and
+``copy_options`` are what every copy of the stage shares (``gate.mirror.acquire``: the mirror command,
+with history, provenance and several tags).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from gate.errors import InputError
 from gate.oci.copy import CopyOptions, CopyReport, copy_image
 from gate.oci.manifest import parse_platform
 from gate.oci.open import Access, mount_from, open_target, registry_pool
+from gate.oci.pool import RegistryPool
 from gate.oci.reference import TargetReference, parse_target_reference
+from gate.oci.target import Target
 from gate.outcome import ignore
 
 
@@ -38,6 +42,21 @@ def plan(source: str, destination: str, referrers_source: str = "") -> MirrorPla
     return MirrorPlan(source_ref, destination_ref, tag, referrers)
 
 
+def plan_repositories(source: str, destination: str, referrers_source: str = "") -> MirrorPlan:
+    """The references of a mirror of several tags: two repositories, neither with a tag or digest."""
+    found = []
+    for text, what in ((source, "source"), (destination, "destination")):
+        ref = parse_target_reference(text, default_tag=None)
+        if ref.tag is not None or ref.digest is not None:
+            raise InputError(
+                f"the {what} {ref} names a tag or digest; with --tags / input tags give a repository "
+                f"(each tag is copied to the same tag)"
+            )
+        found.append(ref)
+    referrers = parse_target_reference(referrers_source) if referrers_source.strip() else None
+    return MirrorPlan(found[0], found[1], None, referrers)
+
+
 @dataclass(frozen=True)
 class MirrorRequest:
     """What to copy (``plan``), how to reach the registries, and what to copy besides the image."""
@@ -57,29 +76,64 @@ def mirror(
 ) -> CopyReport:
     """Copy the image (a destination pinned by digest must be what the source resolves to)."""
     steps = request.plan
-    platforms = tuple(parse_platform(text) for text in request.platforms)
     with registry_pool(request.access, environ=environ, mask=mask, log=log) as pool:
-        source = open_target(steps.source, pool)
-        destination = open_target(steps.destination, pool, create=True)
-        referrers_source = open_target(steps.referrers_source, pool) if steps.referrers_source else None
-        if steps.destination.digest is not None:
-            found = source.resolve(steps.source.reference).digest
-            if found != steps.destination.digest:
-                raise InputError(
-                    f"destination {steps.destination} names digest {steps.destination.digest}, "
-                    f"but the source {steps.source} is {found}; nothing copied"
-                )
-        options = CopyOptions(
-            copy_referrers=request.copy_referrers or referrers_source is not None,
-            referrers_source=referrers_source,
-            platforms=platforms,
-            concurrency=request.access.concurrency,
-            mount_from=mount_from(steps.source, steps.destination),
-            referrers_mount_from=mount_from(steps.referrers_source, steps.destination),
-        )
+        targets = open_targets(steps, pool)
+        check_pinned_destination(steps, targets.source)
         log(f"mirror: {steps.source} -> {steps.destination}")
-        report = copy_image(source, steps.source.reference, destination, steps.tag, options, log=log)
-    destination_text = (
-        f"{steps.destination.name}:{steps.tag}" if steps.tag else f"{steps.destination.name}@{report.digest}"
+        report = copy_image(
+            targets.source,
+            steps.source.reference,
+            targets.destination,
+            steps.tag,
+            copy_options(request, targets),
+            log=log,
+        )
+    return replace(
+        report, source=str(steps.source), destination=destination_text(steps.destination, steps.tag, report.digest)
     )
-    return replace(report, source=str(steps.source), destination=destination_text)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The stores a mirror reads and writes, opened through one pool."""
+
+    source: Target
+    destination: Target
+    referrers_source: Target | None
+
+
+def open_targets(steps: MirrorPlan, pool: RegistryPool) -> Targets:
+    return Targets(
+        open_target(steps.source, pool),
+        open_target(steps.destination, pool, create=True),
+        open_target(steps.referrers_source, pool) if steps.referrers_source else None,
+    )
+
+
+def check_pinned_destination(steps: MirrorPlan, source: Target) -> None:
+    """A destination pinned by digest must be what the source resolves to (else an ``InputError``)."""
+    if steps.destination.digest is None:
+        return
+    found = source.resolve(steps.source.reference).digest
+    if found != steps.destination.digest:
+        raise InputError(
+            f"destination {steps.destination} names digest {steps.destination.digest}, "
+            f"but the source {steps.source} is {found}; nothing copied"
+        )
+
+
+def copy_options(request: MirrorRequest, targets: Targets) -> CopyOptions:
+    steps = request.plan
+    return CopyOptions(
+        copy_referrers=request.copy_referrers or targets.referrers_source is not None,
+        referrers_source=targets.referrers_source,
+        platforms=tuple(parse_platform(text) for text in request.platforms),
+        concurrency=request.access.concurrency,
+        mount_from=mount_from(steps.source, steps.destination),
+        referrers_mount_from=mount_from(steps.referrers_source, steps.destination),
+    )
+
+
+def destination_text(destination: TargetReference, tag: str | None, digest: str) -> str:
+    """The destination as the user reads it: ``name:tag``, else ``name@digest``."""
+    return f"{destination.name}:{tag}" if tag else f"{destination.name}@{digest}"

@@ -6,7 +6,8 @@ from gate.markdown import md_code, md_details, md_table, md_text
 from gate.oci.copy import CopyReport, ReferrerInfo
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
+    """A byte count for people: ``512 B``, ``1.5 MiB``."""
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
@@ -57,7 +58,7 @@ def render_summary(report: CopyReport) -> str:
                     str(report.blobs_copied),
                     str(report.blobs_mounted),
                     str(report.blobs_skipped),
-                    _size(report.bytes_copied),
+                    size_text(report.bytes_copied),
                     f"{report.referrers_copied} copied / {report.referrers_total}",
                     f"{report.seconds:.2f}",
                 ]
@@ -68,7 +69,7 @@ def render_summary(report: CopyReport) -> str:
         md_table(
             ["Platform", "Manifest", "Layers", "Size", "Referrers"],
             [
-                [md_code(p.platform), md_code(p.digest), str(p.layers), _size(p.size), str(len(p.referrers))]
+                [md_code(p.platform), md_code(p.digest), str(p.layers), size_text(p.size), str(len(p.referrers))]
                 for p in report.graph
             ],
         )

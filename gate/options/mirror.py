@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gate.options.base import Option
+from gate.options.tags import EXCLUDE, checked_pattern
 
 COPY_REFERRERS = Option(
     "copy_referrers",
@@ -33,3 +34,40 @@ PIPELINE_COPY_REFERRERS = replace(
     input=False,
 )
 PIPELINE_REFERRERS_SOURCE = replace(REFERRERS_SOURCE, help="read referrers from this repository too")
+
+# Several tags, and the records of an acquisition (``gate.mirror.acquire``).
+TAGS = Option(
+    "tags",
+    "mirror every tag of the SOURCE repository this regular expression matches into DESTINATION (both "
+    "repositories, no tag), each to the same tag, several at once (--concurrency), shared blobs copied once",
+    {"type": "string"},
+    default="",
+    flag="--tags",
+    metavar="REGEX",
+    normalise=checked_pattern,
+)
+MIRROR_EXCLUDE = replace(EXCLUDE, help="with --tags: drop the tags this regular expression matches")
+PROVENANCE = Option(
+    "provenance",
+    "attach an acquisition provenance statement (in-toto) to the copied image and each platform manifest",
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--provenance",
+)
+HISTORY = Option(
+    "history",
+    "keep the mirror history (tag mirror-history of the destination) and skip a source tag and digest it holds",
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--history",
+)
+FORCE = Option(
+    "force",
+    "with --history: copy even a source tag and digest the history holds (recorded with force: true)",
+    {"type": "boolean"},
+    kind="bool",
+    default=False,
+    flag="--force",
+)

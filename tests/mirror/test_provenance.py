@@ -1,0 +1,181 @@
+"""Acquisition provenance against real registries, read back with oras (the seed system's reader): one
+statement on the index and one per platform manifest, every predicate field and annotation checked, a
+warm re-run adding nothing, a lone manifest, an authenticated source, and the action's run details."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import entrypoint
+from gate import cli
+from tests.mirror.oras import fetch_manifest, oras, pull
+from tests.mirror.tagged_repo import TaggedRepo
+from tests.mirror.test_tags import read_outputs
+from tests.support.images import build_image
+from tests.support.registries import Registry
+
+pytestmark = pytest.mark.registry
+
+IN_TOTO = "application/vnd.in-toto+json"
+PREDICATE = "https://toddysm.com/acquisition-provenance/v0.1"
+EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+RUN = {
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "acme/platform",
+    "GITHUB_RUN_ID": "777",
+    "GITHUB_RUN_ATTEMPT": "1",
+    "GITHUB_ACTOR": "octocat",
+    "GITHUB_WORKFLOW": "mirror all tags",
+}
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def statements(registry: Registry, reference: str) -> list[dict[str, Any]]:
+    """The acquisition provenance referrers of ``reference``, as oras discovers them."""
+    found = json.loads(oras(registry, "discover", "--format", "json", "--artifact-type", IN_TOTO, reference))
+    return [
+        r for r in found.get("referrers", []) if r.get("annotations", {}).get("in-toto.io/predicate-type") == PREDICATE
+    ]
+
+
+def statement_of(registry: Registry, repo: str, referrer: str, into: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The referrer's manifest and the statement oras pulls from it (named by its title)."""
+    manifest = fetch_manifest(registry, registry.ref(repo, digest=referrer))
+    pull(registry, registry.ref(repo, digest=referrer), into)
+    title = manifest["layers"][0]["annotations"]["org.opencontainers.image.title"]
+    return manifest, json.loads((into / title).read_text())
+
+
+def test_statements_on_the_index_and_each_platform_field_by_field(
+    forty: TaggedRepo, unique_repo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    for name, value in RUN.items():
+        monkeypatch.setenv(name, value)
+    registry = forty.registry
+    source = registry.ref(forty.repo, "1.1.4")
+    destination = registry.ref(unique_repo, "stable")
+    digest = forty.images["1.1.4"]
+    assert cli.main(["mirror", source, destination, "--provenance", "--copy-referrers", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(p["platform"], p["attached"]) for p in document["provenance"]] == [
+        (None, True), ("linux/amd64", True), ("linux/arm64", True)
+    ]  # fmt: skip
+
+    subjects = {None: digest, "linux/amd64": forty.children[digest][0], "linux/arm64": forty.children[digest][1]}
+    for platform, subject in subjects.items():
+        [found] = statements(registry, registry.ref(unique_repo, digest=subject))
+        manifest, statement = statement_of(registry, unique_repo, found["digest"], tmp_path / str(platform))
+        title = (
+            "acquisition-provenance.json"
+            if platform is None
+            else f"acquisition-provenance-{platform.replace('/', '-')}.json"
+        )
+        assert manifest["artifactType"] == IN_TOTO
+        assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+        assert manifest["config"]["digest"] == EMPTY_DIGEST
+        assert [layer["mediaType"] for layer in manifest["layers"]] == [IN_TOTO]
+        assert manifest["layers"][0]["annotations"] == {"org.opencontainers.image.title": title}
+        assert manifest["subject"]["digest"] == subject
+        notes = manifest["annotations"]
+        acquired = statement["predicate"]["acquiredAt"]
+        assert TIMESTAMP.fullmatch(acquired)
+        assert notes == {
+            "in-toto.io/predicate-type": PREDICATE,
+            "org.opencontainers.image.title": title,
+            "com.toddysm.acquisition.source": source,
+            "com.toddysm.acquisition.source-digest": digest,
+            "com.toddysm.acquisition.timestamp": acquired,
+            "com.toddysm.acquisition.run-url": "https://github.com/acme/platform/actions/runs/777",
+            "org.opencontainers.image.created": acquired,
+        }
+        assert statement["_type"] == "https://in-toto.io/Statement/v1"
+        assert statement["predicateType"] == PREDICATE
+        assert statement["subject"] == [{"name": registry.ref(unique_repo), "digest": {"sha256": subject[7:]}}]
+        predicate = statement["predicate"]
+        assert predicate["source"] == {
+            "reference": source,
+            "registry": registry.host,
+            "repository": forty.repo,
+            "tag": "1.1.4",
+            "digest": digest,
+        }
+        assert predicate["destination"] == {"reference": destination, "digest": digest}
+        assert predicate["runUrl"] == "https://github.com/acme/platform/actions/runs/777"
+        assert predicate["actor"] == "octocat"
+        assert predicate["workflow"] == {"name": "mirror all tags", "runId": "777", "runAttempt": "1"}
+        assert predicate["copyMethod"] == "image-gate"
+        assert predicate["copyReferrers"] is True and predicate["sourceAuthenticated"] is False
+        if platform is None:
+            assert "platformSourceDigest" not in predicate
+        else:
+            assert predicate["platformSourceDigest"] == subject
+        assert list(predicate) == [
+            "source", "destination", "acquiredAt", "runUrl", "actor", "workflow", "copyMethod", "copyReferrers",
+            "sourceAuthenticated", *(["platformSourceDigest"] if platform else []),
+        ]  # fmt: skip
+
+    # A warm re-run adds nothing.
+    assert cli.main(["mirror", source, destination, "--provenance", "--copy-referrers", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["up_to_date"] is True and not any(p["attached"] for p in again["provenance"])
+    for subject in subjects.values():
+        assert len(statements(registry, registry.ref(unique_repo, digest=subject))) == 1
+
+
+def test_a_lone_manifest_gets_one_statement_and_an_authenticated_source_says_so(
+    basic_auth_registry: Registry, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = basic_auth_registry
+    image = build_image(registry, unique_repo + "/src", "v1", platforms=("linux/arm64",), index=False)
+    argv = ["mirror", image.ref, registry.ref(unique_repo), "--provenance", "--json",
+            "--source-username", str(registry.username), "--source-password", str(registry.password),
+            "--destination-username", str(registry.username), "--destination-password", str(registry.password)]  # fmt: skip
+    assert cli.main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    [record] = document["provenance"]
+    assert record["platform"] is None and record["subject"] == image.digest
+    [found] = statements(registry, registry.ref(unique_repo, digest=image.digest))
+    manifest = fetch_manifest(registry, registry.ref(unique_repo, digest=found["digest"]))
+    assert manifest["annotations"]["com.toddysm.acquisition.run-url"] == ""  # not in GitHub Actions
+    into = pull(registry, registry.ref(unique_repo, digest=found["digest"]), tmp_path / "pulled")
+    predicate = json.loads((into / "acquisition-provenance.json").read_text())["predicate"]
+    assert predicate["sourceAuthenticated"] is True and predicate["copyReferrers"] is False
+    assert predicate["source"]["tag"] == "v1" and predicate["destination"]["reference"] == registry.ref(
+        unique_repo, "v1"
+    )
+
+
+def test_the_action_attaches_provenance_to_every_tag_of_a_sweep(
+    forty: TaggedRepo, referrers_registry: Registry, unique_repo: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    environ = {
+        **RUN,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "INPUT_COMMAND": "mirror",
+        "INPUT_SOURCE": forty.name,
+        "INPUT_DESTINATION": referrers_registry.ref(unique_repo),
+        "INPUT_TAGS": r"^1\.3\.[0-2]$",
+        "INPUT_PROVENANCE": "true",
+        "INPUT_HISTORY": "true",
+    }
+    assert entrypoint.main(environ) == 0
+    outputs = read_outputs(tmp_path / "output")
+    assert outputs["tag_count"] == "3" and outputs["up_to_date"] == "false"
+    mirrored = json.loads(outputs["mirrored"])
+    assert [(m["tag"], m["state"]) for m in mirrored] == [("1.3.0", "copied"), ("1.3.1", "copied"), ("1.3.2", "copied")]
+    for entry in mirrored:
+        assert entry["digest"] == forty.images[entry["tag"]]
+        assert len(statements(referrers_registry, referrers_registry.ref(unique_repo, digest=entry["digest"]))) == 1
+    summary = (tmp_path / "summary").read_text()
+    assert "3 tag(s), copied" in summary and "| <code>1.3.2</code> | copied |" in summary
+    assert "mirror history: 3 entr(ies) added" in summary
+    capsys.readouterr()
