@@ -14,7 +14,9 @@ from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
 from gate.options.trivy import TRIVY_TIMEOUT, trivy_scanner_options
+from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
+from gate.scan.layers import DEFAULT_SBOM_FALLBACK
 from gate.scan.stage import DEFAULT_PREDICATE_TYPE, DEFAULT_SCANNER
 
 NAME = "outdated"
@@ -22,11 +24,12 @@ HELP = "report pinned digests behind their tag (and, with --scan, the blocking v
 
 
 @dataclass(frozen=True, kw_only=True)
-class OutdatedConfig(DockerfileFields, LookupFields):
+class OutdatedConfig(DockerfileFields, LookupFields, TrustFields):
     fail_on_outdated: bool = False
     fail_on_fixable: bool = False
     scan: bool = False
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
     scanner: str = DEFAULT_SCANNER
     osv_db: str = ""
     trivy_db_repositories: tuple[str, ...] = ()
@@ -42,6 +45,7 @@ class OutdatedConfig(DockerfileFields, LookupFields):
     ignore_unfixed: bool = False
     vex_files: tuple[str, ...] = ()
     use_vex: bool = True
+    attached_vex: bool = True
 
     def secrets(self) -> tuple[str, ...]:
         return config_secrets(registry_auth=self.registry_auth, urls=[self.osv_db])
@@ -64,6 +68,10 @@ class OutdatedConfig(DockerfileFields, LookupFields):
                 scanner_options=self.scanner_options(),
                 vex_files=self.vex_files,
                 use_vex=self.use_vex,
+                attached_vex=self.attached_vex,
+                verification=self.verification_policy(),
+                sbom_fallback=self.sbom_fallback,
+                trivy_options=trivy_scanner_options(self),
             )
             policy = GateOptions(
                 severity_threshold=self.severity_threshold,

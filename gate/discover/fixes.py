@@ -7,8 +7,10 @@ VEX for both) and compares their blocking vulnerability ids:
 - ``introduces``: blocking at the current digest, not at the pinned one.
 
 Bad scan input (a VEX or exceptions file, the scanner or its database) fails the whole run before
-anything is scanned. A scan that fails for one image (no SBOM readable, registry error) is that
-entry's ``error``; each digest is scanned once however many entries name it.
+anything is scanned. A scan that fails for one image (registry error), or a platform of either digest
+whose vulnerabilities were not checked (no SBOM, without ``--sbom-fallback layers``; an empty or, in
+verified mode, unverified SBOM), is that entry's ``error``; each digest is scanned once however many
+entries name it.
 """
 
 from __future__ import annotations
@@ -98,9 +100,22 @@ def compare_updates(
         return {image: _compare(scanned(pinned), scanned(current)) for image, (pinned, current) in pairs.items()}
 
 
+def _unscanned(side: str, outcome: ScanOutcome) -> list[str]:
+    """Why a platform of one side blocks on something other than a vulnerability (no SBOM, an empty or
+    unverified one): its vulnerabilities were not checked, so no id can be said to be fixed or introduced."""
+    return [
+        f"{side} {platform.platform or 'image'}: {platform.reason}"
+        for platform in outcome.gate.platforms
+        if platform.reason is not None
+    ]
+
+
 def _compare(pinned: ScanOutcome | str, current: ScanOutcome | str) -> Comparison:
     if isinstance(pinned, str) or isinstance(current, str):
         return Comparison(error="; ".join(result for result in (pinned, current) if isinstance(result, str)))
+    unscanned = _unscanned("pinned digest", pinned) + _unscanned("current digest", current)
+    if unscanned:
+        return Comparison(error="not compared: " + "; ".join(unscanned))
     before, after = pinned.gate.blocking_ids, current.gate.blocking_ids
     return Comparison(
         fixes=tuple(vid for vid in before if vid not in after),

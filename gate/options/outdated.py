@@ -1,7 +1,7 @@
 """The options of ``outdated``: which Dockerfiles and how their tags are looked up (``gate.options.lookup``,
 shared with ``pin``), what fails the report, and the scan that compares the pinned and the current digest
-(the scan stage's options that change which findings block; the SARIF and verdict-only ones do not
-apply). ``check_outdated_values`` is outdated's last check across options.
+(the scan stage's options that change which findings block: which SBOMs, from which signers, how an image
+without SBOM is inventoried, which VEX; the SARIF and verdict-only ones do not apply). ``check_outdated_values`` is outdated's last check across options.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from typing import Any
 from gate.errors import InputError
 from gate.options.base import Group, Option
 from gate.options.lookup import DOCKERFILES, LOOKUP_ACCESS
-from gate.options.policy import EXCEPTIONS_FILE, IGNORE_UNFIXED, SEVERITY_SOURCE, SEVERITY_THRESHOLD, VEX
-from gate.options.scan import OSV_DB, SBOM_PREDICATE_TYPE, SCANNER, check_scan_values
+from gate.options.policy import EXCEPTIONS_FILE, IGNORE_UNFIXED, SCAN_VEX, SEVERITY_SOURCE, SEVERITY_THRESHOLD
+from gate.options.scan import OSV_DB, SBOM_FALLBACK, SBOM_PREDICATE_TYPE, SCANNER, check_scan_values
 from gate.options.trivy import TRIVY
+from gate.options.trust import TRUST
 
 FAIL_ON_OUTDATED = Option(
     "fail_on_outdated",
@@ -44,13 +45,14 @@ SCAN = Option(
 OUTDATED_GROUPS = (
     Group(None, (*DOCKERFILES.options, FAIL_ON_OUTDATED, FAIL_ON_FIXABLE)),
     LOOKUP_ACCESS,
-    Group("scan options (with --scan)", (SCAN, SBOM_PREDICATE_TYPE, SCANNER, OSV_DB)),
+    Group("scan options (with --scan)", (SCAN, SBOM_PREDICATE_TYPE, SBOM_FALLBACK, SCANNER, OSV_DB)),
     TRIVY,
     Group(
         "gate options (with --scan: what blocks)",
         (SEVERITY_THRESHOLD, SEVERITY_SOURCE, EXCEPTIONS_FILE, IGNORE_UNFIXED),
     ),
-    VEX,
+    SCAN_VEX,
+    TRUST,
 )
 
 

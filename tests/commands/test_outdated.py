@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from markdown_it import MarkdownIt
 
 from gate.commands import outdated as command
@@ -161,6 +163,35 @@ def test_an_update_can_introduce_a_blocking_vulnerability(
     assert f"<code>{MINIMIST}</code>" in outcome.summary
 
 
+def test_a_digest_whose_vulnerabilities_were_not_checked_is_not_compared(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """No SBOM at one digest, or (verified mode) no SBOM signed by a trusted key: nothing can be said to be
+    fixed, so the entry has a scan_error instead of fixes that would only reflect what was not scanned."""
+    old = build_image(
+        distribution_registry, unique_repo, "3", platforms=("linux/amd64",), layers=1, layer_size=256, seed=7
+    ).digest  # no SBOM
+    push(distribution_registry, unique_repo, "3", 8, sbom(lodash="4.17.21"))
+    repo = dockerfile(tmp_path, f"FROM {distribution_registry.ref(unique_repo)}:3@{old}\n")
+    scan = [str(repo), "--scan", "--scanner", "osv", "--osv-db", OSV_DB, "--fail-on-fixable"]
+
+    outcome = command.run(command.config_from_args(_namespace(scan)), Context())
+    (entry,) = outcome.document["images"]
+    assert entry["outdated"] and (entry["fixes"], entry["introduces"]) == ([], [])
+    assert entry["scan_error"].startswith("not compared: pinned digest linux/amd64: no SBOM")
+    assert "current digest" not in entry["scan_error"]
+    assert outcome.exit_code == 0 and outcome.document["fixable_count"] == 0
+    assert "scan failed" in outcome.summary and "### Errors" in outcome.summary
+
+    key = tmp_path / "cosign.pub"  # verified mode: the SBOMs pushed above are not signed by this key
+    private = ec.generate_private_key(ec.SECP256R1())
+    key.write_bytes(private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    config = command.config_from_args(_namespace([*scan, "--attestation-key", str(key)]))
+    assert config.request().scan is not None and config.request().scan.settings.verification.enabled
+    (entry,) = command.run(config, Context()).document["images"]
+    assert "current digest linux/amd64: no SBOM: no verified SBOM: 1 SBOM attestation(s) found" in entry["scan_error"]
+
+
 def test_a_registry_failing_for_one_image_only(
     distribution_registry: Registry,
     unique_repo: str,
@@ -230,6 +261,15 @@ def test_config_from_the_command_line_and_the_action_inputs() -> None:
     assert from_inputs.fail_on_fixable and from_inputs.selection.build_args == {"BASE": "alpine:3.20"}
     assert from_inputs.scan is not None
     assert from_inputs.scan.settings.scanner == "osv" and from_inputs.scan.gate.severity_threshold == "critical"
+    assert from_inputs.scan.settings.sbom_fallback == "none" and from_inputs.scan.settings.attached_vex
+
+    # The scan options that change what blocks reach both scans: the layers fallback, attached VEX, trust.
+    argv = ["--scan", "--sbom-fallback", "layers", "--no-attached-vex", "--trivy-skip-db-update"]
+    settings = command.config_from_args(_namespace(argv)).request().scan
+    assert settings is not None
+    assert (settings.settings.sbom_fallback, settings.settings.attached_vex) == ("layers", False)
+    assert settings.settings.trivy_options["skip_db_update"] is True
+    assert not settings.settings.verification.enabled
 
 
 @pytest.mark.parametrize(
@@ -254,3 +294,7 @@ def test_bad_scan_input_fails_before_any_lookup(tmp_path: Path) -> None:
         "outdated", str(repo), "--scan", "--scanner", "osv", "--osv-db", OSV_DB, "--vex", str(vex), cwd=tmp_path
     )
     assert completed.returncode == 2 and "vex.json" in document["error"]["message"]
+    completed, document, _, _ = run_cli(
+        "outdated", str(repo), "--scan", "--attestation-key", str(tmp_path / "missing.pub"), cwd=tmp_path
+    )
+    assert completed.returncode == 2 and "missing.pub" in document["error"]["message"]
