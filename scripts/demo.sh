@@ -58,7 +58,7 @@ echo "  exit code $discover_status (1: the policy found unpinned images in produ
 
 # --- 2. registry ---------------------------------------------------------------------------------
 step "2/4 a throwaway registry on loopback (distribution 2.8, deletes enabled)"
-command -v docker-registry >/dev/null || { echo "docker-registry not found: run scripts/install-tools.sh" >&2; exit 3; }
+command -v docker-registry >/dev/null || { echo "docker-registry not found: run scripts/install-tools.sh --demo (make demo does)" >&2; exit 3; }
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/storage"
 cat >"$work/registry.yml" <<EOF

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Installs everything the tests, the demo and the benchmarks need, idempotently:
+# Installs what the tests, the demo and the benchmarks need, idempotently (each step is skipped when what
+# it installs is there: a stamp per Go tool names its module and flags, the Python stamp the content of
+# pyproject.toml). Usage: scripts/install-tools.sh [--demo]
+#
+# Everything (make test, make bench; no argument):
 #   Debian: docker-registry (CNCF distribution 2.8), skopeo, apache2-utils (htpasswd)
 #   Python: the package with its test extras (editable)
-#   Go:     regctl, crane, osv-scanner, cosign, oras, Trivy, our referrers-API test registry and
-#           our Trivy test-database builder (trivy-db-builder), built into .cache/tools/bin (ignored by git)
+#   Go:     regctl, crane, osv-scanner, cosign, oras, Trivy (~7 min to build on 2 cores, once), our
+#           referrers-API test registry and our Trivy test-database builder (trivy-db-builder), built into
+#           .cache/tools/bin (ignored by git)
 #   Debian: real bookworm packages (amd64, arm64) for the layer-scan tests, into .cache/debian
+# --demo (make demo): only what scripts/demo.sh runs: docker-registry, the package without its test
+#   extras, regctl (the tags and the artifact tree it shows). The scan is the built-in OSV scanner.
 # Trivy's version is also pinned in the Dockerfile (the action's image): bump the two together.
 set -euo pipefail
+mode=all
+case "${1-}" in
+  "") ;;
+  --demo) mode=demo ;;
+  *) printf 'usage: %s [--demo]\n' "$0" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 tools="$root/.cache/tools"
@@ -14,7 +27,7 @@ mkdir -p "$tools/bin"
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
 
-apt_packages=(docker-registry skopeo apache2-utils)
+if [ "$mode" = demo ]; then apt_packages=(docker-registry); else apt_packages=(docker-registry skopeo apache2-utils); fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,11 +40,23 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-stamp="$tools/python.stamp"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! python3 -c "import gate, pytest, hypothesis" 2>/dev/null; then
+# The stamp names pyproject.toml's content (a fresh clone's file times say nothing); the test install also
+# serves the demo. The import check catches another interpreter or an uninstalled package.
+python_key=$(sha256sum pyproject.toml | cut -c1-16)
+installed='import importlib.metadata as m; m.version("image-gate")'
+if [ "$mode" = demo ]; then
+  if ! { [ -f "$tools/.python-test.$python_key" ] || [ -f "$tools/.python-demo.$python_key" ]; } ||
+     ! python3 -c "$installed" 2>/dev/null; then
+    log "pip install -e ."
+    python3 -m pip install -q --disable-pip-version-check -e .
+    rm -f "$tools"/.python-demo.*
+    touch "$tools/.python-demo.$python_key"
+  fi
+elif [ ! -f "$tools/.python-test.$python_key" ] || ! python3 -c "$installed; import pytest, hypothesis" 2>/dev/null; then
   log "pip install -e .[test]"
   python3 -m pip install -q --disable-pip-version-check -e ".[test]"
-  touch "$stamp"
+  rm -f "$tools"/.python-test.* "$tools/python.stamp"
+  touch "$tools/.python-test.$python_key"
 fi
 
 go_tool() {  # name module@version [go install flags...]: the stamp names the module and the flags
@@ -46,6 +71,10 @@ go_tool() {  # name module@version [go install flags...]: the stamp names the mo
   touch "$want"
 }
 go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
+if [ "$mode" = demo ]; then
+  log "demo tools ready in $tools/bin"
+  exit 0
+fi
 go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 # osv-scanner 2.6.0 needs go >= 1.27: let the go command fetch that toolchain from the module proxy.
 GOTOOLCHAIN=auto go_tool osv-scanner github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0
