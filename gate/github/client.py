@@ -53,8 +53,9 @@ def connect(token: str, repository: str, base_url: str) -> Repository:
         timeout=TIMEOUT_SECONDS,
         retry=GithubRetry(total=RETRIES),
         per_page=100,
+        lazy=True,
     )
-    return client.get_repo(repository, lazy=True)
+    return client.get_repo(repository)
 
 
 @contextmanager

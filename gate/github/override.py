@@ -219,8 +219,8 @@ def _reply(issue: Issue, text: str) -> None:
 
 
 def _close(issue: Issue, label: str, reason: str, text: str) -> None:
+    """Comment, then in one update: ``promotion-pending`` replaced by ``label``, and closed."""
+    labels = [name for name in label_names(issue) if name != PENDING]
     with github_call(f"close {issue.html_url}"):
         issue.create_comment(text)
-        issue.add_to_labels(label)
-        issue.remove_from_labels(PENDING)
-        issue.edit(state="closed", state_reason=reason)
+        issue.edit(state="closed", state_reason=reason, labels=sorted({*labels, label}))

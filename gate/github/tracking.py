@@ -82,8 +82,8 @@ def close_passed(repo: Repository, source_repo: str, tag: str, digest: str, run_
         return TrackedIssue("none", title)
     with github_call(f"close the issue {issue.html_url}"):
         issue.create_comment(passed_comment(f"{source_repo}:{tag}", digest, run_url))
-        issue.remove_from_labels(PENDING)
-        issue.edit(state="closed", state_reason="completed")
+        labels = sorted(name for name in label_names(issue) if name != PENDING)
+        issue.edit(state="closed", state_reason="completed", labels=labels)
     log(f"tracking issue: closed {issue.html_url} (the image passes now)")
     return TrackedIssue("closed", title, issue.html_url, issue.number)
 

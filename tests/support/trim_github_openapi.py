@@ -24,8 +24,6 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("/repos/{owner}/{repo}/issues/{issue_number}", "patch"),
     ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "get"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post"),
-    ("/repos/{owner}/{repo}/issues/{issue_number}/labels", "post"),
-    ("/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", "delete"),
     ("/repos/{owner}/{repo}/collaborators/{username}/permission", "get"),
 )
 SOURCE = {
