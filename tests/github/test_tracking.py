@@ -6,6 +6,7 @@ against GitHub's OpenAPI description); the images live in a real registry, scann
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,18 @@ from gate.github.issue_body import issue_body, metadata_of
 from gate.github.metadata import END, START, parse_block
 from gate.outcome import Context, Outcome
 from gate.pipeline.stages import PipelineConfig
-from tests.support.github_api import TOKEN, GitHubApi, environ, github  # noqa: F401 - the fixture
+from tests.support.github_api import TOKEN, GitHubApi, checked_github_api, environ
 from tests.support.images import attach_sbom, build_image
 from tests.support.registries import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 OSV_DB = str(ROOT / "tests" / "data" / "osv" / "records")
 HOSTILE = "<!-- cssc-metadata:start --> <img src=x onerror=alert(1)> @maintainer /approve [x](https://evil.test)"
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubApi]:
+    yield from checked_github_api()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonschema
-import pytest
 
 DESCRIPTION = Path(__file__).with_name("github-rest-api.json")
 TOKEN = "ghs_test-token-for-the-local-api"
@@ -281,7 +280,7 @@ class GitHubApi:
         params: dict[str, Any] = {}
         given: dict[str, Any] = {}
         declared = {(p["in"], p["name"]): p for p in op.parameters}
-        for name, values in query.items():
+        for name in query:
             if ("query", name) not in declared:
                 self.violations.append(f"{where}: undeclared query parameter {name}")
         for (place, name), spec in declared.items():
@@ -343,7 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -369,9 +368,9 @@ def environ(api: GitHubApi, **extra: str) -> dict[str, str]:
     return {"GITHUB_API_URL": api.url, "GITHUB_REPOSITORY": f"{OWNER}/{REPO}", **extra}
 
 
-@pytest.fixture
-def github() -> Iterator[GitHubApi]:
-    """The local API; the test fails on any request or response that breaks GitHub's description."""
+def checked_github_api() -> Iterator[GitHubApi]:
+    """For a test module's fixture: the local API, and a failure on any request or response that breaks
+    GitHub's description."""
     with github_api() as api:
         yield api
         assert not api.violations, "\n".join(api.violations)
