@@ -38,8 +38,13 @@ def check_permission(repo: Repository, login: str, user_type: str, minimum: str)
         return Permission(login, "bot", False, "bots may not approve or deny a promotion")
     if not _LOGIN.match(login):
         return Permission(login, "unknown", False, "the commenter's login is not a GitHub login")
+    from github import UnknownObjectException
+
     with github_call(f"read the repository permission of {login}"):
-        role = repo.get_collaborator_role_name(login)
+        try:
+            role = repo.get_collaborator_role_name(login)
+        except UnknownObjectException:  # 404: no such user, or no access to the repository at all
+            return Permission(login, "none", False, "not a collaborator of the repository")
         if role not in RANKS:  # a custom role: its base permission (admin, write, read, none)
             base = repo.get_collaborator_permission(login)
             role = f"{role} (base {base})"
