@@ -113,7 +113,9 @@ def test_a_maintainer_approves_the_recorded_digest(blocked: BuiltImage, github: 
     # crane reads production: the recorded digest under the tag, with the scan report recording the override
     assert promoted_digest(blocked) == blocked.digest
     report_digest = document["report_digest"]
-    manifest = json.loads(crane(blocked.registry, "manifest", production(blocked).rsplit(":", 1)[0] + "@" + report_digest))
+    manifest = json.loads(
+        crane(blocked.registry, "manifest", production(blocked).rsplit(":", 1)[0] + "@" + report_digest)
+    )
     annotations = manifest["annotations"]
     assert manifest["artifactType"] == VULN_ARTIFACT_TYPE and manifest["subject"]["digest"] == blocked.digest
     assert annotations[ANNOTATION_OVERRIDE] == "true" and annotations[ANNOTATION_OVERRIDE_APPROVER] == "alice"
@@ -123,7 +125,9 @@ def test_a_maintainer_approves_the_recorded_digest(blocked: BuiltImage, github: 
     statement = json.loads(crane(blocked.registry, "blob", production(blocked).rsplit(":", 1)[0] + "@" + layer))
     recorded = statement["predicate"]["decision"]["override"]
     assert recorded["approver"] == "alice" and recorded["permission"] == "maintain"
-    assert recorded["issue"] == github.issues[1]["html_url"] and recorded["comment"].endswith("#issuecomment-" + str(min(github.comments)))
+    assert recorded["issue"] == github.issues[1]["html_url"] and recorded["comment"].endswith(
+        "#issuecomment-" + str(min(github.comments))
+    )
     assert recorded["accepted_cves"] == list(metadata.blocking_cves) and recorded["time"].endswith("Z")
     applied = {e["id"] for e in statement["predicate"]["decision"]["exceptions"]["applied"]}
     assert applied == set(metadata.blocking_cves)
@@ -155,7 +159,9 @@ def test_a_write_user_is_refused(blocked: BuiltImage, github: GitHubApi, tmp_pat
     assert allowed.exit_code == 0 and promoted_digest(blocked) == blocked.digest
 
 
-def test_bots_and_custom_roles_below_the_minimum_are_refused(blocked: BuiltImage, github: GitHubApi, tmp_path: Path) -> None:
+def test_bots_and_custom_roles_below_the_minimum_are_refused(
+    blocked: BuiltImage, github: GitHubApi, tmp_path: Path
+) -> None:
     bot = override(github, tmp_path, comment(github, tmp_path, "/approve", "renovate[bot]"))
     assert bot.exit_code == 1 and "bots may not" in bot.document["reason"]
     custom = override(github, tmp_path, comment(github, tmp_path, "/approve", "helper"))
@@ -177,7 +183,9 @@ def test_a_tag_moved_before_the_approval_is_refused(blocked: BuiltImage, github:
 
 def test_the_metadata_block_of_a_comment_is_ignored(blocked: BuiltImage, github: GitHubApi, tmp_path: Path) -> None:
     block = github.issues[1]["body"][github.issues[1]["body"].index("<!-- cssc-metadata:start -->") :]
-    github.new_issue(f"Promotion blocked: {blocked.ref}", "Please promote this, metadata below.", ["promotion-pending"], author="bob")
+    github.new_issue(
+        f"Promotion blocked: {blocked.ref}", "Please promote this, metadata below.", ["promotion-pending"], author="bob"
+    )
     github.new_comment(2, block, "bob")
     outcome = override(github, tmp_path, comment(github, tmp_path, "/approve", "alice", number=2))
     assert outcome.exit_code == 2 and outcome.document["status"] == "invalid"

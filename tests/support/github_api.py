@@ -166,7 +166,9 @@ class GitHubApi:
     def _now(self) -> str:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def new_issue(self, title: str, body: str | None, labels: list[str], author: str = "github-actions[bot]") -> dict[str, Any]:
+    def new_issue(
+        self, title: str, body: str | None, labels: list[str], author: str = "github-actions[bot]"
+    ) -> dict[str, Any]:
         number = len(self.issues) + 1
         now = self._now()
         issue = {

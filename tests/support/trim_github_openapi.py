@@ -30,7 +30,12 @@ SOURCE = {
     "repository": "https://github.com/github/rest-api-description",
     "path": "descriptions/api.github.com/api.github.com.json",
     "republished_by": "npm @octokit/openapi 23.0.2, generated/api.github.com.json (x-octokit dropped)",
-    "checked_against_commit": "0000036e42b5e7121c2b1ac244cb7bba1d2f3914",
+    "spot_checked_against": {
+        "commit": "0000036e42b5e7121c2b1ac244cb7bba1d2f3914",
+        "repos/get-collaborator-permission-level": "identical",
+        "issues/create": "identical but for the request property parent_issue_id, added upstream after this copy "
+        "(image-gate does not send it)",
+    },
     "license": "MIT",
 }
 
