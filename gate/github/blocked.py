@@ -15,6 +15,7 @@ from gate.errors import GateError, InputError
 from gate.github.client import api_url, connect, repository_name
 from gate.github.issue_body import issue_body, metadata_of
 from gate.github.tracking import TrackedIssue, close_passed, open_or_update
+from gate.markdown import md_text
 from gate.mirror.run_info import RunInfo
 from gate.oci.reference import TargetReference, parse_target_reference
 from gate.outcome import Annotation, Outcome
@@ -104,12 +105,14 @@ def with_blocked_issue(
             messages=(*outcome.messages, f"warning: {message}"),
             annotations=(*outcome.annotations, Annotation("warning", message, title="image-gate: tracking issue")),
         )
-    messages = outcome.messages
+    messages, summary = outcome.messages, outcome.summary
     if tracked.action != "none":
         messages = (*messages, f"tracking issue: {tracked.action} {tracked.url}")
+        summary += f"\n**Tracking issue** ({md_text(tracked.action)}): {md_text(tracked.url)}\n"
     return replace(
         outcome,
         document={**outcome.document, "blocked_issue": tracked.to_json()},
         outputs={**outcome.outputs, "blocked_issue_url": tracked.url},
         messages=messages,
+        summary=summary,
     )

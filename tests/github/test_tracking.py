@@ -71,6 +71,7 @@ def test_two_blocked_runs_make_one_issue_and_a_passing_run_closes_it(
     assert github.labels_of(1) == {"promotion-pending"}
     assert first.outputs["blocked_issue_url"] == issue["html_url"]
     assert first.document["blocked_issue"]["action"] == "opened"
+    assert "**Tracking issue** (opened)" in first.summary and "issues/1" in first.summary
     metadata = parse_block(issue["body"])
     assert (metadata.source_repo, metadata.tag, metadata.digest) == (repo, tag, first.document["digest"])
     assert metadata.dest_repo.endswith("/production/app") and metadata.scanner == "osv"
