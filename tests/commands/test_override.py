@@ -103,7 +103,16 @@ def replies(github: GitHubApi) -> list[str]:
 
 def test_a_maintainer_approves_the_recorded_digest(blocked: BuiltImage, github: GitHubApi, tmp_path: Path) -> None:
     metadata = parse_block(github.issues[1]["body"])
+    before = len(github.requests)
     outcome = override(github, tmp_path, comment(github, tmp_path, "/approve shipping: fix lands next sprint", "alice"))
+    # the API calls of an approval: the issue, the comment, the role; then one reply and one update
+    assert sorted(github.requests[before:]) == sorted([
+        ("GET", "/repos/acme/images/issues/1"),
+        ("GET", f"/repos/acme/images/issues/comments/{min(github.comments)}"),
+        ("GET", "/repos/acme/images/collaborators/alice/permission"),
+        ("POST", "/repos/acme/images/issues/1/comments"),
+        ("PATCH", "/repos/acme/images/issues/1"),
+    ])  # fmt: skip
     assert outcome.exit_code == 0, outcome.messages
     document = outcome.document
     assert document["status"] == "approved" and document["approver"] == "alice" and document["permission"] == "maintain"
