@@ -119,6 +119,7 @@ EXPECTED_EXAMPLES = {
     "pipeline.yml",
     "reusable-pipeline.yml",
     "refresh-base-images.yml",
+    "promotion-override.yml",
 }
 
 
@@ -461,3 +462,21 @@ def test_the_refresh_example_reports_pins_and_opens_one_pull_request() -> None:
     (body,) = [s for s in job["steps"] if "pull-request-body.md" in str(s.get("run", ""))]
     assert body["env"]["OUTDATED"] == "${{ steps.outdated.outputs.outdated }}", "the table comes from the outputs"
     assert "fixes" in body["run"] and "introduces" in body["run"]
+
+
+# --- the override example --------------------------------------------------------------------------------
+
+
+def test_the_override_example_runs_on_new_comments_of_pending_issues_with_least_privilege() -> None:
+    workflow = load_workflow(EXAMPLES / "promotion-override.yml")
+    assert workflow["on"] == {"issue_comment": {"types": ["created"]}}, "new comments only (an edit is no approval)"
+    assert workflow["permissions"] == {}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write", "packages": "write"}
+    condition = job["if"]
+    assert "github.event.issue.pull_request == null" in condition and "'promotion-pending'" in condition
+    assert "'/approve'" in condition and "'/deny'" in condition
+    (ours,) = [s.body["with"] for s in our_steps(workflow)]
+    assert ours["command"] == "override" and ours["min_permission"] in ("maintain", "admin")
+    assert ours["github_token"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert "event" not in ours, "the event is the run's GITHUB_EVENT_PATH, not an input"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands th
     from gate.options.base import CommandOptions, Option
 
 COMMANDS: tuple[str, ...] = (
-    "discover", "tags", "mirror", "scan", "evaluate", "promote", "pipeline", "outdated", "pin",
+    "discover", "tags", "mirror", "scan", "evaluate", "promote", "pipeline", "override", "outdated", "pin",
 )  # fmt: skip
 
 

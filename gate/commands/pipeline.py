@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
+from gate.options.github import BLOCKED_ISSUE, GITHUB_REPOSITORY
 from gate.options.images import PIPELINE_PLATFORMS, PIPELINE_SOURCE, PRODUCTION, QUARANTINE
 from gate.options.mirror import PIPELINE_COPY_REFERRERS, PIPELINE_REFERRERS_SOURCE
 from gate.options.promote import GITHUB_TOKEN, PIPELINE_DELETE_SOURCE_TAG, REPORT_FORMAT, REPORT_SIGNING_KEY
@@ -32,6 +33,7 @@ OPTIONS = CommandOptions(
         Group("promote options", (PIPELINE_DELETE_SOURCE_TAG, GITHUB_TOKEN, REPORT_FORMAT, REPORT_SIGNING_KEY)),
         access_group({"source": "the source registry", "destination": "the quarantine and production registries"}),
         *scan_groups("scan options"),
+        Group("tracking issue", (BLOCKED_ISSUE, GITHUB_REPOSITORY)),
     ),
     check=check_scan_values,
 )

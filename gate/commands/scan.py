@@ -7,12 +7,16 @@ config, and the outcome (``gate.scan.outcome``). Exit 0 pass, 1 fail, 2 bad inpu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gate.github.blocked import BlockedIssueTarget, blocked_issue_target, with_blocked_issue
 from gate.oci.reference import parse_target_reference
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
+from gate.options.github import BLOCKED_ISSUE, BLOCKED_ISSUE_DESTINATION, GITHUB_REPOSITORY, TrackingFields
 from gate.options.images import SCANNED_IMAGE, SCANNED_PLATFORMS
+from gate.options.promote import GITHUB_TOKEN
 from gate.options.scan import ScanFields, check_scan_values, scan_groups
 from gate.outcome import Context, Outcome
 from gate.scan.outcome import scan_outcome
@@ -23,13 +27,29 @@ HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one 
 
 
 @dataclass(frozen=True)
-class ScanConfig(ScanFields, SourceAccessFields):
+class ScanConfig(ScanFields, SourceAccessFields, TrackingFields):
     image: str
     platforms: tuple[str, ...] = ()
+    blocked_issue_destination: str = ""
 
     def secrets(self) -> tuple[str, ...]:
-        """Every password the config carries (masked before anything is printed)."""
-        return config_secrets(self.source_password, registry_auth=self.registry_auth, urls=[self.osv_db])
+        """Every credential the config carries (masked before anything is printed)."""
+        return config_secrets(
+            self.source_password, self.github_token, registry_auth=self.registry_auth, urls=[self.osv_db]
+        )
+
+    def blocked_issue_target(self, environ: Mapping[str, str]) -> BlockedIssueTarget | None:
+        """The tracking issue's target (``--blocked-issue``), checked before the scan."""
+        return blocked_issue_target(
+            enabled=self.blocked_issue,
+            token=self.github_token,
+            repository=self.github_repository,
+            source=parse_target_reference(self.image),
+            tag=parse_target_reference(self.image).tag,
+            destination=self.blocked_issue_destination,
+            exceptions_file=self.exceptions_file,
+            environ=environ,
+        )
 
     def request(self) -> ImageScanRequest:
         """The stage's request."""
@@ -42,6 +62,7 @@ OPTIONS = CommandOptions(
         Group(None, (SCANNED_IMAGE, SCANNED_PLATFORMS)),
         access_group({"source": "the image's registry"}, concurrency=False),
         *scan_groups("scan options"),
+        Group("tracking issue", (BLOCKED_ISSUE, GITHUB_TOKEN, GITHUB_REPOSITORY, BLOCKED_ISSUE_DESTINATION)),
     ),
     check=check_scan_values,
 )
@@ -51,5 +72,7 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: ScanConfig, context: Context) -> Outcome:
+    target = config.blocked_issue_target(context.environ)
     scanned = scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ)
-    return scan_outcome(scanned, enforce=config.enforce)
+    outcome = scan_outcome(scanned, enforce=config.enforce)
+    return with_blocked_issue(outcome, target, outcome.document, context.log)

@@ -38,8 +38,9 @@ DELETE_SOURCE_TAG = Option(
 PIPELINE_DELETE_SOURCE_TAG = replace(DELETE_SOURCE_TAG, help="after a verified promotion, delete the quarantine tag")
 GITHUB_TOKEN = Option(
     "github_token",
-    "GitHub token to delete a GHCR tag through the GitHub Packages API when the registry refuses "
-    f"the deletion (env {ENV_PREFIX}GITHUB_TOKEN, else GITHUB_TOKEN)",
+    "GitHub token: to delete a GHCR tag through the GitHub Packages API when the registry refuses the deletion, "
+    "and to write the tracking issue (--blocked-issue) and act on it (override); it needs issues: write there "
+    f"(env {ENV_PREFIX}GITHUB_TOKEN, else GITHUB_TOKEN)",
     {"type": "string"},
     default="",
     flag="--github-token",

@@ -7,7 +7,7 @@ from gate.options.base import Group, Option
 
 COMMAND = Option(
     "command",
-    "which stage to run: discover, tags, mirror, scan, evaluate, promote, pipeline, outdated or pin",
+    "which stage to run: discover, tags, mirror, scan, evaluate, promote, pipeline, override, outdated or pin",
     {"type": "string", "minLength": 1},
     default="discover",
     positional=True,

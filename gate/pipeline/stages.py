@@ -12,11 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gate.errors import InputError
+from gate.github.blocked import blocked_issue_target, with_blocked_issue
 from gate.mirror.outcome import mirror_outcome
 from gate.mirror.stage import MirrorRequest, mirror
 from gate.mirror.stage import plan as mirror_plan
 from gate.oci.open import Access
 from gate.oci.reference import TargetReference, parse_target_reference
+from gate.options.github import TrackingFields
 from gate.options.promote import PromotionFields
 from gate.outcome import Context, Outcome
 from gate.pipeline.chain import Mirrored, Promoted, Scanned, run_pipeline
@@ -32,7 +34,7 @@ from gate.scanners.base import Scanner
 
 
 @dataclass(frozen=True)
-class PipelineConfig(PromotionFields):
+class PipelineConfig(PromotionFields, TrackingFields):
     source: str
     quarantine: str
     production: str
@@ -168,8 +170,16 @@ def run_stages(config: PipelineConfig, context: Context) -> Outcome:
     steps = plan(config, context)
     tag = steps.quarantine_tag
     quarantine = f"{steps.quarantine.name}:{tag}" if tag else steps.quarantine.name
+    issue = blocked_issue_target(
+        enabled=config.blocked_issue, token=config.github_token, repository=config.github_repository,
+        source=steps.quarantine, tag=tag, destination=steps.production.name,
+        exceptions_file=config.exceptions_file, environ=context.environ,
+    )  # fmt: skip
     result = run_pipeline(RealStages(config, steps, context), context.log)
     outcome = combine(result, Names(str(steps.source), quarantine, steps.production_name))
+    # the tracking issue: opened on a block, closed once promoted; nothing said when a stage failed
+    decided = result.scan is not None and result.failure is None
+    outcome = with_blocked_issue(outcome, issue, result.scan.document if decided and result.scan else None, context.log)
     # Report only: a blocked image still stays in quarantine (the chain promotes a pass only).
     blocked = result.failure is None and result.verdict == "fail"
     return enforced_outcome(outcome, enforce=config.enforce, blocked=blocked)

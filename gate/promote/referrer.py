@@ -16,7 +16,9 @@ whose ``subject`` is the promoted root and whose one layer holds the report:
 
 ``vuln`` annotations, for readers of annotations alone (the seed system's keys, ``com.cssc.scan.*``):
 ``source`` (the source repository), ``tag``, ``threshold``, ``exceptions`` (the excepted ids, ``|``-separated),
-``scanner``, ``scanner-version``, ``method``, ``sbom-predicate-type`` (when SBOMs were read) and ``verdict``;
+``scanner``, ``scanner-version``, ``method``, ``sbom-predicate-type`` (when SBOMs were read), after an approved
+override ``override`` (``true``), ``override-approver``, ``override-issue`` and ``override-cves`` (``|``-separated),
+and ``verdict``;
 then ``org.opencontainers.image.created`` and ``vnd.image-gate.verdict-digest`` (the sha256 of the verdict
 document: a re-run of the same promotion finds its report and reuses it).
 """
@@ -64,6 +66,10 @@ ANNOTATION_EXCEPTIONS = "com.cssc.scan.exceptions"
 ANNOTATION_SCANNER = "com.cssc.scan.scanner"
 ANNOTATION_SCANNER_VERSION = "com.cssc.scan.scanner-version"
 ANNOTATION_SBOM_PREDICATE_TYPE = "com.cssc.scan.sbom-predicate-type"
+ANNOTATION_OVERRIDE = "com.cssc.scan.override"
+ANNOTATION_OVERRIDE_APPROVER = "com.cssc.scan.override-approver"
+ANNOTATION_OVERRIDE_ISSUE = "com.cssc.scan.override-issue"
+ANNOTATION_OVERRIDE_CVES = "com.cssc.scan.override-cves"
 
 
 def artifact_type_of(report_format: ReportFormat, signed: bool) -> str:
@@ -182,6 +188,12 @@ def seed_annotations(report: ScanReport, place: ReportPlace) -> dict[str, str]:
     }
     if report.predicate_type:
         annotations[ANNOTATION_SBOM_PREDICATE_TYPE] = report.predicate_type
+    override = decision.get("override")
+    if override:  # the seed system's override annotations (a maintainer approved a blocked image)
+        annotations[ANNOTATION_OVERRIDE] = "true"
+        annotations[ANNOTATION_OVERRIDE_APPROVER] = override["approver"]
+        annotations[ANNOTATION_OVERRIDE_ISSUE] = override["issue"]
+        annotations[ANNOTATION_OVERRIDE_CVES] = "|".join(override["accepted_cves"])
     annotations.update(
         {
             ANNOTATION_VERDICT: report.verdict,

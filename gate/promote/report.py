@@ -197,6 +197,9 @@ def build_scan_report(
     verification = _verification(verdict)
     if verification is not None:
         document["verification"] = verification
+    override = verdict.get("override")
+    if isinstance(override, Mapping):  # an approved override (gate.github.override.Approval), as it was recorded
+        document["override"] = dict(override)
     validate_scan_report(document, source)
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     return ScanReport(document, data, verdict_digest(verdict))

@@ -260,6 +260,8 @@ class ImageScanRequest:
     gate: GateOptions = field(default_factory=GateOptions)
     access: Access = field(default_factory=Access)
     sarif_output: str = DEFAULT_SARIF_OUTPUT
+    accepted: tuple[ExceptionEntry, ...] = ()
+    """Exceptions beside the exceptions file's: the CVEs a maintainer's override accepted (``gate.github``)."""
 
 
 def scan_image(
@@ -279,7 +281,7 @@ def scan_image(
     # Read every input file before any network work, so bad input fails fast (exit 2).
     given_vex = load_given_vex(settings.vex_files, settings.use_vex) or VexSet()
     options = request.gate
-    exceptions = load_exceptions(options.exceptions_file) if options.exceptions_file else ()
+    exceptions = (*(load_exceptions(options.exceptions_file) if options.exceptions_file else ()), *request.accepted)
     chosen = scanner or make_scanner(settings, log)
     with registry_pool(request.access, environ=environ or {}, mask=mask, log=log) as pool:
         target = open_target(reference, pool)
