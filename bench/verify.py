@@ -13,7 +13,9 @@ Then what verified mode adds to a scan: the same two-platform image in an OCI la
 a key-signed SBOM of ``--components`` npm packages (a sigstore bundle referrer, as ``cosign attest``
 writes it), scanned in process with the OSV scanner on the project's test records, without a policy and
 with ``--attestation-key --insecure-ignore-tlog``, in process and as whole ``python -m gate scan`` processes.
-Prints the medians and the ratios (verified / without a policy), from one run. Goal: under 1.2.
+Prints the medians and the ratios (verified / without a policy), from one run. Goal: under 1.2. The scans are
+measured in CPU seconds (the OSV scanner runs in process; a process's user + system time), which other jobs on a
+shared machine disturb far less than wall-clock time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import base64
 import hashlib
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -177,6 +180,12 @@ def signed_image(folder: Path, key: ec.EllipticCurvePrivateKey, components: int)
     return f"oci:{folder}:v1"
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def scan_overhead(components: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """Median scan time of the signed image without a policy and with the key that signed it: in process
     (warm), then as whole ``python -m gate scan`` processes (interpreter start-up and imports included)."""
@@ -212,13 +221,13 @@ def scan_overhead(components: int, repeat: int) -> tuple[tuple[float, float], tu
         processes: list[list[float]] = [[], []]
         for _ in range(repeat):  # alternated, so a busy machine slows both alike
             for mode, request in enumerate(requests):
-                started = time.perf_counter()
+                started = time.process_time()
                 scan_image(request)
-                timings[mode].append(time.perf_counter() - started)
+                timings[mode].append(time.process_time() - started)
             for mode, argv in enumerate(commands):
-                started = time.perf_counter()
+                started = _children_cpu()
                 subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
-                processes[mode].append(time.perf_counter() - started)
+                processes[mode].append(_children_cpu() - started)
         medians = [statistics.median(times) for times in timings]
         whole = [statistics.median(times) for times in processes]
     return (medians[0], medians[1]), (whole[0], whole[1])
@@ -255,11 +264,11 @@ def main() -> int:
     (plain, verified), (plain_cli, verified_cli) = scan_overhead(args.components, args.repeat)
     ratio, ratio_cli = verified / plain, verified_cli / plain_cli
     print(
-        f"scan of 2 platforms x {args.components} components, median of {args.repeat}: without a policy "
+        f"scan of 2 platforms x {args.components} components, CPU s, median of {args.repeat}: without a policy "
         f"{plain:.3f} s, verified mode {verified:.3f} s; ratio {ratio:.2f} (goal < 1.20: {'met' if ratio < 1.2 else 'NOT met'})"
     )
     print(
-        f"the same as whole python -m gate scan processes: without a policy {plain_cli:.3f} s, verified mode "
+        f"the same as whole python -m gate scan processes, CPU s: without a policy {plain_cli:.3f} s, verified mode "
         f"{verified_cli:.3f} s; ratio {ratio_cli:.2f} (goal < 1.20: {'met' if ratio_cli < 1.2 else 'NOT met'})"
     )
     return 0 if median < 1.0 and ratio < 1.2 and ratio_cli < 1.2 else 1
