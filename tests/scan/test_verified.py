@@ -438,3 +438,43 @@ def test_promote_says_whether_its_scan_verified_the_attestations(
         assert outcome.exit_code == 0 and outcome.outputs["promoted"] == "true"
         assert outcome.outputs["attestations_verified"] == expected
         assert summary in outcome.summary
+
+
+def test_promote_with_a_verdict_file_and_a_policy_needs_a_verified_scan(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """promote --verdict with --attestation-key: a verdict whose scan did not verify the attestations is refused
+    (exit 1, nothing written); one whose scan did is promoted. Without a policy both are promoted as before."""
+    from gate.commands.promote import PromoteConfig, run
+    from gate.outcome import Context
+    from tests.support.client import RegistryClient
+
+    quarantine = f"{unique_repo}/quarantine"
+    image = build_image(referrers_registry, quarantine, platforms=("linux/amd64",), index=False)
+    cosign_attest(
+        referrers_registry, quarantine, image.digest, keys, predicate_file(tmp_path, "c", clean_sbom()), legacy=False
+    )
+    verdicts = {}
+    for name, policy in (("unverified", None), ("verified", key_policy(keys))):
+        (tmp_path / name).mkdir()
+        document = scan(image.ref, tmp_path / name, **({"verification": policy} if policy else {})).to_json()
+        assert document["verdict"] == "pass" and document["attestations_verified"] is (policy is not None)
+        verdicts[name] = tmp_path / f"{name}.json"
+        verdicts[name].write_text(json.dumps(document))
+    trust = {"attestation_keys": (str(keys.public("p256")),), "insecure_ignore_tlog": True}
+
+    def promote(verdict: str, production: str, **extra: Any) -> tuple[int, dict[str, str]]:
+        config = PromoteConfig(
+            source=image.ref, destination=referrers_registry.ref(f"{unique_repo}/{production}"),
+            verdict_file=str(verdicts[verdict]), **extra,
+        )  # fmt: skip
+        outcome = run(config, Context(environ={}))
+        return outcome.exit_code, dict(outcome.outputs)
+
+    code, outputs = promote("unverified", "refused", **trust)
+    assert code == 1 and outputs["promoted"] == "false"
+    assert RegistryClient(referrers_registry).tags(f"{unique_repo}/refused") == []
+    code, outputs = promote("verified", "verified", **trust)
+    assert code == 0 and outputs["attestations_verified"] == "true"
+    code, outputs = promote("unverified", "as-before")
+    assert code == 0 and outputs["attestations_verified"] == "false"
