@@ -478,3 +478,34 @@ def test_promote_with_a_verdict_file_and_a_policy_needs_a_verified_scan(
     assert code == 0 and outputs["attestations_verified"] == "true"
     code, outputs = promote("unverified", "as-before")
     assert code == 0 and outputs["attestations_verified"] == "false"
+
+
+def test_with_the_layer_fallback_a_platform_without_a_verified_sbom_is_inventoried_from_its_layers(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """An unsigned SBOM left out in verified mode does not stand in for the image: without a fallback the
+    platform blocks (no verified SBOM); with sbom_fallback layers, Trivy inventories the image's own layers
+    (covered by its digest) and their findings block, the row saying sbom_verified false."""
+    from tests.scan.test_layers import BLOCKING, trivy_options
+    from tests.support.rootfs import language_rootfs, push_rootfs_image
+
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    language_rootfs(root)
+    image = push_rootfs_image(distribution_registry, unique_repo, "v1", {"linux/amd64": [root]})
+    forged = attach_unsigned_sbom(distribution_registry, unique_repo, image.children["linux/amd64"], clean_sbom())
+    (tmp_path / "unverified").mkdir()
+    assert scan(image.ref, tmp_path / "unverified").verdict == "pass"  # without a policy the clean SBOM decides
+
+    (tmp_path / "strict").mkdir()
+    strict = scan(image.ref, tmp_path / "strict", verification=key_policy(keys)).to_json()
+    (row,) = strict["platforms"]
+    assert strict["verdict"] == "fail" and row["reason"].startswith("no SBOM: no verified SBOM")
+
+    document = scan(
+        image.ref, tmp_path, verification=key_policy(keys), sbom_fallback="layers", trivy_options=trivy_options()
+    ).to_json()
+    (row,) = document["platforms"]
+    assert document["verdict"] == "fail" and set(row["blocking_ids"]) == BLOCKING
+    assert row["sbom_source"] == "layers" and row["sbom_verified"] is False and row["reason"] is None
+    assert reasons(document) == {forged.digest: "untrusted-key"}
