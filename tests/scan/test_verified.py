@@ -509,3 +509,33 @@ def test_with_the_layer_fallback_a_platform_without_a_verified_sbom_is_inventori
     assert document["verdict"] == "fail" and set(row["blocking_ids"]) == BLOCKING
     assert row["sbom_source"] == "layers" and row["sbom_verified"] is False and row["reason"] is None
     assert reasons(document) == {forged.digest: "untrusted-key"}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["bundle", "legacy"])
+def test_the_pipeline_carries_the_signed_sboms_to_quarantine_and_blocks_on_them(
+    any_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys, legacy: bool
+) -> None:
+    """The done-when case through mirror -> scan -> promote: the signed SBOMs (bundle referrers, or cosign's
+    .att tags) are copied to quarantine with the attacker's unsigned empty SBOM and not_affected VEX, and the
+    pipeline in verified mode still blocks on the signed SBOMs' finding; nothing reaches production."""
+    from gate.commands.pipeline import PipelineConfig, run
+    from gate.outcome import Context
+    from tests.scan.test_stage import OSV_DB
+    from tests.support.client import RegistryClient
+
+    upstream = f"{unique_repo}/upstream"
+    image, _ = _signed_image(any_registry, upstream, tmp_path, keys, legacy)
+    attach_vex(any_registry, upstream, image.digest, HIGH)
+    config = PipelineConfig(
+        source=image.ref, quarantine=any_registry.ref(f"{unique_repo}/quarantine"),
+        production=any_registry.ref(f"{unique_repo}/production"), scanner="osv", osv_db=OSV_DB,
+        sarif_output=str(tmp_path / "pipeline.sarif"), attestation_keys=(str(keys.public("p256")),),
+        insecure_ignore_tlog=True,
+    )  # fmt: skip
+    outcome = run(config, Context(environ={}))
+    assert outcome.exit_code == 1 and outcome.outputs["verdict"] == "fail"
+    assert outcome.outputs["attestations_verified"] == "true" and outcome.outputs["blocking_ids"] == HIGH
+    scanned = outcome.document["scan"]
+    assert all(row["sbom_verified"] and row["blocking_ids"] == [HIGH] for row in scanned["platforms"])
+    assert scanned["suppressed"] == [] and len(scanned["unverified_attestations"]) == 3  # 2 SBOMs, 1 VEX
+    assert RegistryClient(any_registry).tags(f"{unique_repo}/production") == []
