@@ -12,7 +12,10 @@ one-time cost of importing sigstore-python and loading the policy. Goal: under 1
 Then what verified mode adds to a scan: the same two-platform image in an OCI layout, each platform with
 a key-signed SBOM of ``--components`` npm packages (a sigstore bundle referrer, as ``cosign attest``
 writes it), scanned in process with the OSV scanner on the project's test records, without a policy and
-with ``--attestation-key --insecure-ignore-tlog``. Prints both medians and the ratio. Goal: under 1.2.
+with ``--attestation-key --insecure-ignore-tlog``, in process and as whole ``python -m gate scan`` processes.
+Prints the medians and the ratios (verified / without a policy), from one run. Goal: under 1.2. The scans are
+measured in CPU seconds (the OSV scanner runs in process; a process's user + system time), which other jobs on a
+shared machine disturb far less than wall-clock time.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import argparse
 import base64
 import hashlib
 import json
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -175,8 +180,15 @@ def signed_image(folder: Path, key: ec.EllipticCurvePrivateKey, components: int)
     return f"oci:{folder}:v1"
 
 
-def scan_overhead(components: int, repeat: int) -> tuple[float, float]:
-    """Median scan time of the signed image without a policy, and with the key that signed it."""
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scan_overhead(components: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median scan time of the signed image without a policy and with the key that signed it: in process
+    (warm), then as whole ``python -m gate scan`` processes (interpreter start-up and imports included)."""
     from gate.scan.stage import ImageScanRequest, ScanSettings, scan_image
 
     key = ec.generate_private_key(ec.SECP256R1())
@@ -184,6 +196,11 @@ def scan_overhead(components: int, repeat: int) -> tuple[float, float]:
     policy = VerificationPolicy.build(keys=[pem.decode()], insecure_ignore_tlog=True)
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as folder:
         image = signed_image(Path(folder) / "layout", key, components)
+        key_file = Path(folder) / "signer.pub"
+        key_file.write_bytes(pem)
+        command = [sys.executable, "-m", "gate", "scan", image, "--scanner", "osv", "--osv-db", str(RECORDS),
+                   "--sarif-output", str(Path(folder) / "cli.sarif"), "--json"]  # fmt: skip
+        commands = [command, [*command, "--attestation-key", str(key_file), "--insecure-ignore-tlog"]]
         requests = []
         for verification in (VerificationPolicy(), policy):
             settings = ScanSettings(
@@ -195,14 +212,25 @@ def scan_overhead(components: int, repeat: int) -> tuple[float, float]:
             if outcome.verdict != "fail" or any(row["sbom_verified"] != verification.enabled for row in rows):
                 raise SystemExit("error: the scan of the benchmark image did not judge as expected")
             requests.append(request)
+        for mode, argv in enumerate(commands):  # the same verdicts from the command line
+            done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+            rows = json.loads(done.stdout)["platforms"] if done.stdout.strip() else []
+            if done.returncode != 1 or [row["sbom_verified"] for row in rows] != [bool(mode)] * 2:
+                raise SystemExit(f"error: {' '.join(argv)} exited {done.returncode}: {done.stderr[-500:]}")
         timings: list[list[float]] = [[], []]
+        processes: list[list[float]] = [[], []]
         for _ in range(repeat):  # alternated, so a busy machine slows both alike
             for mode, request in enumerate(requests):
-                started = time.perf_counter()
+                started = time.process_time()
                 scan_image(request)
-                timings[mode].append(time.perf_counter() - started)
+                timings[mode].append(time.process_time() - started)
+            for mode, argv in enumerate(commands):
+                started = _children_cpu()
+                subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+                processes[mode].append(_children_cpu() - started)
         medians = [statistics.median(times) for times in timings]
-    return medians[0], medians[1]
+        whole = [statistics.median(times) for times in processes]
+    return (medians[0], medians[1]), (whole[0], whole[1])
 
 
 def main() -> int:
@@ -233,13 +261,17 @@ def main() -> int:
     print(f"verification, median of {args.repeat}: {median:.3f} s ({median / len(jobs) * 1000:.1f} ms each)")
     print(f"one-time: import sigstore-python {imported:.2f} s, policy and workload {prepared:.2f} s")
     print(f"goal < 1 s: {'met' if median < 1.0 else 'NOT met'}")
-    plain, verified = scan_overhead(args.components, args.repeat)
-    ratio = verified / plain
+    (plain, verified), (plain_cli, verified_cli) = scan_overhead(args.components, args.repeat)
+    ratio, ratio_cli = verified / plain, verified_cli / plain_cli
     print(
-        f"scan of 2 platforms x {args.components} components, median of {args.repeat}: without a policy "
+        f"scan of 2 platforms x {args.components} components, CPU s, median of {args.repeat}: without a policy "
         f"{plain:.3f} s, verified mode {verified:.3f} s; ratio {ratio:.2f} (goal < 1.20: {'met' if ratio < 1.2 else 'NOT met'})"
     )
-    return 0 if median < 1.0 and ratio < 1.2 else 1
+    print(
+        f"the same as whole python -m gate scan processes, CPU s: without a policy {plain_cli:.3f} s, verified mode "
+        f"{verified_cli:.3f} s; ratio {ratio_cli:.2f} (goal < 1.20: {'met' if ratio_cli < 1.2 else 'NOT met'})"
+    )
+    return 0 if median < 1.0 and ratio < 1.2 and ratio_cli < 1.2 else 1
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from gate.attest.signed import counts_for, index_signature, verify_layer
@@ -384,7 +384,8 @@ def _search(
                 counted.append(FoundSbom(attestation, source, manifest.digest, layer.digest, level))
                 continue
             verification, signed = judge.verify(layer, blob, attestation, source, subject.digest)
-            if signed is not None:
+            if signed is not None:  # what the signature covers, in the envelope it was found in
+                signed = replace(signed, envelope=attestation.envelope)
                 counted.append(
                     FoundSbom(signed, source, manifest.digest, layer.digest, level, True, verification.signer)
                 )

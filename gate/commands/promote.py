@@ -3,6 +3,8 @@
 
 The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan`` or ``evaluate``, which
 names the digest it judged), or, without it, from a scan and gate run in the same invocation (the scan options).
+With ``--verdict`` and a verification policy (``--attestation-key``, ``--certificate-identity``), the verdict must
+say its scan verified the attestations (``attestations_verified: true``), else the promotion is refused.
 Exit 0 promoted, 1 refused (the verdict does not vouch for the source: gate.promote.verdict), 2 bad input,
 3 runtime failure.
 With ``--no-enforce`` (report only, for its own scan: not with ``--verdict``) a failing scan refuses the
@@ -35,7 +37,7 @@ from gate.policy.outcome import enforced_outcome
 from gate.promote.outcome import promotion_outcome, refused_outcome
 from gate.promote.promotion import promote
 from gate.promote.report import load_verdict
-from gate.promote.verdict import PromotionRefused, check_verdict
+from gate.promote.verdict import NOTHING_PROMOTED, PromotionRefused, check_verdict
 from gate.scan.stage import scan_image
 
 NAME = "promote"
@@ -97,10 +99,17 @@ def run(config: PromoteConfig, context: Context) -> Outcome:
         f"verdict file {config.verdict_file}" if config.verdict_file else "the scan of the source",
     )
     scanned_verdict: str | None = None
+    verified_mode = config.verdict_file != "" and config.verification_policy().enabled  # bad keys: exit 2 now
     try:
         if config.verdict_file:
             verdict: Mapping[str, Any] = load_verdict(config.verdict_file)
             check_verdict(verdict, None, options.verdict_source)
+            if verified_mode and verdict.get("attestations_verified") is not True:
+                raise PromotionRefused(
+                    f"{options.verdict_source}: its scan did not verify the attestations' signatures "
+                    "(attestations_verified is not true) and a verification policy was given "
+                    f"(attestation_keys or certificate_identity); {NOTHING_PROMOTED}"
+                )
         else:
             context.log(f"promote: no verdict file: scanning {config.source} now")
             request = config.scan_request(config.source, config.source_access(parse_target_reference(config.source)))

@@ -13,15 +13,19 @@ from gate.promote.verdict import PromotionRefused
 def promoted_outcome(report: PromoteReport, *, message: str, title: str) -> Outcome:
     """A promotion's document, outputs and summary; ``message`` then the warnings, each also an
     annotation titled ``title``."""
+    outputs = {
+        "promoted": "true" if report.promoted else "false",
+        "digest": report.digest,
+        "report_digest": report.report_digest,
+        "source_tag_deleted": "true" if report.source_tag_deleted else "false",
+    }
+    verified = (report.scan_report.document.get("verification") or {}).get("attestations_verified")
+    if isinstance(verified, bool):  # the verdict says whether its scan verified the attestations' signatures
+        outputs["attestations_verified"] = "true" if verified else "false"
     return Outcome(
         exit_code=EXIT_OK,
         document=report.to_json(),
-        outputs={
-            "promoted": "true" if report.promoted else "false",
-            "digest": report.digest,
-            "report_digest": report.report_digest,
-            "source_tag_deleted": "true" if report.source_tag_deleted else "false",
-        },
+        outputs=outputs,
         summary=render_summary(report),
         messages=(message, *(f"warning: {w}" for w in report.warnings)),
         annotations=tuple(Annotation("warning", w, title=title) for w in report.warnings),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from gate.markdown import md_code, md_table, md_text
 from gate.mirror.summary import render_summary as mirror_summary
 from gate.promote.promotion import PromoteReport
@@ -18,6 +21,7 @@ def render_summary(report: PromoteReport) -> str:
         ["Report signed by", md_code(report.report_signer) if report.report_signer else "— (unsigned)"],
         ["Scan method", md_code(scan["method"])],
         ["Predicate type", md_code(scan["predicate_type"]) if scan["predicate_type"] else "—"],
+        ["Attestations", _attestations(report.scan_report.document.get("verification"))],
         ["Referrers verified", str(report.referrers_verified)],
         [
             "Source tag",
@@ -34,3 +38,14 @@ def render_summary(report: PromoteReport) -> str:
         mirror_summary(report.copy).replace("### image-gate mirror:", "#### copy:", 1),
     ]
     return "\n".join(lines)
+
+
+def _attestations(verification: Mapping[str, Any] | None) -> str:
+    """Whether the scan behind the verdict verified the signatures of the SBOMs and VEX it used."""
+    verified = (verification or {}).get("attestations_verified")
+    if verified is True:
+        left_out = (verification or {}).get("unverified_attestations") or 0
+        return "signatures verified" + (f" ({left_out} left out: not verified)" if left_out else "")
+    if verified is False:
+        return "**not verified**: every SBOM and VEX attached to the image counted"
+    return "— (the verdict does not say)"

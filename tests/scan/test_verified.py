@@ -297,3 +297,245 @@ def test_keyless_policy_without_a_matching_bundle_leaves_everything_out(
     (item,) = document["unverified_attestations"]
     assert item["reason"] == "untrusted-key" and "names no --attestation-key" in item["detail"]
     assert document["verification"]["certificate_identity"] == REUSABLE_IDENTITY
+
+
+def test_keyless_forgeries_are_left_out_and_listed_and_the_verdict_is_the_signed_sbom(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """The keyless half of the forgery matrix, on a registry: GitHub's real keyless bundle with its payload
+    replaced by a vulnerable SBOM about this image, (a) under a trusted root that does not hold the CA of its
+    certificate and (b) with its transparency-log entry removed. Both are left out with their reason, and the
+    verdict is what the cosign-signed SBOM says."""
+    import base64
+
+    from tests.attest.verify.keyless_fixtures import GITHUB_ISSUER, REUSABLE, REUSABLE_IDENTITY, fixture_json
+    from tests.attest.verify.keyless_fixtures import trusted_root as github_root
+    from tests.attest.verify.signing import self_signed_ca_der, statement
+
+    image = build_image(referrers_registry, unique_repo, platforms=("linux/amd64",), index=False)
+    repo = unique_repo
+    cosign_attest(
+        referrers_registry, repo, image.digest, keys, predicate_file(tmp_path, "clean", clean_sbom()), legacy=False
+    )
+    genuine = fixture_json(REUSABLE)
+    about_this_image = base64.b64encode(json.dumps(statement(image.digest)).encode()).decode()
+    genuine["dsseEnvelope"]["payload"] = about_this_image  # the GitHub signature kept
+    untrusted_root = attach_bundle(referrers_registry, repo, image.digest, genuine).digest
+    without_tlog = json.loads(json.dumps(genuine))
+    without_tlog["verificationMaterial"]["tlogEntries"] = []
+    no_tlog = attach_bundle(referrers_registry, repo, image.digest, without_tlog).digest
+
+    root = json.loads(Path(github_root()).read_text())
+    for authority in root["certificateAuthorities"]:  # another CA: GitHub's Fulcio certificate chains to none
+        authority["certChain"]["certificates"] = [{"rawBytes": base64.b64encode(self_signed_ca_der()).decode()}]
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    policy = VerificationPolicy.build(
+        keys=[str(keys.public("p256"))], insecure_ignore_tlog=True,
+        identity=REUSABLE_IDENTITY, issuer=GITHUB_ISSUER, trusted_root=str(tmp_path / "root.json"),
+    )  # fmt: skip
+
+    (tmp_path / "unverified").mkdir()
+    assert scan(image.ref, tmp_path / "unverified").verdict == "fail"  # without a policy the forgeries count
+    document = scan(image.ref, tmp_path, verification=policy).to_json()
+    assert document["verdict"] == "pass" and document["blocking"] == []
+    (row,) = document["platforms"]
+    assert row["sbom_verified"] is True and row["sbom_signer"] == fingerprint(keys) and len(row["sboms"]) == 1
+    assert reasons(document) == {untrusted_root: "untrusted-root", no_tlog: "no-tlog-entry"}
+    assert all(item["subject"] == image.digest and item["predicate_type"] == CYCLONEDX
+               for item in document["unverified_attestations"])  # fmt: skip
+
+
+def test_a_key_signed_dsse_envelope_referrer_counts_and_its_forgeries_do_not(
+    any_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """DSSE envelopes with signatures, as referrers (no sigstore bundle around them): the signed one about this
+    platform counts and blocks; an unsigned twin and a signed one about the other platform are left out."""
+    from tests.attest.verify.signing import envelope, private_key, public_pem, statement
+    from tests.support.images import IN_TOTO, PREDICATE_ANNOTATION, attach_referrer
+
+    image = build_image(any_registry, unique_repo)
+    amd64, arm64 = image.child("linux/amd64"), image.child("linux/arm64")
+    signer = private_key("ed25519")
+    policy = VerificationPolicy.build(keys=[public_pem(signer).decode()], insecure_ignore_tlog=True)
+
+    def attach(document: dict[str, Any]) -> str:
+        return attach_referrer(
+            any_registry, unique_repo, amd64, artifact_type=IN_TOTO, payload=json.dumps(document).encode(),
+            layer_media_type=IN_TOTO, annotations={PREDICATE_ANNOTATION: CYCLONEDX},
+        ).digest  # fmt: skip
+
+    payload = json.dumps(statement(amd64)).encode()
+    signed = attach(envelope(signer, payload))
+    unsigned = attach(envelope(None, json.dumps({**statement(amd64), "predicate": empty_sbom()}).encode()))
+    moved = attach(envelope(signer, json.dumps(statement(arm64)).encode()))
+    outcome = scan(image.ref, tmp_path, platforms=("linux/amd64",), verification=policy)
+    document = outcome.to_json()
+    (row,) = document["platforms"]
+    assert row["sbom_attestation"] == signed and row["sbom_envelope"] == "dsse" and row["sbom_verified"] is True
+    assert row["blocking_ids"] == [HIGH] and len(row["sboms"]) == 1
+    assert reasons(document) == {unsigned: "unsigned", moved: "subject-mismatch"}
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+    ],
+)
+def test_sigstore_bundles_v0_1_to_v0_3_are_found_and_verified_as_referrers(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, media_type: str
+) -> None:
+    from tests.attest.verify.signing import key_bundle, private_key, public_pem, statement
+    from tests.support.images import attach_referrer
+
+    image = build_image(referrers_registry, unique_repo, platforms=("linux/amd64",), index=False)
+    signer = private_key("p384")
+    bundle = {**key_bundle(signer, json.dumps(statement(image.digest)).encode()), "mediaType": media_type}
+    referrer = attach_referrer(
+        referrers_registry, unique_repo, image.digest, artifact_type=media_type.split(";")[0],
+        payload=json.dumps(bundle).encode(), layer_media_type=media_type,
+        annotations={"dev.sigstore.bundle.predicateType": CYCLONEDX},
+    ).digest  # fmt: skip
+    policy = VerificationPolicy.build(keys=[public_pem(signer).decode()], insecure_ignore_tlog=True)
+    document = scan(image.ref, tmp_path, verification=policy).to_json()
+    (row,) = document["platforms"]
+    assert row["sbom_attestation"] == referrer and row["sbom_envelope"] == "sigstore-bundle"
+    assert row["sbom_verified"] is True and row["blocking_ids"] == [HIGH]
+    assert document["unverified_attestations"] == []
+
+
+def test_promote_says_whether_its_scan_verified_the_attestations(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """promote without a verdict file scans first: its output attestations_verified and its summary say
+    whether that scan verified the signatures (and how many attestations it left out)."""
+    from gate.commands.promote import PromoteConfig, run
+    from gate.outcome import Context
+    from tests.scan.test_stage import OSV_DB
+
+    quarantine = f"{unique_repo}/quarantine"
+    image = build_image(referrers_registry, quarantine, platforms=("linux/amd64",), index=False)
+    cosign_attest(
+        referrers_registry, quarantine, image.digest, keys, predicate_file(tmp_path, "c", clean_sbom()), legacy=False
+    )
+    attach_unsigned_sbom(referrers_registry, quarantine, image.digest, clean_sbom())
+    common = {"scanner": "osv", "osv_db": OSV_DB, "sarif_output": str(tmp_path / "scan.sarif")}
+    for production, trust, expected, summary in (
+        ("verified", {"attestation_keys": (str(keys.public("p256")),), "insecure_ignore_tlog": True}, "true",
+         "signatures verified (1 left out: not verified)"),
+        ("unverified", {}, "false", "**not verified**"),
+    ):  # fmt: skip
+        config = PromoteConfig(
+            source=referrers_registry.ref(quarantine, "latest"),
+            destination=referrers_registry.ref(f"{unique_repo}/{production}"),
+            **common,
+            **trust,
+        )
+        outcome = run(config, Context(environ={}))
+        assert outcome.exit_code == 0 and outcome.outputs["promoted"] == "true"
+        assert outcome.outputs["attestations_verified"] == expected
+        assert summary in outcome.summary
+
+
+def test_promote_with_a_verdict_file_and_a_policy_needs_a_verified_scan(
+    referrers_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """promote --verdict with --attestation-key: a verdict whose scan did not verify the attestations is refused
+    (exit 1, nothing written); one whose scan did is promoted. Without a policy both are promoted as before."""
+    from gate.commands.promote import PromoteConfig, run
+    from gate.outcome import Context
+    from tests.support.client import RegistryClient
+
+    quarantine = f"{unique_repo}/quarantine"
+    image = build_image(referrers_registry, quarantine, platforms=("linux/amd64",), index=False)
+    cosign_attest(
+        referrers_registry, quarantine, image.digest, keys, predicate_file(tmp_path, "c", clean_sbom()), legacy=False
+    )
+    verdicts = {}
+    for name, policy in (("unverified", None), ("verified", key_policy(keys))):
+        (tmp_path / name).mkdir()
+        document = scan(image.ref, tmp_path / name, **({"verification": policy} if policy else {})).to_json()
+        assert document["verdict"] == "pass" and document["attestations_verified"] is (policy is not None)
+        verdicts[name] = tmp_path / f"{name}.json"
+        verdicts[name].write_text(json.dumps(document))
+    trust = {"attestation_keys": (str(keys.public("p256")),), "insecure_ignore_tlog": True}
+
+    def promote(verdict: str, production: str, **extra: Any) -> tuple[int, dict[str, str]]:
+        config = PromoteConfig(
+            source=image.ref, destination=referrers_registry.ref(f"{unique_repo}/{production}"),
+            verdict_file=str(verdicts[verdict]), **extra,
+        )  # fmt: skip
+        outcome = run(config, Context(environ={}))
+        return outcome.exit_code, dict(outcome.outputs)
+
+    code, outputs = promote("unverified", "refused", **trust)
+    assert code == 1 and outputs["promoted"] == "false"
+    assert RegistryClient(referrers_registry).tags(f"{unique_repo}/refused") == []
+    code, outputs = promote("verified", "verified", **trust)
+    assert code == 0 and outputs["attestations_verified"] == "true"
+    code, outputs = promote("unverified", "as-before")
+    assert code == 0 and outputs["attestations_verified"] == "false"
+
+
+def test_with_the_layer_fallback_a_platform_without_a_verified_sbom_is_inventoried_from_its_layers(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys
+) -> None:
+    """An unsigned SBOM left out in verified mode does not stand in for the image: without a fallback the
+    platform blocks (no verified SBOM); with sbom_fallback layers, Trivy inventories the image's own layers
+    (covered by its digest) and their findings block, the row saying sbom_verified false."""
+    from tests.scan.test_layers import BLOCKING, trivy_options
+    from tests.support.rootfs import language_rootfs, push_rootfs_image
+
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    language_rootfs(root)
+    image = push_rootfs_image(distribution_registry, unique_repo, "v1", {"linux/amd64": [root]})
+    forged = attach_unsigned_sbom(distribution_registry, unique_repo, image.children["linux/amd64"], clean_sbom())
+    (tmp_path / "unverified").mkdir()
+    assert scan(image.ref, tmp_path / "unverified").verdict == "pass"  # without a policy the clean SBOM decides
+
+    (tmp_path / "strict").mkdir()
+    strict = scan(image.ref, tmp_path / "strict", verification=key_policy(keys)).to_json()
+    (row,) = strict["platforms"]
+    assert strict["verdict"] == "fail" and row["reason"].startswith("no SBOM: no verified SBOM")
+
+    document = scan(
+        image.ref, tmp_path, verification=key_policy(keys), sbom_fallback="layers", trivy_options=trivy_options()
+    ).to_json()
+    (row,) = document["platforms"]
+    assert document["verdict"] == "fail" and set(row["blocking_ids"]) == BLOCKING
+    assert row["sbom_source"] == "layers" and row["sbom_verified"] is False and row["reason"] is None
+    assert reasons(document) == {forged.digest: "untrusted-key"}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["bundle", "legacy"])
+def test_the_pipeline_carries_the_signed_sboms_to_quarantine_and_blocks_on_them(
+    any_registry: Registry, unique_repo: str, tmp_path: Path, keys: CosignKeys, legacy: bool
+) -> None:
+    """The done-when case through mirror -> scan -> promote: the signed SBOMs (bundle referrers, or cosign's
+    .att tags) are copied to quarantine with the attacker's unsigned empty SBOM and not_affected VEX, and the
+    pipeline in verified mode still blocks on the signed SBOMs' finding; nothing reaches production."""
+    from gate.commands.pipeline import PipelineConfig, run
+    from gate.outcome import Context
+    from tests.scan.test_stage import OSV_DB
+    from tests.support.client import RegistryClient
+
+    upstream = f"{unique_repo}/upstream"
+    image, _ = _signed_image(any_registry, upstream, tmp_path, keys, legacy)
+    attach_vex(any_registry, upstream, image.digest, HIGH)
+    config = PipelineConfig(
+        source=image.ref, quarantine=any_registry.ref(f"{unique_repo}/quarantine"),
+        production=any_registry.ref(f"{unique_repo}/production"), scanner="osv", osv_db=OSV_DB,
+        sarif_output=str(tmp_path / "pipeline.sarif"), attestation_keys=(str(keys.public("p256")),),
+        insecure_ignore_tlog=True,
+    )  # fmt: skip
+    outcome = run(config, Context(environ={}))
+    assert outcome.exit_code == 1 and outcome.outputs["verdict"] == "fail"
+    assert outcome.outputs["attestations_verified"] == "true" and outcome.outputs["blocking_ids"] == HIGH
+    scanned = outcome.document["scan"]
+    assert all(row["sbom_verified"] and row["blocking_ids"] == [HIGH] for row in scanned["platforms"])
+    assert scanned["suppressed"] == [] and len(scanned["unverified_attestations"]) == 3  # 2 SBOMs, 1 VEX
+    assert RegistryClient(any_registry).tags(f"{unique_repo}/production") == []

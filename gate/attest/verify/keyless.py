@@ -55,7 +55,11 @@ def _load(data: bytes) -> Bundle:
     except InvalidBundle as exc:
         text = str(exc)
         if "exactly one log entry" in text and not _has_tlog_entry(data):
-            raise Refused(Reason.NO_TLOG_ENTRY, "the keyless bundle has no transparency-log entry") from None
+            raise Refused(
+                Reason.NO_TLOG_ENTRY,
+                "the keyless bundle has no transparency-log entry (sigstore-python needs one: a bundle with a "
+                "signed timestamp only, as GitHub writes for private repositories, is not verified)",
+            ) from None
         if "unsupported bundle format" in text:
             raise Refused(Reason.UNSUPPORTED_BUNDLE, text[:300]) from None
         raise Refused(Reason.MALFORMED, f"sigstore-python refused the bundle ({text[:300]})") from None
