@@ -16,6 +16,9 @@ The differences, each asserted below:
   ``aquasecurity:trivy:SrcName`` property, so it looks ``libssl3`` up under its own name and finds nothing;
   the OSV scanner also reads ``upstream=openssl`` and finds openssl's advisories. With ``SrcName`` (Trivy's own
   SBOMs, libcrypto3 below) both find them.
+- **SPDX SBOMs not written by Trivy.** Trivy finds an SPDX SBOM's operating system only in its own convention
+  (``SPDXRef-OperatingSystem``) and otherwise skips every OS package; the Trivy backend first states the
+  distribution the SBOM names (``gate.scanners.trivy_spdx``), after which both agree.
 - **Debian.** Trivy's Debian data comes from the Debian security tracker, not from OSV records, so the test
   database holds none (trivy-db-builder refuses ``Debian:12`` records): the Debian layer inventories of
   tests/scan/test_layers.py are compared package by package, not finding by finding.
@@ -23,6 +26,7 @@ The differences, each asserted below:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,7 @@ from gate.scanners.base import Scanner, ScanRequest
 from gate.scanners.osv import OsvOptions, build_osv_scanner
 from gate.scanners.trivy import TrivyOptions, TrivyScanner
 from tests.policy.sarif_samples import real_world
+from tests.scan.test_official_images import ALPINE_NODE_FINDINGS, alpine_node_spdx
 from tests.support.registries import require_tool
 from tests.support.test_trivy_db import SMALL_FINDINGS, small_sbom
 from tests.support.trivy_db import REAL_WORLD_FINDINGS, RECORDS, Finding, build_trivy_db
@@ -103,4 +108,14 @@ def test_a_package_named_only_by_its_upstream_qualifier(trivy: TrivyScanner, tmp
     assert set(ours) - set(theirs) == only_osv and set(theirs) <= set(ours)
     # libcrypto3 carries Trivy's SrcName property: both look it up as openssl.
     assert ("libcrypto3", "3.5.4-r0", "CVE-2025-15467") in theirs.keys() & ours.keys()
+    assert_same_judgement(theirs, ours)
+
+
+def test_a_buildkit_style_spdx_sbom_of_an_alpine_image(trivy: TrivyScanner, tmp_path: Path) -> None:
+    """The OS packages of an SPDX SBOM not written by Trivy: Trivy alone would skip them (no operating system in
+    its convention); the backend states the SBOM's distribution for it (tests/scanners/test_trivy_spdx.py)."""
+    sbom = tmp_path / "sbom.spdx.json"
+    sbom.write_text(json.dumps(alpine_node_spdx()))
+    theirs, ours = findings(trivy, sbom, "spdx"), findings(osv(), sbom, "spdx")
+    assert set(theirs) == set(ours) and {(package, vuln) for package, _, vuln in ours} == ALPINE_NODE_FINDINGS
     assert_same_judgement(theirs, ours)
