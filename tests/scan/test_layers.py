@@ -334,7 +334,9 @@ def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hol
     assert any(
         "inventoried from the image's layers" in note and "linux/arm64" in note for note in document["scan_notes"]
     )
-    assert "layers" in render(outcome)
+    summary = render(outcome)
+    assert "inventoried from the image&#39;s layers" in summary and "linux/amd64, linux/arm64." in summary  # escaped
+    assert summary.count("| layers |") == len(PLATFORMS)  # "found as" in the SBOM table
     assert build_scan_report(document).document["scan"]["method"] == "image"  # com.cssc.scan.method
     assert not any(tmp_path.glob("**/oci-layout"))  # no layout left behind
 
