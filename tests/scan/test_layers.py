@@ -337,7 +337,13 @@ def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hol
     summary = render(outcome)
     assert "inventoried from the image&#39;s layers" in summary and "linux/amd64, linux/arm64." in summary  # escaped
     assert summary.count("| layers |") == len(PLATFORMS)  # "found as" in the SBOM table
-    assert build_scan_report(document).document["scan"]["method"] == "image"  # com.cssc.scan.method
+    report = build_scan_report(document)
+    assert report.method == report.annotations()["com.cssc.scan.method"] == "image"
+    for platform in report.document["platforms"]:  # each platform says where its inventory came from
+        assert platform["sbom"] == {
+            "attestation": None, "layer": None, "predicate_type": "https://cyclonedx.org/bom", "source": "layers",
+            "verified": False, "signer": None,
+        }  # fmt: skip
     assert not any(tmp_path.glob("**/oci-layout"))  # no layout left behind
 
 
