@@ -405,7 +405,9 @@ def _scan_target(
             scans.append((entry, scanned))
     layered = [entry.platform for entry, *_ in scans if entry.source == LAYERS_SOURCE]
     if layered:
-        notes.append(f"No SBOM, so inventoried from the image's layers by Trivy (sbom_fallback layers): {', '.join(layered)}.")
+        notes.append(
+            f"No SBOM, so inventoried from the image's layers by Trivy (sbom_fallback layers): {', '.join(layered)}."
+        )
 
     log_document = build_sarif_log(platform_runs, repository=analysis_path(reference), category=settings.category)
     suppressed_counts = []
