@@ -311,6 +311,7 @@ def test_an_image_without_sbom_blocks_by_default(language_image: PushedImage, tm
     assert document["verdict"] == "fail" and document["method"] == "sbom"
     assert {row["platform"]: row["sbom_source"] for row in document["platforms"]} == dict.fromkeys(PLATFORMS)
     assert all(row["reason"] for row in document["platforms"])
+    assert any("sbom_fallback layers (--sbom-fallback layers) would inventory" in n for n in document["scan_notes"])
 
 
 def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hold(
