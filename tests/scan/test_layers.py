@@ -21,6 +21,7 @@ import pytest
 
 from gate import cli
 from gate.attest.lookup import PlatformSbom
+from gate.attest.verify.policy import VerificationPolicy
 from gate.commands import load
 from gate.config import ActionInputs
 from gate.errors import InputError, RuntimeFailure
@@ -35,7 +36,9 @@ from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_im
 from gate.scan.summary import render
 from gate.scanners.osv import ecosystems
 from gate.scanners.osv.scanner import from_options
+from tests.attest.verify.cosign_tool import make_keys
 from tests.options.commands import INPUTS, command_config
+from tests.scan.signed import attach_unsigned_sbom, empty_sbom
 from tests.support.registries import Registry, require_tool
 from tests.support.rootfs import (
     DEBIAN_ARCHITECTURES,
@@ -406,3 +409,30 @@ def test_a_bad_value_on_the_command_line_exits_2(capsys: pytest.CaptureFixture[s
         cli.main(["scan", "registry.example/app:1", "--sbom-fallback", "image"])
     assert info.value.code == 2
     assert "invalid choice: 'image' (choose from 'none', 'layers')" in capsys.readouterr().err
+
+
+def test_verified_mode_scans_the_layers_of_a_platform_whose_sbom_does_not_verify(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """In verified mode an unsigned SBOM does not count: without the fallback the platform blocks ("no verified
+    SBOM"); with it the platform is inventoried from its own layers (what the digest names, nothing anyone could
+    attach), so an unsigned, empty SBOM still cannot hide what the layers hold. The SBOM stays listed as left out."""
+    (root,) = make_dirs(tmp_path, "root")
+    language_rootfs(root)
+    image = push_rootfs_image(distribution_registry, f"{unique_repo}/app", "v1", {"linux/amd64": [root]})
+    unsigned = attach_unsigned_sbom(
+        distribution_registry, f"{unique_repo}/app", image.children["linux/amd64"], empty_sbom()
+    )
+    (folder,) = make_dirs(tmp_path, "keys")
+    keys = make_keys(folder, ("p256",))
+    policy = VerificationPolicy.build(keys=[str(keys.public("p256"))])
+
+    blocked = scan(image.ref, tmp_path, verification=policy).to_json()
+    (row,) = blocked["platforms"]
+    assert blocked["verdict"] == "fail" and row["reason"].startswith("no SBOM: no verified SBOM")
+
+    layered = scan(image.ref, tmp_path, verification=policy, sbom_fallback="layers").to_json()
+    (row,) = layered["platforms"]
+    assert row["sbom_source"] == LAYERS_SOURCE and row["reason"] is None and layered["method"] == "image"
+    assert {b["id"] for b in layered["blocking"]} == BLOCKING
+    assert [item["digest"] for item in layered["unverified_attestations"]] == [unsigned.digest]
