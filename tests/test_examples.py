@@ -371,6 +371,19 @@ def test_the_matrix_example_fans_out_over_discover() -> None:
     # upload-sarif applies its category only to runs without automationDetails.id: a category there misleads.
     assert "category" not in upload[0]["with"]
     assert "always()" in upload[0]["if"] or "!cancelled()" in upload[0]["if"], "SARIF uploaded even when blocked"
+    # Base images: the SBOM chosen automatically (auto: Docker Official Images carry SPDX), and an image without
+    # any SBOM inventoried from its layers rather than blocked unscanned.
+    assert gating[0].get("sbom_predicate_type", "auto") == "auto"
+    assert gating[0]["sbom_fallback"] == "layers"
+
+
+def test_no_example_gives_upload_sarif_a_category() -> None:
+    """upload-sarif applies its category only to runs without automationDetails.id, and every run of ours has one:
+    the category is ours to set (sarif_category)."""
+    for path in sorted(EXAMPLES.glob("*.yml")):
+        for step in steps(load_workflow(path)):
+            if "upload-sarif@" in str(step.body.get("uses")):
+                assert "category" not in (step.body.get("with") or {}), f"{rel(path)} {step.where}"
 
 
 # --- least privilege and no secrets in scripts -----------------------------------------------------------

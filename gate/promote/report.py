@@ -284,7 +284,7 @@ def _platform(row: Mapping[str, Any]) -> dict[str, Any]:
     attestation = _opt_str(row.get("sbom_attestation"))
     layer = _opt_str(row.get("sbom_layer"))
     sbom: dict[str, Any] | None = None
-    if attestation or layer:
+    if attestation or layer or row.get("sbom_source") == "layers":  # layers: Trivy's inventory, no attestation
         sbom = {
             "attestation": attestation,
             "layer": layer,

@@ -405,9 +405,16 @@ def _scan_target(
                 )
             )
             scans.append((entry, scanned))
+    if missing and settings.sbom_fallback != "layers":
+        notes.append(
+            f"No SBOM for {', '.join(m.platform for m in missing)}: sbom_fallback layers (--sbom-fallback layers) "
+            "would inventory such a platform from its layers and scan that."
+        )
     layered = [entry.platform for entry, *_ in scans if entry.source == LAYERS_SOURCE]
     if layered:
-        notes.append(f"No SBOM, so inventoried from the image's layers by Trivy (sbom_fallback layers): {', '.join(layered)}.")
+        notes.append(
+            f"No SBOM, so inventoried from the image's layers by Trivy (sbom_fallback layers): {', '.join(layered)}."
+        )
 
     log_document = build_sarif_log(platform_runs, repository=analysis_path(reference), category=settings.category)
     suppressed_counts = []

@@ -8,6 +8,8 @@ a cap (Trivy is stopped past it); its stderr's tail becomes the error message wh
 (with a hint when it had no vulnerability database). Trivy never calls home
 (``--skip-version-check --disable-telemetry``). Options the user passes through
 (VEX files, DB repositories, offline flags, cache directory) live in ``TrivyOptions``.
+An SPDX SBOM whose operating system Trivy would not see gets it stated in Trivy's own way first
+(``gate.scanners.trivy_spdx``), so its OS packages are scanned.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from gate.errors import InputError, RuntimeFailure
+from gate.files import read_capped
 from gate.outcome import ignore
+from gate.sbom.bom import MAX_BOM_BYTES, read_bom, write_bom
 from gate.scanners.base import Log, ScanRequest, ScanResult
+from gate.scanners.trivy_spdx import prepare_spdx
 
 MAX_SARIF_BYTES = 512 * 1024 * 1024
 MAX_STDERR_BYTES = 64 * 1024
@@ -164,9 +170,20 @@ class TrivyScanner:
                 raise InputError(f"VEX file {vex} does not exist")
         version = self.version()
         what = f"trivy sbom on {request.bom_path} ({request.image} {request.platform})"
-        out = self._run(self.command(request), what, timeout=self.options.timeout_seconds)
+        if request.bom_format != "spdx":
+            out = self._run(self.command(request), what, timeout=self.options.timeout_seconds)
+            return ScanResult(run=parse_sarif_run(out, what), scanner=self.name, scanner_version=version)
+        bom = read_bom(
+            read_capped(request.bom_path, MAX_BOM_BYTES, f"the SBOM file {request.bom_path}"), str(request.bom_path)
+        )
+        prepared = prepare_spdx(bom.document, str(request.bom_path))
+        with tempfile.TemporaryDirectory(prefix="image-gate-trivy-") as directory:
+            if prepared.document is not None:  # the same SBOM, its operating system stated in Trivy's way
+                path = write_bom(replace(bom, document=prepared.document), Path(directory) / request.bom_path.name)
+                request = replace(request, bom_path=path)
+            out = self._run(self.command(request), what, timeout=self.options.timeout_seconds)
         run = parse_sarif_run(out, what)
-        return ScanResult(run=run, scanner=self.name, scanner_version=version)
+        return ScanResult(run=run, scanner=self.name, scanner_version=version, unchecked=prepared.unchecked)
 
     def inventory_command(self, layout: Path, output: Path) -> list[str]:
         """The exact argument list ``inventory`` runs: no vulnerability scanning (so no vulnerability

@@ -8,7 +8,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,9 +141,10 @@ def test_unreachable_registry_exits_3(tmp_path: Path) -> None:
     assert "Traceback" not in completed.stderr
 
 
-@pytest.mark.skipif(shutil.which("trivy") is not None, reason="trivy is installed here")
 def test_missing_trivy_is_a_runtime_failure_naming_it(image: str, tmp_path: Path) -> None:
-    completed = _cli("scan", image, "--json", cwd=tmp_path)
+    nothing = tmp_path / "empty-path"
+    nothing.mkdir()
+    completed = _cli("scan", image, "--json", cwd=tmp_path, env={"PATH": str(nothing)})  # no trivy anywhere
     assert completed.returncode == 3, completed.stderr
     assert "trivy" in json.loads(completed.stdout)["error"]["message"]
 

@@ -21,6 +21,7 @@ import pytest
 
 from gate import cli
 from gate.attest.lookup import PlatformSbom
+from gate.attest.verify.policy import VerificationPolicy
 from gate.commands import load
 from gate.config import ActionInputs
 from gate.errors import InputError, RuntimeFailure
@@ -35,7 +36,9 @@ from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_im
 from gate.scan.summary import render
 from gate.scanners.osv import ecosystems
 from gate.scanners.osv.scanner import from_options
+from tests.attest.verify.cosign_tool import make_keys
 from tests.options.commands import INPUTS, command_config
+from tests.scan.signed import attach_unsigned_sbom, empty_sbom
 from tests.support.registries import Registry, require_tool
 from tests.support.rootfs import (
     DEBIAN_ARCHITECTURES,
@@ -311,6 +314,7 @@ def test_an_image_without_sbom_blocks_by_default(language_image: PushedImage, tm
     assert document["verdict"] == "fail" and document["method"] == "sbom"
     assert {row["platform"]: row["sbom_source"] for row in document["platforms"]} == dict.fromkeys(PLATFORMS)
     assert all(row["reason"] for row in document["platforms"])
+    assert any("sbom_fallback layers (--sbom-fallback layers) would inventory" in n for n in document["scan_notes"])
 
 
 def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hold(
@@ -334,8 +338,16 @@ def test_an_image_without_sbom_scans_from_its_layers_and_blocks_on_what_they_hol
     assert any(
         "inventoried from the image's layers" in note and "linux/arm64" in note for note in document["scan_notes"]
     )
-    assert "layers" in render(outcome)
-    assert build_scan_report(document).document["scan"]["method"] == "image"  # com.cssc.scan.method
+    summary = render(outcome)
+    assert "inventoried from the image&#39;s layers" in summary and "linux/amd64, linux/arm64." in summary  # escaped
+    assert summary.count("| layers |") == len(PLATFORMS)  # "found as" in the SBOM table
+    report = build_scan_report(document)
+    assert report.method == report.annotations()["com.cssc.scan.method"] == "image"
+    for platform in report.document["platforms"]:  # each platform says where its inventory came from
+        assert platform["sbom"] == {
+            "attestation": None, "layer": None, "predicate_type": "https://cyclonedx.org/bom", "source": "layers",
+            "verified": False, "signer": None,
+        }  # fmt: skip
     assert not any(tmp_path.glob("**/oci-layout"))  # no layout left behind
 
 
@@ -397,3 +409,30 @@ def test_a_bad_value_on_the_command_line_exits_2(capsys: pytest.CaptureFixture[s
         cli.main(["scan", "registry.example/app:1", "--sbom-fallback", "image"])
     assert info.value.code == 2
     assert "invalid choice: 'image' (choose from 'none', 'layers')" in capsys.readouterr().err
+
+
+def test_verified_mode_scans_the_layers_of_a_platform_whose_sbom_does_not_verify(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """In verified mode an unsigned SBOM does not count: without the fallback the platform blocks ("no verified
+    SBOM"); with it the platform is inventoried from its own layers (what the digest names, nothing anyone could
+    attach), so an unsigned, empty SBOM still cannot hide what the layers hold. The SBOM stays listed as left out."""
+    (root,) = make_dirs(tmp_path, "root")
+    language_rootfs(root)
+    image = push_rootfs_image(distribution_registry, f"{unique_repo}/app", "v1", {"linux/amd64": [root]})
+    unsigned = attach_unsigned_sbom(
+        distribution_registry, f"{unique_repo}/app", image.children["linux/amd64"], empty_sbom()
+    )
+    (folder,) = make_dirs(tmp_path, "keys")
+    keys = make_keys(folder, ("p256",))
+    policy = VerificationPolicy.build(keys=[str(keys.public("p256"))])
+
+    blocked = scan(image.ref, tmp_path, verification=policy).to_json()
+    (row,) = blocked["platforms"]
+    assert blocked["verdict"] == "fail" and row["reason"].startswith("no SBOM: no verified SBOM")
+
+    layered = scan(image.ref, tmp_path, verification=policy, sbom_fallback="layers").to_json()
+    (row,) = layered["platforms"]
+    assert row["sbom_source"] == LAYERS_SOURCE and row["reason"] is None and layered["method"] == "image"
+    assert {b["id"] for b in layered["blocking"]} == BLOCKING
+    assert [item["digest"] for item in layered["unverified_attestations"]] == [unsigned.digest]

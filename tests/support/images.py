@@ -178,12 +178,14 @@ def build_image(
     docker: bool = False,
     buildkit_attestations: bool = False,
     sbom_predicate: str = SPDX,
+    sbom: dict[str, Any] | None = None,
 ) -> BuiltImage:
     """Push a multi-platform image (an index; ``index=False`` with one platform: a lone manifest).
 
     ``docker=True`` uses Docker schema 2 media types. ``buildkit_attestations=True`` adds, per platform,
     a BuildKit in-index attestation manifest (platform unknown/unknown) holding a bare in-toto SBOM
-    statement (``sbom_predicate``) and SLSA provenance, each layer annotated with its predicate type.
+    statement (``sbom_predicate``; ``sbom``, else the support SBOM of that format) and SLSA provenance, each
+    layer annotated with its predicate type.
     """
     if not index and len(platforms) != 1:
         raise ValueError("a lone manifest has exactly one platform")
@@ -230,7 +232,7 @@ def build_image(
         entries.append(descriptor(manifest_type, body, platform=parse_platform(platform)))
     if buildkit_attestations:
         for platform, child in list(children.items()):
-            attestation = _buildkit_attestation(client, repo, platform, child, sbom_predicate, seed)
+            attestation = _buildkit_attestation(client, repo, platform, child, sbom_predicate, seed, sbom)
             pushed.append(attestation[0])
             blobs += [attestation[0].config, *attestation[0].layers]
             attestations[platform] = attestation[0].digest
@@ -255,10 +257,17 @@ def build_image(
 
 
 def _buildkit_attestation(
-    client: RegistryClient, repo: str, platform: str, subject: str, sbom_predicate: str, seed: int
+    client: RegistryClient,
+    repo: str,
+    platform: str,
+    subject: str,
+    sbom_predicate: str,
+    seed: int,
+    sbom: dict[str, Any] | None = None,
 ) -> tuple[PushedManifest, dict[str, Any]]:
     subject_name = f"pkg:docker/{repo}?platform={platform.replace('/', '%2F')}"
-    sbom = cyclonedx_sbom(seed) if sbom_predicate.startswith(CYCLONEDX) else spdx_sbom(seed)
+    if sbom is None:
+        sbom = cyclonedx_sbom(seed) if sbom_predicate.startswith(CYCLONEDX) else spdx_sbom(seed)
     statements = [
         (sbom_predicate, in_toto_statement(subject_name, subject, sbom_predicate, sbom, version="v0.1")),
         (SLSA_V1, in_toto_statement(subject_name, subject, SLSA_V1, provenance_predicate(), version="v0.1")),
