@@ -244,6 +244,8 @@ class _Copier:
             shown = destination_text(self.steps.destination, tag, source_digest)
             return TagResult(shown_source, shown, source.tag, source_digest, None, skipped="history")
         report = copy_image(self.targets.source, reference, destination, tag, self.options, log=log)
+        if source_digest is None and not report.filtered:
+            source_digest = report.digest  # a copy of every platform is digest-identical
         shown_destination = destination_text(self.steps.destination, tag, report.digest)
         report = replace(report, source=shown_source, destination=shown_destination)
         provenance: tuple[ProvenanceRecord, ...] = ()

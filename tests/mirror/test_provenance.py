@@ -177,5 +177,5 @@ def test_the_action_attaches_provenance_to_every_tag_of_a_sweep(
         assert len(statements(referrers_registry, referrers_registry.ref(unique_repo, digest=entry["digest"]))) == 1
     summary = (tmp_path / "summary").read_text()
     assert "3 tag(s), copied" in summary and "| <code>1.3.2</code> | copied |" in summary
-    assert "mirror history: 3 entr(ies) added" in summary
+    assert "mirror history: 3 entries added, 3 held." in summary
     capsys.readouterr()
