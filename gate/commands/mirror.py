@@ -4,9 +4,10 @@ acquisition provenance (the stage: ``gate.mirror.acquire`` over ``gate.mirror.st
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
-from gate.errors import InputError
+from gate.errors import GateError, InputError
 from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
 from gate.mirror.acquire_outcome import mirror_run_outcome
 from gate.mirror.stage import MirrorRequest, plan, plan_repositories
@@ -19,11 +20,14 @@ from gate.options.mirror import (
     HISTORY,
     MIRROR_EXCLUDE,
     PROVENANCE,
+    PROVENANCE_SIGNING_KEY,
     REFERRERS_SOURCE,
     TAGS,
 )
 from gate.outcome import Context, Outcome
+from gate.promote.signing import load_signing_key, signing_key_text
 
+PROVENANCE_OPTIONS = (PROVENANCE, PROVENANCE_SIGNING_KEY)
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
 
@@ -40,17 +44,23 @@ class MirrorConfig(AccessFields):
     provenance: bool = False
     history: bool = False
     force: bool = False
+    report_signing_key: str = ""
 
     def secrets(self) -> tuple[str, ...]:
-        """Every password the config carries (masked before anything is printed)."""
-        return config_secrets(self.source_password, self.destination_password, registry_auth=self.registry_auth)
+        """Every password the config carries (masked before anything is printed), and the signing key's
+        text (the PEM given inline, else the file's)."""
+        key: tuple[str, ...] = ()
+        if self.report_signing_key.strip():
+            with contextlib.suppress(GateError):  # unreadable: loading it says why, and nothing read is left to mask
+                key = (signing_key_text(self.report_signing_key),)
+        return config_secrets(self.source_password, self.destination_password, *key, registry_auth=self.registry_auth)
 
 
 OPTIONS = CommandOptions(
     MirrorConfig,
     (
         Group(None, (SOURCE, DESTINATION, COPY_REFERRERS, REFERRERS_SOURCE, PLATFORMS)),
-        Group("several tags, history and provenance", (TAGS, MIRROR_EXCLUDE, HISTORY, FORCE, PROVENANCE)),
+        Group("several tags, history and provenance", (TAGS, MIRROR_EXCLUDE, HISTORY, FORCE, *PROVENANCE_OPTIONS)),
         access_group({"source": "the source registry", "destination": "the destination registry"}),
     ),
 )
@@ -62,6 +72,16 @@ config_from_inputs = OPTIONS.config_from_inputs
 def run(config: MirrorConfig, context: Context) -> Outcome:
     if config.exclude and not config.tags:
         raise InputError("--exclude / input exclude only applies with --tags / input tags")
+    if config.force and not config.history:
+        raise InputError("--force / input force only applies with --history / input history")
+    signing_key = None
+    if config.report_signing_key.strip():
+        if not config.provenance:
+            raise InputError(
+                "--report-signing-key / input report_signing_key signs the acquisition provenance in mirror: "
+                "it only applies with --provenance / input provenance"
+            )
+        signing_key = load_signing_key(config.report_signing_key)
     if config.tags:
         steps = plan_repositories(config.source, config.destination, config.referrers_source)
         patterns: TagPatterns | None = TagPatterns(config.tags, config.exclude)
@@ -71,7 +91,7 @@ def run(config: MirrorConfig, context: Context) -> Outcome:
     request = MirrorRequest(
         steps, config.access(steps.source, steps.destination), config.copy_referrers, config.platforms
     )
-    keeping = Keeping(provenance=config.provenance, history=config.history, force=config.force)
+    keeping = Keeping(config.provenance, config.history, config.force, signing_key)
     found = acquire(
         AcquireRequest(request, keeping, patterns), environ=context.environ, mask=context.mask, log=context.log
     )

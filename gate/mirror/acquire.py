@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from gate.errors import GateError, InputError
 from gate.mirror.history import HistoryEntry, HistoryUpdate, read_history, record
-from gate.mirror.provenance import Acquisition, ProvenanceRecord, Signer, attach_provenance
+from gate.mirror.provenance import Acquisition, ProvenanceRecord, attach_provenance
 from gate.mirror.run_info import RunInfo, utc_timestamp
 from gate.mirror.selection import TagSelection, compile_pattern, select_tags
 from gate.mirror.shared_blobs import BlobLedger, SharedDestination
@@ -39,18 +39,20 @@ from gate.oci.pool import RegistryPool
 from gate.oci.reference import ImageReference, TargetReference
 from gate.oci.target import Target
 from gate.outcome import ignore
+from gate.promote.signing import SigningKey
 
 State = Literal["copied", "up to date", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
 class Keeping:
-    """The records a mirror keeps, and whether the history may skip a copy."""
+    """The records a mirror keeps (provenance signed with ``signing_key`` when given), and whether the
+    history may skip a copy."""
 
     provenance: bool = False
     history: bool = False
     force: bool = False
-    signer: Signer | None = None
+    signing_key: SigningKey | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ class _Copier:
                 destination,
                 report.digest,
                 self._acquisition(source, source_digest, shown_destination, report.digest),
-                signer=keeping.signer,
+                signing_key=keeping.signing_key,
                 log=log,
             )
         entry = None
