@@ -4,10 +4,9 @@ acquisition provenance (the stage: ``gate.mirror.acquire`` over ``gate.mirror.st
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
-from gate.errors import GateError, InputError
+from gate.errors import InputError
 from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
 from gate.mirror.acquire_outcome import mirror_run_outcome
 from gate.mirror.stage import MirrorRequest, plan, plan_repositories
@@ -24,8 +23,8 @@ from gate.options.mirror import (
     REFERRERS_SOURCE,
     TAGS,
 )
+from gate.options.signing import signing_key_secrets
 from gate.outcome import Context, Outcome
-from gate.promote.signing import load_signing_key, signing_key_text
 
 PROVENANCE_OPTIONS = (PROVENANCE, PROVENANCE_SIGNING_KEY)
 NAME = "mirror"
@@ -49,11 +48,12 @@ class MirrorConfig(AccessFields):
     def secrets(self) -> tuple[str, ...]:
         """Every password the config carries (masked before anything is printed), and the signing key's
         text (the PEM given inline, else the file's)."""
-        key: tuple[str, ...] = ()
-        if self.report_signing_key.strip():
-            with contextlib.suppress(GateError):  # unreadable: loading it says why, and nothing read is left to mask
-                key = (signing_key_text(self.report_signing_key),)
-        return config_secrets(self.source_password, self.destination_password, *key, registry_auth=self.registry_auth)
+        return config_secrets(
+            self.source_password,
+            self.destination_password,
+            *signing_key_secrets(self.report_signing_key),
+            registry_auth=self.registry_auth,
+        )
 
 
 OPTIONS = CommandOptions(
@@ -81,6 +81,8 @@ def run(config: MirrorConfig, context: Context) -> Outcome:
                 "--report-signing-key / input report_signing_key signs the acquisition provenance in mirror: "
                 "it only applies with --provenance / input provenance"
             )
+        from gate.promote.signing import load_signing_key  # cryptography: only when a key is given
+
         signing_key = load_signing_key(config.report_signing_key)
     if config.tags:
         steps = plan_repositories(config.source, config.destination, config.referrers_source)

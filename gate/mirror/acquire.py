@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gate.errors import GateError, InputError
 from gate.mirror.history import HistoryEntry, HistoryUpdate, read_history, record
@@ -39,7 +39,9 @@ from gate.oci.pool import RegistryPool
 from gate.oci.reference import ImageReference, TargetReference
 from gate.oci.target import Target
 from gate.outcome import ignore
-from gate.promote.signing import SigningKey
+
+if TYPE_CHECKING:
+    from gate.promote.signing import SigningKey
 
 State = Literal["copied", "up to date", "skipped", "failed"]
 

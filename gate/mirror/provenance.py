@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.mirror.run_info import RunInfo
 from gate.oci.blobs import bytes_source
@@ -35,7 +35,9 @@ from gate.oci.manifest import is_attestation_child, parse
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest, Platform, Target
 from gate.outcome import ignore
-from gate.promote.signing import BUNDLE_MEDIA_TYPE, SigningKey, sign_statement
+
+if TYPE_CHECKING:  # cryptography is loaded only when a statement is signed
+    from gate.promote.signing import SigningKey
 
 PREDICATE_TYPE = "https://toddysm.com/acquisition-provenance/v0.1"
 IN_TOTO = "application/vnd.in-toto+json"
@@ -48,10 +50,12 @@ SOURCE = "com.toddysm.acquisition.source"
 SOURCE_DIGEST = "com.toddysm.acquisition.source-digest"
 TIMESTAMP = "com.toddysm.acquisition.timestamp"
 RUN_URL = "com.toddysm.acquisition.run-url"
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # gate.promote.signing's
 BUNDLE_CONTENT = "dev.sigstore.bundle.content"
 BUNDLE_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
 EMPTY_DATA = b"{}"
 EMPTY_CONFIG = Descriptor(OCI_EMPTY_CONFIG, compute_digest(EMPTY_DATA), len(EMPTY_DATA))
+
 
 @dataclass(frozen=True)
 class Acquisition:
@@ -155,6 +159,8 @@ def attach_provenance(
         data = json.dumps(statement, indent=2).encode()
         annotations = acquisition.annotations(f"{stem}.json")
         if signing_key is not None:
+            from gate.promote.signing import sign_statement
+
             data = sign_statement(data, signing_key)
             annotations = {BUNDLE_CONTENT: "dsse-envelope", BUNDLE_PREDICATE_TYPE: PREDICATE_TYPE, **annotations}
         title = annotations[TITLE] = f"{stem}.json" if signing_key is None else f"{stem}.sigstore.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gate.options.base import Option
-from gate.options.promote import REPORT_SIGNING_KEY
+from gate.options.signing import REPORT_SIGNING_KEY
 from gate.options.tags import EXCLUDE, checked_pattern
 
 COPY_REFERRERS = Option(
