@@ -35,11 +35,16 @@ def _records(result: TagResult, run: MirrorRun) -> tuple[list[str], list[str]]:
     text is ours (counts), the digests go through ``md_code``."""
     attached = [p for p in result.provenance if p.attached]
     lines: list[str] = []
+    summary: list[str] = []
     if result.provenance:
         lines.append(
             f"acquisition provenance: {_count(len(attached), 'statement', 'statements')} attached, "
             f"{len(result.provenance) - len(attached)} already there"
         )
+        summary.append(f"{lines[-1]}.\n")
+        if attached:
+            rows = [[md_code(p.platform or "index"), md_code(p.subject), md_code(p.digest or "")] for p in attached]
+            summary.append(md_table(["Subject", "Subject digest", "Statement"], rows))
     if run.history is not None:
         dropped = run.history.dropped
         dropped_text = f", {_count(dropped, 'oldest entry', 'oldest entries')} dropped" if dropped else ""
@@ -48,10 +53,8 @@ def _records(result: TagResult, run: MirrorRun) -> tuple[list[str], list[str]]:
         )
     elif run.history_checked:
         lines.append("mirror history: nothing to add")
-    summary = [f"{line}.\n" for line in lines]
-    if attached:
-        rows = [[md_code(p.platform or "index"), md_code(p.subject), md_code(p.digest or "")] for p in attached]
-        summary.append(md_table(["Subject", "Subject digest", "Statement"], rows))
+    if run.history_checked:
+        summary.append(f"{lines[-1]}.\n")
     return lines, summary
 
 

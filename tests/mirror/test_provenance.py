@@ -15,6 +15,7 @@ import pytest
 
 import entrypoint
 from gate import cli
+from gate.commands.mirror import MirrorConfig
 from tests.attest.verify.cosign_tool import REGISTRY_FLAGS, cosign
 from tests.attest.verify.signing import private_key, private_pem, public_pem
 from tests.mirror.oras import fetch_manifest, oras, pull
@@ -229,3 +230,12 @@ def test_signed_with_the_report_signing_key_cosign_verifies_each_statement(
     assert not any(p["attached"] for p in json.loads(capsys.readouterr().out)["provenance"])
     assert cli.main(["mirror", source, destination, "--report-signing-key", str(tmp_path / "signing.pem")]) == 2
     assert "only applies with --provenance" in capsys.readouterr().err
+
+
+def test_the_signing_key_is_among_the_secrets_masked_first(tmp_path: Path) -> None:
+    pem = private_pem(private_key("p256")).decode()
+    (tmp_path / "key.pem").write_text(pem)
+    for value in (pem, str(tmp_path / "key.pem")):
+        config = MirrorConfig(source="a", destination="b", provenance=True, report_signing_key=value)
+        assert pem in config.secrets()
+    assert MirrorConfig(source="a", destination="b", report_signing_key=str(tmp_path / "absent")).secrets() == ()
