@@ -120,6 +120,7 @@ EXPECTED_EXAMPLES = {
     "reusable-pipeline.yml",
     "refresh-base-images.yml",
     "promotion-override.yml",
+    "mirror-all-tags.yml",
 }
 
 
@@ -384,6 +385,25 @@ def test_no_example_gives_upload_sarif_a_category() -> None:
         for step in steps(load_workflow(path)):
             if "upload-sarif@" in str(step.body.get("uses")):
                 assert "category" not in (step.body.get("with") or {}), f"{rel(path)} {step.where}"
+
+
+def test_the_tags_example_fans_out_one_mirror_per_tag() -> None:
+    """tags -> matrix -> one mirror job per tag, skipped when no tag matches (GitHub refuses an empty
+    matrix), each mirror keeping the history (concurrent updates of one history) and provenance."""
+    workflow = load_workflow(EXAMPLES / "mirror-all-tags.yml")
+    jobs = workflow["jobs"]
+    assert [s.body["with"]["command"] for s in our_steps(workflow) if s.job == "tags"] == ["tags"]
+    assert jobs["tags"]["outputs"]["matrix"] == "${{ steps.tags.outputs.matrix }}"
+    assert jobs["tags"]["outputs"]["tag_count"] == "${{ steps.tags.outputs.tag_count }}"
+    mirror = jobs["mirror"]
+    assert mirror["needs"] == "tags" and "needs.tags.outputs.tag_count != '0'" in mirror["if"]
+    assert mirror["strategy"]["matrix"] == "${{ fromJSON(needs.tags.outputs.matrix) }}"
+    assert mirror["strategy"]["fail-fast"] is False
+    [step] = [s.body["with"] for s in our_steps(workflow) if s.job == "mirror"]
+    assert step["command"] == "mirror"
+    assert (step["source"], step["destination"]) == ("${{ matrix.source }}", "${{ matrix.destination }}")
+    assert step["history"] == "true" and step["provenance"] == "true"
+    assert "tags" not in step, "the matrix spreads the tags over jobs: each job mirrors one reference"
 
 
 # --- least privilege and no secrets in scripts -----------------------------------------------------------

@@ -19,11 +19,14 @@ from gate.options.mirror import (
     HISTORY,
     MIRROR_EXCLUDE,
     PROVENANCE,
+    PROVENANCE_SIGNING_KEY,
     REFERRERS_SOURCE,
     TAGS,
 )
+from gate.options.signing import signing_key_secrets
 from gate.outcome import Context, Outcome
 
+PROVENANCE_OPTIONS = (PROVENANCE, PROVENANCE_SIGNING_KEY)
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
 
@@ -40,17 +43,24 @@ class MirrorConfig(AccessFields):
     provenance: bool = False
     history: bool = False
     force: bool = False
+    report_signing_key: str = ""
 
     def secrets(self) -> tuple[str, ...]:
-        """Every password the config carries (masked before anything is printed)."""
-        return config_secrets(self.source_password, self.destination_password, registry_auth=self.registry_auth)
+        """Every password the config carries (masked before anything is printed), and the signing key's
+        text (the PEM given inline, else the file's)."""
+        return config_secrets(
+            self.source_password,
+            self.destination_password,
+            *signing_key_secrets(self.report_signing_key),
+            registry_auth=self.registry_auth,
+        )
 
 
 OPTIONS = CommandOptions(
     MirrorConfig,
     (
         Group(None, (SOURCE, DESTINATION, COPY_REFERRERS, REFERRERS_SOURCE, PLATFORMS)),
-        Group("several tags, history and provenance", (TAGS, MIRROR_EXCLUDE, HISTORY, FORCE, PROVENANCE)),
+        Group("several tags, history and provenance", (TAGS, MIRROR_EXCLUDE, HISTORY, FORCE, *PROVENANCE_OPTIONS)),
         access_group({"source": "the source registry", "destination": "the destination registry"}),
     ),
 )
@@ -62,6 +72,18 @@ config_from_inputs = OPTIONS.config_from_inputs
 def run(config: MirrorConfig, context: Context) -> Outcome:
     if config.exclude and not config.tags:
         raise InputError("--exclude / input exclude only applies with --tags / input tags")
+    if config.force and not config.history:
+        raise InputError("--force / input force only applies with --history / input history")
+    signing_key = None
+    if config.report_signing_key.strip():
+        if not config.provenance:
+            raise InputError(
+                "--report-signing-key / input report_signing_key signs the acquisition provenance in mirror: "
+                "it only applies with --provenance / input provenance"
+            )
+        from gate.promote.signing import load_signing_key  # cryptography: only when a key is given
+
+        signing_key = load_signing_key(config.report_signing_key)
     if config.tags:
         steps = plan_repositories(config.source, config.destination, config.referrers_source)
         patterns: TagPatterns | None = TagPatterns(config.tags, config.exclude)
@@ -71,7 +93,7 @@ def run(config: MirrorConfig, context: Context) -> Outcome:
     request = MirrorRequest(
         steps, config.access(steps.source, steps.destination), config.copy_referrers, config.platforms
     )
-    keeping = Keeping(provenance=config.provenance, history=config.history, force=config.force)
+    keeping = Keeping(config.provenance, config.history, config.force, signing_key)
     found = acquire(
         AcquireRequest(request, keeping, patterns), environ=context.environ, mask=context.mask, log=context.log
     )

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gate.errors import GateError, InputError
 from gate.mirror.history import HistoryEntry, HistoryUpdate, read_history, record
-from gate.mirror.provenance import Acquisition, ProvenanceRecord, Signer, attach_provenance
+from gate.mirror.provenance import Acquisition, ProvenanceRecord, attach_provenance
 from gate.mirror.run_info import RunInfo, utc_timestamp
 from gate.mirror.selection import TagSelection, compile_pattern, select_tags
 from gate.mirror.shared_blobs import BlobLedger, SharedDestination
@@ -40,17 +40,21 @@ from gate.oci.reference import ImageReference, TargetReference
 from gate.oci.target import Target
 from gate.outcome import ignore
 
+if TYPE_CHECKING:
+    from gate.promote.signing import SigningKey
+
 State = Literal["copied", "up to date", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
 class Keeping:
-    """The records a mirror keeps, and whether the history may skip a copy."""
+    """The records a mirror keeps (provenance signed with ``signing_key`` when given), and whether the
+    history may skip a copy."""
 
     provenance: bool = False
     history: bool = False
     force: bool = False
-    signer: Signer | None = None
+    signing_key: SigningKey | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,8 @@ class _Copier:
             shown = destination_text(self.steps.destination, tag, source_digest)
             return TagResult(shown_source, shown, source.tag, source_digest, None, skipped="history")
         report = copy_image(self.targets.source, reference, destination, tag, self.options, log=log)
+        if source_digest is None and not report.filtered:
+            source_digest = report.digest  # a copy of every platform is digest-identical
         shown_destination = destination_text(self.steps.destination, tag, report.digest)
         report = replace(report, source=shown_source, destination=shown_destination)
         provenance: tuple[ProvenanceRecord, ...] = ()
@@ -252,7 +258,7 @@ class _Copier:
                 destination,
                 report.digest,
                 self._acquisition(source, source_digest, shown_destination, report.digest),
-                signer=keeping.signer,
+                signing_key=keeping.signing_key,
                 log=log,
             )
         entry = None

@@ -26,29 +26,42 @@ def _history_json(run: MirrorRun) -> dict[str, Any] | None:
     return {"recorded": run.history is not None, **update}
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
 def _records(result: TagResult, run: MirrorRun) -> tuple[list[str], list[str]]:
-    """Log lines and summary lines for the provenance and history of one image."""
+    """Log lines and summary lines for the provenance (of ``result``) and the history (of the run); the
+    text is ours (counts), the digests go through ``md_code``."""
     attached = [p for p in result.provenance if p.attached]
     lines: list[str] = []
+    summary: list[str] = []
     if result.provenance:
         lines.append(
-            f"acquisition provenance: {len(attached)} statement(s) attached, "
+            f"acquisition provenance: {_count(len(attached), 'statement', 'statements')} attached, "
             f"{len(result.provenance) - len(attached)} already there"
         )
+        summary.append(f"{lines[-1]}.\n")
+        if attached:
+            rows = [[md_code(p.platform or "index"), md_code(p.subject), md_code(p.digest or "")] for p in attached]
+            summary.append(md_table(["Subject", "Subject digest", "Statement"], rows))
     if run.history is not None:
-        dropped = f", {run.history.dropped} oldest dropped" if run.history.dropped else ""
-        lines.append(f"mirror history: {run.history.added} entr(ies) added, {run.history.count} held{dropped}")
-    summary = [md_text(line) for line in lines]
-    if attached:
-        rows = [[md_code(p.platform or "index"), md_code(p.subject), md_code(p.digest or "")] for p in attached]
-        summary.append(md_table(["Subject", "Digest", "Statement"], rows))
-    return [f"mirror: {line}" for line in lines], summary
+        dropped = run.history.dropped
+        dropped_text = f", {_count(dropped, 'oldest entry', 'oldest entries')} dropped" if dropped else ""
+        lines.append(
+            f"mirror history: {_count(run.history.added, 'entry', 'entries')} added, {run.history.count} held{dropped_text}"
+        )
+    elif run.history_checked:
+        lines.append("mirror history: nothing to add")
+    if run.history_checked:
+        summary.append(f"{lines[-1]}.\n")
+    return lines, summary
 
 
 def _single(run: MirrorRun) -> Outcome:
     result = run.results[0]
     document = {**result.to_json(), "history": _history_json(run)}
-    document.pop("error")
+    del document["tag"], document["error"]  # the source and destination name the tags; an error raised
     messages, summary_lines = _records(result, run)
     if result.report is not None:
         base = mirror_outcome(result.report)

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from gate.errors import InputError
@@ -84,9 +85,13 @@ class History:
         entries = self.document.get("entries")
         return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
+    @cached_property
+    def _mirrored(self) -> frozenset[tuple[object, object]]:
+        return frozenset((e.get("sourceTag"), e.get("sourceDigest")) for e in self.entries)
+
     def contains(self, source_tag: str, source_digest: str) -> bool:
         """Whether (``source_tag``, ``source_digest``) was mirrored already."""
-        return any(e.get("sourceTag") == source_tag and e.get("sourceDigest") == source_digest for e in self.entries)
+        return (source_tag, source_digest) in self._mirrored
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,8 @@ def _merged(
     """The new document: the current one (unknown fields kept) with the wanted entries it lacks appended,
     capped; with how many were added and how many oldest were dropped."""
     entries: list[Any] = list(current.entries)
-    missing = [entry for entry in wanted if entry not in entries]
+    held = {_key(entry) for entry in entries}
+    missing = [entry for entry in wanted if _key(entry) not in held]
     entries += missing
     dropped = max(0, len(entries) - MAX_HISTORY_ENTRIES)
     document = {**current.document, "schemaVersion": 1, "image": image, "source": source, "entries": entries[dropped:]}
@@ -246,5 +252,10 @@ def _digest_now(target: Target) -> str | None:
 
 
 def _holds(target: Target, wanted: list[dict[str, Any]]) -> bool:
-    entries = read_history(target).entries
-    return all(entry in entries for entry in wanted)
+    held = {_key(entry) for entry in read_history(target).entries}
+    return all(_key(entry) in held for entry in wanted)
+
+
+def _key(entry: Mapping[str, Any]) -> str:
+    """An entry as comparable text (every field: two runs' entries of one tag and digest differ by time)."""
+    return json.dumps(entry, sort_keys=True)

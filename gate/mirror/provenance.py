@@ -10,8 +10,16 @@ brought it. The seed system's format, so both tools read each other's records:
 - annotations ``in-toto.io/predicate-type``, ``org.opencontainers.image.title`` and
   ``com.toddysm.acquisition.{source,source-digest,timestamp,run-url}``.
 
-A subject that already has a statement of this acquisition (same source reference and source digest)
-gets no second one: a warm re-run adds nothing, and a run that stopped half-way completes the set.
+With the report signing key (``gate.promote.signing``) the statement is signed the way the scan report
+is: one layer, a sigstore bundle v0.3 of a DSSE envelope of the statement, artifact type
+``application/vnd.dev.sigstore.bundle.v0.3+json``, annotations ``dev.sigstore.bundle.content:
+dsse-envelope`` and ``dev.sigstore.bundle.predicateType`` besides the ones above (``cosign
+verify-attestation --key PUB --type https://toddysm.com/acquisition-provenance/v0.1 --insecure-ignore-tlog``
+verifies it).
+
+A subject that already has a statement of this acquisition (same source reference and source digest;
+signed when a key is given) gets no second one: a warm re-run adds nothing (the digest did not change),
+and a run that stopped half-way completes the set.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.mirror.run_info import RunInfo
 from gate.oci.blobs import bytes_source
@@ -27,6 +35,9 @@ from gate.oci.manifest import is_attestation_child, parse
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest, Platform, Target
 from gate.outcome import ignore
+
+if TYPE_CHECKING:  # cryptography is loaded only when a statement is signed
+    from gate.promote.signing import SigningKey
 
 PREDICATE_TYPE = "https://toddysm.com/acquisition-provenance/v0.1"
 IN_TOTO = "application/vnd.in-toto+json"
@@ -39,11 +50,11 @@ SOURCE = "com.toddysm.acquisition.source"
 SOURCE_DIGEST = "com.toddysm.acquisition.source-digest"
 TIMESTAMP = "com.toddysm.acquisition.timestamp"
 RUN_URL = "com.toddysm.acquisition.run-url"
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # gate.promote.signing's
+BUNDLE_CONTENT = "dev.sigstore.bundle.content"
+BUNDLE_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
 EMPTY_DATA = b"{}"
 EMPTY_CONFIG = Descriptor(OCI_EMPTY_CONFIG, compute_digest(EMPTY_DATA), len(EMPTY_DATA))
-
-# Turns a statement about a subject into the referrer to attach (a signed envelope, say); None: as it is.
-Signer = Callable[[bytes, Descriptor], Manifest]
 
 
 @dataclass(frozen=True)
@@ -121,10 +132,11 @@ def attach_provenance(
     root_digest: str,
     acquisition: Acquisition,
     *,
-    signer: Signer | None = None,
+    signing_key: SigningKey | None = None,
     log: Callable[[str], None] = ignore,
 ) -> tuple[ProvenanceRecord, ...]:
-    """Attach the acquisition's statements to ``root_digest`` in ``destination`` and to its platform manifests."""
+    """Attach the acquisition's statements (signed with ``signing_key`` when given) to ``root_digest`` in
+    ``destination`` and to its platform manifests."""
     root = destination.fetch_manifest(root_digest)
     where = f"{destination.display_name}@{root_digest}"
     subjects: list[tuple[Descriptor, Platform | None]] = [(root.descriptor, None)]
@@ -138,13 +150,21 @@ def attach_provenance(
     records: list[ProvenanceRecord] = []
     for subject, platform in subjects:
         name = str(platform) if platform else None
-        if _has_statement(destination, subject.digest, acquisition):
+        artifact_type = IN_TOTO if signing_key is None else BUNDLE_MEDIA_TYPE
+        if _has_statement(destination, subject.digest, acquisition, artifact_type):
             records.append(ProvenanceRecord(subject.digest, name, None, False))
             continue
-        title = "acquisition-provenance.json" if platform is None else f"acquisition-provenance-{_slug(platform)}.json"
+        stem = "acquisition-provenance" if platform is None else f"acquisition-provenance-{_slug(platform)}"
         statement = acquisition.statement(subject.digest, subject.digest if platform else None)
         data = json.dumps(statement, indent=2).encode()
-        referrer = signer(data, subject) if signer else _referrer(destination, data, subject, acquisition, title)
+        annotations = acquisition.annotations(f"{stem}.json")
+        if signing_key is not None:
+            from gate.promote.signing import sign_statement
+
+            data = sign_statement(data, signing_key)
+            annotations = {BUNDLE_CONTENT: "dsse-envelope", BUNDLE_PREDICATE_TYPE: PREDICATE_TYPE, **annotations}
+        title = annotations[TITLE] = f"{stem}.json" if signing_key is None else f"{stem}.sigstore.json"
+        referrer = _referrer(destination, data, artifact_type, subject, annotations, title)
         destination.push_manifest(referrer)
         destination.add_referrer(Descriptor(subject.media_type, subject.digest, subject.size), referrer)
         log(f"{destination.display_name}: acquisition provenance {referrer.descriptor.digest} -> {subject.digest}")
@@ -152,8 +172,8 @@ def attach_provenance(
     return tuple(records)
 
 
-def _has_statement(destination: Target, subject: str, acquisition: Acquisition) -> bool:
-    for found in destination.referrers(subject, IN_TOTO):
+def _has_statement(destination: Target, subject: str, acquisition: Acquisition, artifact_type: str) -> bool:
+    for found in destination.referrers(subject, artifact_type):
         notes: Mapping[str, str] = found.annotations
         if (
             notes.get(PREDICATE_ANNOTATION) == PREDICATE_TYPE
@@ -164,22 +184,30 @@ def _has_statement(destination: Target, subject: str, acquisition: Acquisition) 
     return False
 
 
-def _referrer(destination: Target, data: bytes, subject: Descriptor, acquisition: Acquisition, title: str) -> Manifest:
-    """Push the statement and the empty config; the referrer manifest naming ``subject`` (not pushed)."""
-    layer = Descriptor(IN_TOTO, compute_digest(data), len(data))
+def _referrer(
+    destination: Target,
+    data: bytes,
+    artifact_type: str,
+    subject: Descriptor,
+    annotations: Mapping[str, str],
+    title: str,
+) -> Manifest:
+    """Push the statement (or its bundle) and the empty config; the referrer manifest naming ``subject``
+    (not pushed)."""
+    layer = Descriptor(artifact_type, compute_digest(data), len(data))
     destination.push_blob(EMPTY_CONFIG, bytes_source(EMPTY_DATA))
     destination.push_blob(layer, bytes_source(data))
     document = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "artifactType": IN_TOTO,
+        "artifactType": artifact_type,
         "config": descriptor_to_json(EMPTY_CONFIG),
         "layers": [{**descriptor_to_json(layer), "annotations": {TITLE: title}}],
         "subject": descriptor_to_json(Descriptor(subject.media_type, subject.digest, subject.size)),
-        "annotations": acquisition.annotations(title),
+        "annotations": dict(annotations),
     }
     body = json.dumps(document, indent=2).encode()
-    return Manifest(Descriptor(OCI_MANIFEST, compute_digest(body), len(body)), body)
+    return Manifest(Descriptor(OCI_MANIFEST, compute_digest(body), len(body), artifact_type=artifact_type), body)
 
 
 def _slug(platform: Platform) -> str:

@@ -4,8 +4,9 @@ transferred once, whichever tag needs it first.
 ``SharedDestination`` wraps the destination ``Target`` every copy of the run writes to. A blob one copy
 has put in place (uploaded, mounted, or found there) is present for the others without a question to
 the registry; a copy that needs a blob another copy is uploading waits for that upload instead of
-starting its own. (An upload never waits for anything once it has claimed its blob, so a copy waiting
-for it, even holding a transfer slot, cannot deadlock.) Everything else goes to the wrapped target unchanged (including what the copy engine
+starting its own; a mount is claimed the same way (one writer per blob at a time). (A write never waits
+for anything once it has claimed its blob, so a copy waiting for it, even holding a transfer slot,
+cannot deadlock.) Everything else goes to the wrapped target unchanged (including what the copy engine
 looks for by name: the per-host ``semaphore``, ``add_referrers``).
 """
 
@@ -75,38 +76,56 @@ class SharedDestination:
         return self.inner.open_blob(descriptor)
 
     def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
+        claim = self._claim(descriptor.digest)
+        if claim is None:
+            return
+        done = False
+        try:
+            self.inner.push_blob(descriptor, source)
+            done = True
+        finally:
+            self._release(descriptor.digest, claim, done, uploaded=descriptor.size if done else None)
+
+    def mount_blob(self, descriptor: Descriptor, from_repository: str) -> bool:
+        claim = self._claim(descriptor.digest)
+        if claim is None:
+            return False  # the copy engine then asks has_blob, which answers from the ledger
+        mounted = False
+        try:
+            mounted = self.inner.mount_blob(descriptor, from_repository)
+        finally:
+            self._release(descriptor.digest, claim, mounted, mounted=mounted)
+        return mounted
+
+    def _claim(self, digest: str) -> threading.Event | None:
+        """This copy's turn to write ``digest`` (None: it is present). A write another copy has claimed
+        is waited for: two writers of one blob at once (an upload, a mount) can leave a registry's
+        blob link half-written for a manifest push (distribution's filesystem storage)."""
         ledger = self.ledger
-        digest = descriptor.digest
         while True:
             with ledger.lock:
                 if digest in ledger.present:
-                    return
+                    return None
                 running = ledger.uploading.get(digest)
                 if running is None:
                     mine = ledger.uploading[digest] = threading.Event()
-                    break
-            running.wait()  # another copy's upload: present when it ends, else this copy tries
-        try:
-            self.inner.push_blob(descriptor, source)
-            with ledger.lock:
-                ledger.present.add(digest)
-                ledger.uploaded += 1
-                ledger.uploaded_bytes += descriptor.size
-        finally:
-            with ledger.lock:
-                del ledger.uploading[digest]
-            mine.set()
+                    return mine
+            running.wait()  # present when it ends, else this copy tries
 
-    def mount_blob(self, descriptor: Descriptor, from_repository: str) -> bool:
-        if descriptor.digest in self.ledger.present:
-            return False  # the copy engine then asks has_blob, which answers from the ledger
-        mounted = self.inner.mount_blob(descriptor, from_repository)
-        if mounted:
-            with self.ledger.lock:
-                if descriptor.digest not in self.ledger.present:
-                    self.ledger.present.add(descriptor.digest)
-                    self.ledger.mounted += 1
-        return mounted
+    def _release(
+        self, digest: str, claim: threading.Event, done: bool, *, uploaded: int | None = None, mounted: bool = False
+    ) -> None:
+        ledger = self.ledger
+        with ledger.lock:
+            if done:
+                ledger.present.add(digest)
+            if uploaded is not None:
+                ledger.uploaded += 1
+                ledger.uploaded_bytes += uploaded
+            if mounted:
+                ledger.mounted += 1
+            del ledger.uploading[digest]
+        claim.set()
 
     def push_manifest(self, manifest: Manifest, tag: str | None = None) -> PushResult:
         return self.inner.push_manifest(manifest, tag)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gate.options.base import Option
+from gate.options.signing import REPORT_SIGNING_KEY
 from gate.options.tags import EXCLUDE, checked_pattern
 
 COPY_REFERRERS = Option(
@@ -70,4 +71,11 @@ FORCE = Option(
     kind="bool",
     default=False,
     flag="--force",
+)
+PROVENANCE_SIGNING_KEY = replace(
+    REPORT_SIGNING_KEY,
+    help="with --provenance: sign each statement with this PEM private key (the report signing key of promote: "
+    "ECDSA, RSA or Ed25519; unencrypted), attached as a sigstore bundle that cosign verify-attestation --type "
+    "https://toddysm.com/acquisition-provenance/v0.1 verifies (no tlog entry). The input may hold the PEM text "
+    "itself; it is masked",
 )

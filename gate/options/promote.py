@@ -12,6 +12,7 @@ from gate.errors import GateError
 from gate.options.access import ENV_PREFIX, AccessFields, config_secrets
 from gate.options.base import Option
 from gate.options.scan import ScanFields
+from gate.options.signing import REPORT_SIGNING_KEY as REPORT_SIGNING_KEY  # promote and pipeline import it here
 from gate.promote.github_packages import DEFAULT_API_URL
 from gate.promote.promotion import PromoteOptions
 from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS, ReportFormat, ReportSettings
@@ -58,16 +59,6 @@ REPORT_FORMAT = Option(
     default=DEFAULT_REPORT_FORMAT,
     flag="--report-format",
     choices=REPORT_FORMATS,
-)
-REPORT_SIGNING_KEY = Option(
-    "report_signing_key",
-    "sign the scan report with this PEM private key (ECDSA, RSA or Ed25519; unencrypted): the vuln report "
-    "becomes a sigstore bundle referrer that cosign verify-attestation --type vuln verifies (no tlog entry). "
-    "The input may hold the PEM text itself; it is masked",
-    {"type": "string"},
-    default="",
-    flag="--report-signing-key",
-    metavar="FILE",
 )
 
 

@@ -225,8 +225,16 @@ def test_cli_json_document(
         "referrers_total",
         "up_to_date",
         "seconds",
+        "source_digest",
+        "state",
+        "skipped",
+        "provenance",
+        "history",
     ]
     assert document["destination"] == f"{distribution_registry.host}/{unique_repo}:v1"  # the source's tag
+    # Without --history or --provenance: a copy of every platform, so the source digest is the copy's.
+    assert document["source_digest"] == document["digest"] and document["state"] == "copied"
+    assert document["skipped"] is None and document["provenance"] == [] and document["history"] is None
 
 
 def test_action_inputs_build_the_same_config(tmp_path: Path) -> None:

@@ -265,8 +265,9 @@ def test_every_tag_of_a_sweep_in_one_update(
 ) -> None:
     registry = forty.registry
     destination = registry.ref(unique_repo)
-    code, document, _ = mirror_json(capsys, forty.name, destination, "--tags", ".", "--history")
-    assert code == 0 and document["history"]["added"] == 40 and document["history"]["count"] == 40
+    code, document, err = mirror_json(capsys, forty.name, destination, "--tags", ".", "--history")
+    assert code == 0, err
+    assert document["history"]["added"] == 40 and document["history"]["count"] == 40
     entries = history_document(registry, unique_repo, tmp_path)["entries"]
     assert sorted((e["sourceTag"], e["sourceDigest"]) for e in entries) == sorted(forty.images.items())
     code, document, _ = mirror_json(capsys, forty.name, destination, "--tags", ".", "--history")

@@ -113,6 +113,11 @@ def test_nothing_matches(forty: TaggedRepo, referrers_registry: Registry, unique
         (["127.0.0.1:5999/a/b", "127.0.0.1:5999/c/d", "--tags", "(("], "--tags: '((' is not a valid regular"),
         (["127.0.0.1:5999/a/b:1", "127.0.0.1:5999/c/d", "--exclude", "x"], "only applies with --tags"),
         (["127.0.0.1:5999/a/b@sha256:" + "a" * 64, "127.0.0.1:5999/c/d", "--history"], "needs a source tag"),
+        (["127.0.0.1:5999/a/b:1", "127.0.0.1:5999/c/d", "--force"], "only applies with --history"),
+        (
+            ["127.0.0.1:5999/a/b:1", "127.0.0.1:5999/c/d", "--provenance", "--report-signing-key", "/nonexistent.pem"],
+            "/nonexistent.pem",
+        ),
     ],
 )
 def test_bad_input_exits_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

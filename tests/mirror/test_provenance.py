@@ -1,9 +1,11 @@
 """Acquisition provenance against real registries, read back with oras (the seed system's reader): one
 statement on the index and one per platform manifest, every predicate field and annotation checked, a
-warm re-run adding nothing, a lone manifest, an authenticated source, and the action's run details."""
+warm re-run adding nothing, a lone manifest, an authenticated source, the action's run details, and
+statements signed with the report signing key (cosign the referee)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -13,6 +15,9 @@ import pytest
 
 import entrypoint
 from gate import cli
+from gate.commands.mirror import MirrorConfig
+from tests.attest.verify.cosign_tool import REGISTRY_FLAGS, cosign
+from tests.attest.verify.signing import private_key, private_pem, public_pem
 from tests.mirror.oras import fetch_manifest, oras, pull
 from tests.mirror.tagged_repo import TaggedRepo
 from tests.mirror.test_tags import read_outputs
@@ -22,6 +27,7 @@ from tests.support.registries import Registry
 pytestmark = pytest.mark.registry
 
 IN_TOTO = "application/vnd.in-toto+json"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 PREDICATE = "https://toddysm.com/acquisition-provenance/v0.1"
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 RUN = {
@@ -177,5 +183,59 @@ def test_the_action_attaches_provenance_to_every_tag_of_a_sweep(
         assert len(statements(referrers_registry, referrers_registry.ref(unique_repo, digest=entry["digest"]))) == 1
     summary = (tmp_path / "summary").read_text()
     assert "3 tag(s), copied" in summary and "| <code>1.3.2</code> | copied |" in summary
-    assert "mirror history: 3 entr(ies) added" in summary
+    assert "mirror history: 3 entries added, 3 held." in summary
     capsys.readouterr()
+
+
+def test_signed_with_the_report_signing_key_cosign_verifies_each_statement(
+    forty: TaggedRepo, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = forty.registry
+    secret = private_key("p256")
+    (tmp_path / "signing.pem").write_bytes(private_pem(secret))
+    (tmp_path / "signing.pub").write_bytes(public_pem(secret))
+    source, destination = registry.ref(forty.repo, "1.2.5"), registry.ref(unique_repo, "1.2.5")
+    digest = forty.images["1.2.5"]
+    argv = ["mirror", source, destination, "--provenance", "--report-signing-key", str(tmp_path / "signing.pem"),
+            "--json"]  # fmt: skip
+    assert cli.main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [p["attached"] for p in document["provenance"]] == [True, True, True]
+    for subject in (digest, *forty.children[digest]):
+        found = json.loads(oras(registry, "discover", "--format", "json", registry.ref(unique_repo, digest=subject)))
+        [referrer] = found["referrers"]
+        assert referrer["artifactType"] == BUNDLE
+        notes = referrer["annotations"]
+        assert notes["dev.sigstore.bundle.predicateType"] == PREDICATE
+        assert notes["dev.sigstore.bundle.content"] == "dsse-envelope"
+        assert notes["com.toddysm.acquisition.source-digest"] == digest
+        # cosign v3 is the referee: the bundle verifies with the public key, and its statement is ours
+        verified = cosign("verify-attestation", "--key", str(tmp_path / "signing.pub"), "--type", PREDICATE,
+                          "--insecure-ignore-tlog", *REGISTRY_FLAGS, registry.ref(unique_repo, digest=subject),
+                          cwd=tmp_path)  # fmt: skip
+        assert verified.returncode == 0, verified.stderr
+        [line] = [json.loads(x) for x in verified.stdout.splitlines() if x.strip()]
+        statement = json.loads(base64.b64decode(line["payload"]))
+        assert statement["predicateType"] == PREDICATE
+        assert statement["subject"][0]["digest"] == {"sha256": subject[7:]}
+        assert statement["predicate"]["source"]["digest"] == digest
+        other = tmp_path / "other.pub"
+        other.write_bytes(public_pem(private_key("p256")))
+        refused = cosign("verify-attestation", "--key", str(other), "--type", PREDICATE, "--insecure-ignore-tlog",
+                         *REGISTRY_FLAGS, registry.ref(unique_repo, digest=subject), cwd=tmp_path)  # fmt: skip
+        assert refused.returncode != 0
+
+    # A warm re-run adds nothing; the key without --provenance is bad input.
+    assert cli.main(argv) == 0
+    assert not any(p["attached"] for p in json.loads(capsys.readouterr().out)["provenance"])
+    assert cli.main(["mirror", source, destination, "--report-signing-key", str(tmp_path / "signing.pem")]) == 2
+    assert "only applies with --provenance" in capsys.readouterr().err
+
+
+def test_the_signing_key_is_among_the_secrets_masked_first(tmp_path: Path) -> None:
+    pem = private_pem(private_key("p256")).decode()
+    (tmp_path / "key.pem").write_text(pem)
+    for value in (pem, str(tmp_path / "key.pem")):
+        config = MirrorConfig(source="a", destination="b", provenance=True, report_signing_key=value)
+        assert pem in config.secrets()
+    assert MirrorConfig(source="a", destination="b", report_signing_key=str(tmp_path / "absent")).secrets() == ()
