@@ -5,11 +5,9 @@ acquisition provenance (the stage: ``gate.mirror.acquire`` over ``gate.mirror.st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.errors import InputError
-from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
-from gate.mirror.acquire_outcome import mirror_run_outcome
-from gate.mirror.stage import MirrorRequest, plan, plan_repositories
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import DESTINATION, PLATFORMS, SOURCE
@@ -23,6 +21,9 @@ from gate.options.mirror import (
     TAGS,
 )
 from gate.outcome import Context, Outcome
+
+if TYPE_CHECKING:  # the stage is imported when the command runs, not for its --help
+    from gate.mirror.acquire import TagPatterns
 
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
@@ -60,6 +61,10 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: MirrorConfig, context: Context) -> Outcome:
+    from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
+    from gate.mirror.acquire_outcome import mirror_run_outcome
+    from gate.mirror.stage import MirrorRequest, plan, plan_repositories
+
     if config.exclude and not config.tags:
         raise InputError("--exclude / input exclude only applies with --tags / input tags")
     if config.tags:

@@ -43,12 +43,12 @@ from gate.oci.manifest import (
     platform_matches,
 )
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
+from gate.oci.target import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY  # the copy's default, defined with the contracts
 from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Target
 from gate.oci.transfer import Counts, Node, Role, Transfer
 from gate.outcome import ignore
 
 COSIGN_SUFFIXES = ("sig", "att", "sbom")
-DEFAULT_CONCURRENCY = 4
 MAX_GRAPH_NODES = 10_000  # manifests in one copy: images, children, referrers, cosign artifacts
 MAX_GRAPH_DEPTH = 8  # index nesting, and referrers of referrers
 
