@@ -8,6 +8,7 @@ config, and the outcome (``gate.scan.outcome``). Exit 0 pass, 1 fail, 2 bad inpu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.oci.reference import parse_target_reference
 from gate.options.access import SourceAccessFields, access_group, config_secrets
@@ -15,8 +16,9 @@ from gate.options.base import CommandOptions, Group
 from gate.options.images import SCANNED_IMAGE, SCANNED_PLATFORMS
 from gate.options.scan import ScanFields, check_scan_values, scan_groups
 from gate.outcome import Context, Outcome
-from gate.scan.outcome import scan_outcome
-from gate.scan.stage import ImageScanRequest, scan_image
+
+if TYPE_CHECKING:
+    from gate.scan.stage import ImageScanRequest
 
 NAME = "scan"
 HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
@@ -51,5 +53,9 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: ScanConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.scan.outcome import scan_outcome
+    from gate.scan.stage import scan_image
+
     scanned = scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ)
     return scan_outcome(scanned, enforce=config.enforce)

@@ -7,16 +7,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from gate.errors import GateError
 from gate.options.access import ENV_PREFIX, AccessFields, config_secrets
 from gate.options.base import Option
 from gate.options.scan import ScanFields
-from gate.promote.github_packages import DEFAULT_API_URL
-from gate.promote.promotion import PromoteOptions
-from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS, ReportFormat, ReportSettings
-from gate.promote.signing import load_signing_key, signing_key_text
-from gate.promote.vuln import Invocation
+from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS
+
+if TYPE_CHECKING:  # the promotion (requests, PyGithub, cryptography) is imported when it runs, not for --help
+    from gate.promote.promotion import PromoteOptions
+    from gate.promote.referrer import ReportFormat, ReportSettings
 
 VERDICT_FILE = Option(
     "verdict_file",
@@ -94,17 +95,26 @@ class PromotionFields(ScanFields, AccessFields):
     def _signing_key_text(self) -> tuple[str, ...]:
         if not self.report_signing_key.strip():
             return ()
+        from gate.promote.signing import signing_key_text
+
         with contextlib.suppress(GateError):  # unreadable: loading it says why, and nothing read is left to mask
             return (signing_key_text(self.report_signing_key),)
         return ()
 
     def report_settings(self, environ: Mapping[str, str]) -> ReportSettings:
         """The report's format and signing key (loaded and checked: bad input fails before anything is copied)."""
+        from gate.promote.referrer import ReportSettings
+        from gate.promote.signing import load_signing_key
+        from gate.promote.vuln import Invocation
+
         key = load_signing_key(self.report_signing_key) if self.report_signing_key.strip() else None
         report_format: ReportFormat = "cssc-v1" if self.report_format == "cssc-v1" else "vuln"
         return ReportSettings(report_format, key, Invocation.from_environ(environ))
 
     def promote_options(self, environ: Mapping[str, str], verdict_source: str) -> PromoteOptions:
+        from gate.promote.github_packages import DEFAULT_API_URL
+        from gate.promote.promotion import PromoteOptions
+
         return PromoteOptions(
             delete_source_tag=self.delete_source_tag,
             github_token=self.github_token,
