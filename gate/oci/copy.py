@@ -216,7 +216,8 @@ class _Copy:
                 self.tag_seen = pool.submit(self._tag_digest, tag)
             if self.options.copy_referrers and self.options.cosign_tags:
                 for origin, _ in self._referrer_sources():
-                    self.tag_lists.setdefault(id(origin), pool.submit(origin.list_tags))
+                    if id(origin) not in self.tag_lists:  # a referrers source may be the source itself
+                        self.tag_lists[id(origin)] = pool.submit(origin.list_tags)
             self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts)
             self.failed = self.transfer.failed
             self.copied_referrers = self.transfer.copied_referrers
@@ -273,7 +274,8 @@ class _Copy:
             # API: asked alone) goes now, beside the children's manifests, about the root.
             root_digest = root_manifest.descriptor.digest
             for origin, _ in self._referrer_sources():
-                self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
+                if (root_digest, id(origin)) not in self.first_asks:
+                    self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
         # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
