@@ -27,7 +27,7 @@ demo: install-demo
 	@bash scripts/demo.sh
 
 # Every benchmark script present (a stage's script may not exist yet); stops at the first failure.
-BENCHES := discover copy_image gate osv registry_blob verify outdated scan_layers mirror_tags
+BENCHES := discover copy_image gate osv registry_blob verify outdated scan_layers mirror_tags startup
 bench: install
 	@set -e; for name in $(BENCHES); do \
 		if [ -f bench/$$name.py ]; then echo "== bench/$$name.py"; $(PYTHON) bench/$$name.py; fi; \

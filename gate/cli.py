@@ -8,15 +8,11 @@ input ``json_output``) the same document to that file too (output ``json_file``)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
@@ -76,11 +72,15 @@ def emit(outcome: Outcome, io: RunnerIO, as_json: bool, json_output: Path | None
 
 
 def _json_text(document: Any, io: RunnerIO) -> str:
+    import orjson  # imported when a document is written (--help and plain runs do without)
+
     redacted = redact_document(document, io.redact) if io.has_secrets else document
     try:
         # orjson writes a large document (25,000 findings) several times faster than json.dumps.
         return orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
     except TypeError:  # what orjson refuses (integers beyond 64 bits, non-string keys)
+        import json
+
         return json.dumps(redacted, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -148,8 +148,14 @@ def execute(module: Command, make_config: Callable[[], Any], io: RunnerIO, as_js
         io.log("interrupted")
         return 130
     except Exception:  # a bug: say so, with the traceback (redacted by io.log), never a credential
-        io.log(f"internal error in image-gate {name} (please report it):\n{traceback.format_exc()}")
+        io.log(f"internal error in image-gate {name} (please report it):\n{_traceback()}")
         return fail(io, name, f"internal error in image-gate {name}", EXIT_RUNTIME, as_json, target)
+
+
+def _traceback() -> str:
+    import traceback  # only for a bug: not imported on every start
+
+    return traceback.format_exc()
 
 
 def _named_command(arguments: Sequence[str]) -> str | None:
@@ -172,6 +178,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         io.log(f"error: {exc.diagnostics()}")
         return exc.exit_code
     except Exception:  # a command module that fails to import is a bug, reported as one
-        io.log(f"internal error in image-gate (please report it):\n{traceback.format_exc()}")
+        io.log(f"internal error in image-gate (please report it):\n{_traceback()}")
         return EXIT_RUNTIME
     return execute(module, lambda: module.config_from_args(namespace), io, bool(namespace.json), namespace.json_output)

@@ -18,10 +18,7 @@ from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import jsonschema
-
 from gate.errors import InputError
-from gate.yamlsafe import YamlSyntaxError, load_yaml
 
 T = TypeVar("T")
 
@@ -40,12 +37,8 @@ def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, A
     """
     if not is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        where = ".".join(str(p) for p in first.path) or "(options)"
-        raise InputError(f"invalid {source}: {where}: {first.message}")
+    if not _plainly_valid(schema, dict(values)):
+        _raise_schema_error(schema, values, source)
     names = {f.name for f in fields(cls)}
     unknown = set(values) - names
     if unknown:
@@ -58,6 +51,84 @@ def build_config(cls: type[T], schema: Mapping[str, Any], values: Mapping[str, A
     if missing:
         raise InputError(f"invalid {source}: missing option(s) {', '.join(missing)}")
     return cls(**{k: _freeze(v) for k, v in values.items()})
+
+
+def _raise_schema_error(schema: Mapping[str, Any], values: Mapping[str, Any], source: str) -> None:
+    """jsonschema's verdict and first error, named for the user (jsonschema is imported only here)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.path) or "(options)"
+        raise InputError(f"invalid {source}: {where}: {first.message}")
+
+
+_TYPES: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+_PLAIN_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "minItems", "minLength", "pattern", "description", "default",
+    }
+)  # fmt: skip
+
+
+def _plainly_valid(schema: Any, value: Any) -> bool:
+    """True only when ``value`` certainly satisfies ``schema``, checked for the keywords the options
+    use (``_PLAIN_KEYWORDS``, as JSON Schema 2020-12 defines them). Anything else, and every failure, is
+    left to jsonschema, which gives the verdict and the message: importing it and building a validator
+    cost more than the rest of a command's start-up, on every start, for input that is nearly always valid."""
+    if not isinstance(schema, Mapping) or not _PLAIN_KEYWORDS.issuperset(schema):
+        return False
+    kinds = schema.get("type", ())
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if not isinstance(kinds, list | tuple) or not all(isinstance(k, str) and k in _TYPES for k in kinds):
+        return False
+    if "type" in schema and not any(_TYPES[kind](value) for kind in kinds):
+        return False
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number:
+        if "minimum" in schema and not value >= schema["minimum"]:
+            return False
+        if "maximum" in schema and not value <= schema["maximum"]:
+            return False
+        if "exclusiveMinimum" in schema and not value > schema["exclusiveMinimum"]:
+            return False
+        if "exclusiveMaximum" in schema and not value < schema["exclusiveMaximum"]:
+            return False
+    if "enum" in schema and not any(type(value) is type(v) and value == v for v in schema["enum"]):
+        return False
+    if isinstance(value, str):
+        if "minLength" in schema and not len(value) >= schema["minLength"]:
+            return False
+        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+            return False
+    if isinstance(value, list):
+        if "minItems" in schema and not len(value) >= schema["minItems"]:
+            return False
+        if "items" in schema and not all(_plainly_valid(schema["items"], item) for item in value):
+            return False
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        if not isinstance(properties, Mapping) or not all(key in value for key in schema.get("required", ())):
+            return False
+        for key, item in value.items():
+            if key in properties:
+                if not _plainly_valid(properties[key], item):
+                    return False
+            elif extra is False or (extra is not True and not _plainly_valid(extra, item)):
+                return False
+    return True
 
 
 def _freeze(value: Any) -> Any:
@@ -120,6 +191,8 @@ def parse_structured(text: str, name: str) -> Any:
         return json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, name))
     except ValueError:
         pass
+    from gate.yamlsafe import YamlSyntaxError, load_yaml  # YAML costs start-up: only for a YAML value
+
     try:
         return load_yaml(text, f"input {name}", secret=True)
     except YamlSyntaxError as exc:
@@ -184,6 +257,8 @@ class ActionInputs:
 
 def load_action_inputs(action_yml: Path = ACTION_YML) -> dict[str, str]:
     """Every input declared in ``action.yml`` with its default as a string."""
+    from gate.yamlsafe import load_yaml
+
     try:
         document = load_yaml(action_yml.read_text(encoding="utf-8"), str(action_yml))
     except (OSError, InputError) as exc:

@@ -314,3 +314,31 @@ def test_build_config_reports_missing_fields_the_schema_does_not_require() -> No
 def test_build_config_needs_a_dataclass() -> None:
     with pytest.raises(TypeError):
         build_config(dict, SCHEMA, {"path": "."}, "command line")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 70) | st.floats(-3, 70, allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(st.data())
+def test_the_quick_schema_check_never_passes_what_jsonschema_refuses(data: st.DataObject) -> None:
+    """``build_config`` skips jsonschema when a quick check of the options' keywords passes: that check
+    must never accept a value jsonschema would refuse (a refusal is always left to jsonschema's message)."""
+    import jsonschema
+
+    from gate.commands import available, load
+    from gate.config import _plainly_valid
+
+    for name in available():
+        schema = load(name).OPTIONS.schema()
+        validator = jsonschema.Draft202012Validator(schema)
+        for field, property_schema in schema["properties"].items():
+            value = data.draw(_JSON, label=f"{name}.{field}")
+            if _plainly_valid(property_schema, value):
+                assert validator.evolve(schema=property_schema).is_valid(value), (name, field, value)
+        document = {field: data.draw(_JSON, label=field) for field in list(schema["properties"])[:3]}
+        if _plainly_valid(schema, document):
+            assert validator.is_valid(document)

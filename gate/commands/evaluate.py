@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from gate.options.base import CommandOptions, Group
 from gate.options.policy import ALLOW_EMPTY, EVALUATED_IMAGE, GATE, SARIF_FILES, VEX, GateFields
 from gate.outcome import Context, Outcome
-from gate.policy.outcome import sarif_verdict_outcome
-from gate.policy.stage import GateRequest, gate_sarif_files
-from gate.policy.verdict import GateOptions
 
 NAME = "evaluate"
 HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"
@@ -41,6 +38,11 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: EvaluateConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.policy.outcome import sarif_verdict_outcome
+    from gate.policy.stage import GateRequest, gate_sarif_files
+    from gate.policy.verdict import GateOptions
+
     request = GateRequest(
         sarif_files=tuple(config.sarif_files),
         options=GateOptions.from_config(config),

@@ -5,11 +5,9 @@ acquisition provenance (the stage: ``gate.mirror.acquire`` over ``gate.mirror.st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.errors import InputError
-from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
-from gate.mirror.acquire_outcome import mirror_run_outcome
-from gate.mirror.stage import MirrorRequest, plan, plan_repositories
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.images import DESTINATION, PLATFORMS, SOURCE
@@ -27,6 +25,9 @@ from gate.options.signing import signing_key_secrets
 from gate.outcome import Context, Outcome
 
 PROVENANCE_OPTIONS = (PROVENANCE, PROVENANCE_SIGNING_KEY)
+if TYPE_CHECKING:  # the stage is imported when the command runs, not for its --help
+    from gate.mirror.acquire import TagPatterns
+
 NAME = "mirror"
 HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
 
@@ -70,6 +71,10 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: MirrorConfig, context: Context) -> Outcome:
+    from gate.mirror.acquire import AcquireRequest, Keeping, TagPatterns, acquire
+    from gate.mirror.acquire_outcome import mirror_run_outcome
+    from gate.mirror.stage import MirrorRequest, plan, plan_repositories
+
     if config.exclude and not config.tags:
         raise InputError("--exclude / input exclude only applies with --tags / input tags")
     if config.force and not config.history:

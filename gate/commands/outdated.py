@@ -5,10 +5,8 @@ and introduces (the stage: ``gate.discover.outdated_stage``). A report: exit 0 u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gate.discover.outdated_outcome import outdated_outcome
-from gate.discover.outdated_stage import OutdatedRequest, find_outdated
 from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
@@ -18,6 +16,9 @@ from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
 from gate.scan.layers import DEFAULT_SBOM_FALLBACK
 from gate.scan.stage import DEFAULT_PREDICATE_TYPE, DEFAULT_SCANNER
+
+if TYPE_CHECKING:
+    from gate.discover.outdated_stage import OutdatedRequest
 
 NAME = "outdated"
 HELP = "report pinned digests behind their tag (and, with --scan, the blocking vulnerabilities an update fixes)"
@@ -56,6 +57,8 @@ class OutdatedConfig(DockerfileFields, LookupFields, TrustFields):
         return trivy_scanner_options(self) if self.scanner == "trivy" else {}
 
     def request(self) -> OutdatedRequest:
+        from gate.discover.outdated_stage import OutdatedRequest
+
         scan = None
         if self.scan:
             from gate.policy.verdict import GateOptions
@@ -98,5 +101,9 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: OutdatedConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.discover.outdated_outcome import outdated_outcome
+    from gate.discover.outdated_stage import find_outdated
+
     found = find_outdated(config.request(), log=context.log, mask=context.mask, environ=context.environ)
     return outdated_outcome(found)

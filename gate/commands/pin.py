@@ -5,13 +5,15 @@ pinned digests too; ``--check``: write nothing, exit 1 when something would chan
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gate.discover.pin_outcome import pin_outcome
-from gate.discover.pin_stage import PinRequest, pin
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.pin import PIN_GROUPS
 from gate.outcome import Context, Outcome
+
+if TYPE_CHECKING:
+    from gate.discover.pin_stage import PinRequest
 
 NAME = "pin"
 HELP = "pin every image of the production Dockerfiles to its tag's current digest (--update: re-pin moved tags)"
@@ -23,6 +25,8 @@ class PinConfig(DockerfileFields, LookupFields):
     check: bool = False
 
     def request(self) -> PinRequest:
+        from gate.discover.pin_stage import PinRequest
+
         return PinRequest(
             path=self.path,
             selection=self.selection(),
@@ -40,4 +44,8 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: PinConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.discover.pin_outcome import pin_outcome
+    from gate.discover.pin_stage import pin
+
     return pin_outcome(pin(config.request(), log=context.log, mask=context.mask, environ=context.environ))

@@ -33,12 +33,6 @@ from gate.options.promote import (
 )
 from gate.options.scan import scan_groups
 from gate.outcome import Context, Outcome
-from gate.policy.outcome import enforced_outcome
-from gate.promote.outcome import promotion_outcome, refused_outcome
-from gate.promote.promotion import promote
-from gate.promote.report import load_verdict
-from gate.promote.verdict import NOTHING_PROMOTED, PromotionRefused, check_verdict
-from gate.scan.stage import scan_image
 
 NAME = "promote"
 HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
@@ -90,6 +84,14 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: PromoteConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.policy.outcome import enforced_outcome
+    from gate.promote.outcome import promotion_outcome, refused_outcome
+    from gate.promote.promotion import promote
+    from gate.promote.report import load_verdict
+    from gate.promote.verdict import NOTHING_PROMOTED, PromotionRefused, check_verdict
+    from gate.scan.stage import scan_image
+
     # bad credentials pairs fail before any scan
     access = config.access(
         parse_target_reference(config.source), parse_target_reference(config.destination, default_tag=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.github.blocked import BlockedIssueTarget, blocked_issue_target, with_blocked_issue
 from gate.oci.reference import parse_target_reference
@@ -19,8 +20,9 @@ from gate.options.images import SCANNED_IMAGE, SCANNED_PLATFORMS
 from gate.options.promote import GITHUB_TOKEN
 from gate.options.scan import ScanFields, check_scan_values, scan_groups
 from gate.outcome import Context, Outcome
-from gate.scan.outcome import scan_outcome
-from gate.scan.stage import ImageScanRequest, scan_image
+
+if TYPE_CHECKING:
+    from gate.scan.stage import ImageScanRequest
 
 NAME = "scan"
 HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
@@ -72,6 +74,10 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: ScanConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.scan.outcome import scan_outcome
+    from gate.scan.stage import scan_image
+
     target = config.blocked_issue_target(context.environ)
     scanned = scan_image(config.request(), log=context.log, mask=context.mask, environ=context.environ)
     outcome = scan_outcome(scanned, enforce=config.enforce)

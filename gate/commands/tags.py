@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.discover.matrix import MATRIX_CAP
-from gate.mirror.tags import TagsRequest, list_tags, repository
-from gate.mirror.tags_outcome import tags_outcome
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
 from gate.options.discover import MAX_MATRIX
@@ -44,6 +42,10 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: TagsConfig, context: Context) -> Outcome:
+    # the stage is imported when the command runs, not for its --help
+    from gate.mirror.tags import TagsRequest, list_tags, repository
+    from gate.mirror.tags_outcome import tags_outcome
+
     source = repository(config.source, "source")
     destination = repository(config.destination, "destination") if config.destination else None
     request = TagsRequest(

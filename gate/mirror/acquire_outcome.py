@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.discover.matrix import compact_json
 from gate.errors import EXIT_OK
 from gate.markdown import md_code, md_details, md_table, md_text
 from gate.mirror.acquire import MirrorRun, TagResult
@@ -110,6 +109,8 @@ def _line(result: TagResult) -> str:
 
 
 def _several(run: MirrorRun) -> Outcome:
+    from gate.discover.matrix import compact_json  # the discover modules: only for several tags
+
     assert run.selection is not None
     results = run.results
     failed = [r for r in results if r.error is not None]

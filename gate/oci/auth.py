@@ -26,25 +26,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gate.errors import InputError
 from gate.files import MissingFile, read_capped_text
-from gate.oci.http import (
-    AnswerLike,
-    Denied,
-    HttpClient,
-    RegistryFailure,
-    describe_answer,
-    is_loopback,
-    read_capped,
-    split_host,
-    url_host,
-)
 from gate.oci.reference import DOCKER_HUB, is_registry_host
 from gate.outcome import ignore
-from gate.yamlsafe import YamlSyntaxError, load_yaml
+
+if TYPE_CHECKING:  # credentials are read by commands that never talk to a registry (their --help above all)
+    from gate.oci.http import AnswerLike, HttpClient
 
 MAX_TOKEN_ANSWER = 1024 * 1024
 MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024
@@ -135,6 +126,8 @@ _AUTH_FIELDS = ("username", "password")
 def _registry_auth_document(text: str, source: str) -> Any:
     if not text.strip():
         return None
+    from gate.yamlsafe import YamlSyntaxError, load_yaml  # YAML costs start-up: only when there is a document
+
     try:
         return load_yaml(text, source, secret=True)
     except YamlSyntaxError as exc:
@@ -384,6 +377,8 @@ class Authenticator:
     ) -> None:
         self.registry = registry
         self.credential = credential
+        from gate.oci.http import is_loopback, split_host
+
         self.http = http
         self.allow_http = allow_http or (lambda host: is_loopback(split_host(host)))
         self.mask = mask
@@ -446,6 +441,8 @@ class Authenticator:
         return None
 
     def _fetch(self, needed: Mapping[str, set[str]]) -> _Token:
+        from gate.oci.http import Denied, RegistryFailure, describe_answer, read_capped, url_host
+
         assert self.realm is not None
         realm = urlsplit(self.realm)
         if realm.scheme not in ("http", "https") or not realm.netloc:

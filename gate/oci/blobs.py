@@ -15,9 +15,8 @@ from contextlib import AbstractContextManager, contextmanager
 
 from gate.errors import GateError
 from gate.oci.auth import repository_scope
-from gate.oci.connections import Answer
+from gate.oci.connections import NETWORK_ERRORS, Answer
 from gate.oci.http import (
-    NETWORK_ERRORS,
     AnswerTooSlow,
     Denied,
     ReadClock,

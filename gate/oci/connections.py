@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     import socket
     import ssl
 
+# What a broken or timed-out connection raises: OSError (socket errors, timeouts, TLS errors) and
+# http.client's protocol errors (a body cut short, a bad status line).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+
 # Characters a URL keeps as they are when re-quoted (what requests' requote_uri keeps): a registry's
 # Location with a space or a control character is sent escaped, not refused by http.client.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -43,15 +43,16 @@ from gate.oci.manifest import (
     platform_matches,
 )
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
+from gate.oci.target import DEFAULT_CONCURRENCY as DEFAULT_CONCURRENCY  # the copy's default, defined with the contracts
 from gate.oci.target import Descriptor, DigestMismatch, Manifest, Platform, Target
 from gate.oci.transfer import Counts, Node, Role, Transfer
 from gate.outcome import ignore
 
 COSIGN_SUFFIXES = ("sig", "att", "sbom")
-DEFAULT_CONCURRENCY = 4
 MAX_GRAPH_NODES = 10_000  # manifests in one copy: images, children, referrers, cosign artifacts
 MAX_GRAPH_DEPTH = 8  # index nesting, and referrers of referrers
 
+_UNSEEN = object()
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 ReferrerKind = Literal["referrer", "attestation", "cosign"]
@@ -180,6 +181,11 @@ class _Copy:
         self.transfer: Transfer
         self.root_was_present = False
         self.tags: dict[int, set[str] | None] = {}  # id(origin) -> its tags, listed once per copy
+        self.tag_lists: dict[int, Future[list[str]]] = {}  # id(origin) -> its tags, asked at the start
+        # (root digest, id(origin)) -> the root's referrers, asked while its children are fetched
+        self.first_asks: dict[tuple[str, int], Future[list[Descriptor]]] = {}
+        # The destination tag, asked at the start beside the source's root (``_seen_tag_digest``).
+        self.tag_seen: Future[str | None] | None = None
 
     def _parallel(self, work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         """``work`` over ``items`` in the copy's thread pool (results in order; the first error is
@@ -206,6 +212,12 @@ class _Copy:
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-blob") as blob_pool,
         ):
             self.pool = pool
+            if tag is not None:
+                self.tag_seen = pool.submit(self._tag_digest, tag)
+            if self.options.copy_referrers and self.options.cosign_tags:
+                for origin, _ in self._referrer_sources():
+                    if id(origin) not in self.tag_lists:  # a referrers source may be the source itself
+                        self.tag_lists[id(origin)] = pool.submit(origin.list_tags)
             self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts)
             self.failed = self.transfer.failed
             self.copied_referrers = self.transfer.copied_referrers
@@ -257,10 +269,21 @@ class _Copy:
         runs while the referrers are discovered (``gate.oci.transfer``)."""
         root_manifest = self.source.fetch_manifest(reference)
         root_manifest, filtered = self._apply_platform_filter(root_manifest)
+        if self.options.copy_referrers and self.pool is not None:
+            # The first referrer question of each source (where a store learns whether it has the referrers
+            # API: asked alone) goes now, beside the children's manifests, about the root.
+            root_digest = root_manifest.descriptor.digest
+            for origin, _ in self._referrer_sources():
+                if (root_digest, id(origin)) not in self.first_asks:
+                    self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
-        # The root first, alone: an unreachable or refusing destination fails once, not per manifest.
-        self.root_was_present = self.destination.has_manifest(root.digest)
+        # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
+        # the root first, alone: an unreachable or refusing destination fails once, not per manifest.
+        if self._seen_tag_digest() == root.digest:
+            self.root_was_present = True
+        else:
+            self.root_was_present = self.destination.has_manifest(root.digest)
         if self.root_was_present:
             self.transfer.mark_present(self.image_order)
         else:
@@ -376,14 +399,18 @@ class _Copy:
         while level:
             depth += 1
             asks = [(subject, origin) for subject in level for origin, _ in sources]
-
-            def ask(item: tuple[str, Target]) -> list[Descriptor]:
-                return sorted(item[1].referrers(item[0]), key=lambda d: d.digest)
-
-            # The first question of each source alone: a store learns there whether it has the referrers API.
-            alone = asks[: len(sources)] if first else []
-            answers = [ask(item) for item in alone] + self._parallel(ask, asks[len(alone) :])
-            listed = dict(zip(((subject, id(origin)) for subject, origin in asks), answers, strict=True))
+            keys = [(subject, id(origin)) for subject, origin in asks]
+            # The first question of each source alone: a store learns there whether it has the referrers API
+            # (the root's, asked beside the children's manifests; else the level's first subject's).
+            alone = ([key for key in keys if key in self.first_asks] or keys[: len(sources)]) if first else []
+            listed: dict[tuple[str, int], list[Descriptor]] = {}
+            for key, item in zip(keys, asks, strict=True):
+                if key in alone:
+                    asked = self.first_asks.pop(key, None)
+                    listed[key] = asked.result() if asked is not None else self._ask(item)
+            rest = [(key, item) for key, item in zip(keys, asks, strict=True) if key not in listed]
+            answers = self._parallel(self._ask, [item for _, item in rest])
+            listed.update(zip((key for key, _ in rest), answers, strict=True))
             first = False
             wanted: dict[tuple[str, int], tuple[Target, Descriptor, str]] = {}
             for subject, origin in asks:
@@ -419,6 +446,11 @@ class _Copy:
             self.transfer.schedule()
             self.transfer.pump(block=False)
 
+    @staticmethod
+    def _ask(item: tuple[str, Target]) -> list[Descriptor]:
+        """The referrers of ``item``'s subject digest in its store, by digest."""
+        return sorted(item[1].referrers(item[0]), key=lambda d: d.digest)
+
     def _add_referrers_of(
         self,
         subject_digest: str,
@@ -443,10 +475,12 @@ class _Copy:
                 node.subject = Descriptor(subject.media_type, subject.digest, subject.size)
 
     def _tags_of(self, origin: Target) -> set[str] | None:
-        """``origin``'s tags, listed once per copy (the list is capped by the store); None when unlistable."""
+        """``origin``'s tags, listed once per copy (the list is capped by the store; asked at the start, beside
+        the discovery); None when unlistable."""
         if id(origin) not in self.tags:
+            asked = self.tag_lists.get(id(origin))
             try:
-                self.tags[id(origin)] = set(origin.list_tags())
+                self.tags[id(origin)] = set(asked.result() if asked is not None else origin.list_tags())
             except GateError as exc:
                 self.log(f"warning: {origin.display_name}: cannot list tags for cosign signatures: {exc.message}")
                 self.tags[id(origin)] = None
@@ -488,6 +522,23 @@ class _Copy:
             self.copied_referrers.add(digest)
             self.counts.referrers_copied += 1
 
+    def _tag_digest(self, tag: str) -> str | None:
+        """What the destination tag points at; None when absent."""
+        try:
+            return self.destination.resolve(tag).digest
+        except InputError:
+            return None
+
+    def _seen_tag_digest(self) -> str | object | None:
+        """The answer to the question asked at the start; ``_UNSEEN`` when not asked or when it failed (the
+        copy then asks again where it always did, and fails there, with the same error, if it must)."""
+        if self.tag_seen is None:
+            return _UNSEEN
+        try:
+            return self.tag_seen.result()
+        except GateError:
+            return _UNSEEN
+
     def _tag_points_to(self, tag: str, digest: str) -> bool:
         try:
             return self.destination.resolve(tag).digest == digest
@@ -499,8 +550,11 @@ class _Copy:
         if tag is None:
             return True
         # A tag can only point at a manifest the destination held before this copy.
-        if self.root_was_present and self._tag_points_to(tag, root.digest):
-            return True
+        if self.root_was_present:
+            seen = self._seen_tag_digest()
+            current = self._tag_points_to(tag, root.digest) if seen is _UNSEEN else seen == root.digest
+            if current:
+                return True
         self.destination.push_manifest(root.manifest, tag)
         self.log(f"{self.destination.display_name}: tagged {tag} -> {root.digest}")
         return False

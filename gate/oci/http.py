@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import ipaddress
 import json
 import math
@@ -31,13 +30,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from gate.errors import InputError, RuntimeFailure
-from gate.oci.connections import Answer, ConnectionPool
 from gate.outcome import ignore
+
+if TYPE_CHECKING:  # http.client (and the email parser it loads) come with the first connection: code that
+    # only names this module's errors (most of image-gate, every --help) does not pay for them
+    from gate.oci.connections import Answer
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -102,9 +103,11 @@ class AnswerLike(Protocol):
     def close(self) -> None: ...
 
 
-# What a broken or timed-out connection raises: OSError (socket errors, timeouts, TLS errors, and
-# requests' own exceptions) and http.client's protocol errors (a body cut short, a bad status line).
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+def network_errors() -> tuple[type[BaseException], ...]:
+    """What a broken or timed-out connection raises (``gate.oci.connections.NETWORK_ERRORS``)."""
+    from gate.oci.connections import NETWORK_ERRORS
+
+    return NETWORK_ERRORS
 
 
 def blob_read_budget(size: int, floor: float) -> float:
@@ -209,7 +212,7 @@ def timed_chunks(response: AnswerLike, chunk_size: int, clock: ReadClock, what: 
         _WATCHDOG.arm(key, min(clock.stall, remaining), cut(stalls_first))
         try:
             chunk = next(chunks, None)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             if fired:
                 raise late() from exc
             raise
@@ -276,6 +279,8 @@ def retry_after_seconds(response: AnswerLike, cap: float) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
+            from email.utils import parsedate_to_datetime
+
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
@@ -357,7 +362,7 @@ def read_capped(response: AnswerLike, limit: int, what: str, *, deadline: float 
             buffer += chunk
             if len(buffer) > limit:
                 raise ResponseTooLarge(f"{what}: the answer is over the {limit}-byte limit")
-    except NETWORK_ERRORS as exc:
+    except network_errors() as exc:
         raise Unreachable(f"{what}: the connection broke while reading the answer ({type(exc).__name__})") from exc
     finally:
         response.close()
@@ -387,6 +392,8 @@ class HttpClient:
         self.max_redirects = max_redirects
         self.log = log
         self.sleep = sleep
+        from gate.oci.connections import ConnectionPool
+
         self.connections = ConnectionPool(size=pool_size, timeout=timeout, user_agent=USER_AGENT)
 
     def close(self) -> None:
@@ -428,7 +435,7 @@ class HttpClient:
                 wait = retry_after_seconds(response, self.retry.retry_after_cap)
                 reason = f"answer {response.status_code}"
                 response.close()
-            except NETWORK_ERRORS as exc:
+            except network_errors() as exc:
                 if attempt >= attempts:
                     raise Unreachable(
                         f"cannot {what}: {url_host(url)} is unreachable after {attempts} attempt(s) "

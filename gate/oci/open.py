@@ -11,16 +11,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from gate.errors import InputError
 from gate.files import read_capped_text
 from gate.oci.auth import Credential, CredentialStore
-from gate.oci.layout import LayoutTarget
-from gate.oci.pool import RegistryPool
 from gate.oci.reference import ImageReference, LayoutReference, TargetReference
-from gate.oci.target import Target
 from gate.outcome import ignore
+
+if TYPE_CHECKING:  # the options import Access: the clients are imported when a pool is opened
+    from gate.oci.pool import RegistryPool
+    from gate.oci.target import Target
 
 MAX_REGISTRY_AUTH_BYTES = 1024 * 1024
 
@@ -72,6 +74,8 @@ class Access:
 def open_target(ref: TargetReference, pool: RegistryPool, *, create: bool = False) -> Target:
     """The target for one reference: an OCI layout directory, or a repository through ``pool``."""
     if isinstance(ref, LayoutReference):
+        from gate.oci.layout import LayoutTarget
+
         return LayoutTarget(ref.path, create=create)
     return pool.target(ref)
 
@@ -94,6 +98,8 @@ def registry_pool(
     log: Callable[[str], None] = ignore,
 ) -> Iterator[RegistryPool]:
     """A pool over every credential source (masked), closed on exit."""
+    from gate.oci.pool import RegistryPool
+
     credentials = CredentialStore.load(
         explicit=dict(access.explicit),
         registry_auth=registry_auth_text(access.registry_auth),

@@ -42,6 +42,7 @@ TAG_PATTERN = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls white space, found without a loop in Python
 _HEX64 = re.compile(r"[a-f0-9]{64}")
 _DIGEST_EXPECTED = "expected sha256: and 64 lowercase hex digits (or sha512: and 128)"
 
@@ -135,7 +136,7 @@ def parse_reference(text: str, *, strict_digest: bool = True, default_tag: str |
     text = text.strip()
     if not text:
         raise InputError("empty image reference")
-    if any(ch.isspace() for ch in text):
+    if _SPACE.search(text):
         raise InputError(f"invalid image reference {original!r}: it contains white space")
     # As ParseNormalizedNamed: only a reference that is 64 hex digits as a whole is refused.
     if _HEX64.fullmatch(text):

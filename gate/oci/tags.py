@@ -13,7 +13,6 @@ a registry with deletes disabled leaves the tag as it was and the error says so.
 from __future__ import annotations
 
 import json
-import uuid
 
 from gate.errors import InputError
 from gate.oci.auth import repository_scope
@@ -133,6 +132,8 @@ class Tags:
 
 
 def _throwaway_manifest(label: str) -> Manifest:
+    import uuid  # only when a tag is deleted (uuid loads the platform module: not on every start)
+
     document = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,

@@ -24,6 +24,8 @@ from gate.errors import GateError, InputError, RuntimeFailure
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
+# Parallel blob transfers per registry host (the copy engine's default; the options show it in --help).
+DEFAULT_CONCURRENCY = 4
 
 # Media types.
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gate.oci.auth import Credential, registry_auth_secrets
-from gate.oci.copy import DEFAULT_CONCURRENCY
 from gate.oci.open import Access, credential_pair, explicit_credentials, registry_auth_text, url_secrets
+from gate.oci.target import DEFAULT_CONCURRENCY
 from gate.options.base import Group, Option
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 
 from gate.discover.policy import DEFAULT_MARKER
 from gate.discover.production import Selection
-from gate.oci.copy import DEFAULT_CONCURRENCY
 from gate.oci.open import Access
+from gate.oci.target import DEFAULT_CONCURRENCY
 from gate.options.access import CONCURRENCY, INSECURE_REGISTRIES, REGISTRY_AUTH, config_secrets
 from gate.options.base import Group
 from gate.options.discover import ALL_DOCKERFILES, ALLOW_EMPTY, BUILD_ARGS, MARKER, PATH

@@ -4,20 +4,20 @@ delete it. ``PromotionFields`` is the config of a command that scans (or reads a
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from gate.errors import GateError
 from gate.options.access import ENV_PREFIX, AccessFields, config_secrets
 from gate.options.base import Option
 from gate.options.scan import ScanFields
 from gate.options.signing import REPORT_SIGNING_KEY as REPORT_SIGNING_KEY  # promote and pipeline import it here
-from gate.promote.github_packages import DEFAULT_API_URL
-from gate.promote.promotion import PromoteOptions
-from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS, ReportFormat, ReportSettings
-from gate.promote.signing import load_signing_key, signing_key_text
-from gate.promote.vuln import Invocation
+from gate.options.signing import signing_key_secrets
+from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS
+
+if TYPE_CHECKING:  # the promotion (requests, PyGithub, cryptography) is imported when it runs, not for --help
+    from gate.promote.promotion import PromoteOptions
+    from gate.promote.referrer import ReportFormat, ReportSettings
 
 VERDICT_FILE = Option(
     "verdict_file",
@@ -78,25 +78,25 @@ class PromotionFields(ScanFields, AccessFields):
             self.source_password,
             self.destination_password,
             self.github_token,
-            *self._signing_key_text(),
+            *signing_key_secrets(self.report_signing_key),
             registry_auth=self.registry_auth,
             urls=[self.osv_db],
         )
 
-    def _signing_key_text(self) -> tuple[str, ...]:
-        if not self.report_signing_key.strip():
-            return ()
-        with contextlib.suppress(GateError):  # unreadable: loading it says why, and nothing read is left to mask
-            return (signing_key_text(self.report_signing_key),)
-        return ()
-
     def report_settings(self, environ: Mapping[str, str]) -> ReportSettings:
         """The report's format and signing key (loaded and checked: bad input fails before anything is copied)."""
+        from gate.promote.referrer import ReportSettings
+        from gate.promote.signing import load_signing_key
+        from gate.promote.vuln import Invocation
+
         key = load_signing_key(self.report_signing_key) if self.report_signing_key.strip() else None
         report_format: ReportFormat = "cssc-v1" if self.report_format == "cssc-v1" else "vuln"
         return ReportSettings(report_format, key, Invocation.from_environ(environ))
 
     def promote_options(self, environ: Mapping[str, str], verdict_source: str) -> PromoteOptions:
+        from gate.promote.github_packages import DEFAULT_API_URL
+        from gate.promote.promotion import PromoteOptions
+
         return PromoteOptions(
             delete_source_tag=self.delete_source_tag,
             github_token=self.github_token,

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-
 from gate.errors import InputError
 from gate.options.base import Group, Option
 
@@ -48,6 +46,8 @@ def trivy_values(document: Any, where: str) -> dict[str, Any]:
     """The config values of a ``trivy_options`` map (None: none given); ``InputError`` naming the key."""
     if document is None:
         return {}
+    import jsonschema  # only when trivy_options are given: not on every start
+
     errors = sorted(
         jsonschema.Draft202012Validator(TRIVY_OPTIONS_SCHEMA).iter_errors(document), key=lambda e: list(e.path)
     )

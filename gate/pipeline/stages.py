@@ -10,27 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gate.errors import InputError
-from gate.github.blocked import blocked_issue_target, with_blocked_issue
-from gate.mirror.outcome import mirror_outcome
-from gate.mirror.stage import MirrorRequest, mirror
-from gate.mirror.stage import plan as mirror_plan
-from gate.oci.open import Access
 from gate.oci.reference import TargetReference, parse_target_reference
 from gate.options.github import TrackingFields
 from gate.options.promote import PromotionFields
 from gate.outcome import Context, Outcome
 from gate.pipeline.chain import Mirrored, Promoted, Scanned, run_pipeline
 from gate.pipeline.summary import Names, combine
-from gate.policy.outcome import enforced_outcome
-from gate.policy.vex_match import load_given_vex
-from gate.policy.waivers import load_exceptions
-from gate.promote.outcome import promoted_outcome
-from gate.promote.promotion import PromoteReport, promote
-from gate.scan.outcome import scan_outcome
-from gate.scan.stage import ScanOutcome, make_scanner, scan_image
-from gate.scanners.base import Scanner
+
+if TYPE_CHECKING:  # the stages are imported when the pipeline runs: PipelineConfig (its --help) does without
+    from gate.mirror.stage import MirrorRequest
+    from gate.oci.open import Access
+    from gate.promote.promotion import PromoteReport
+    from gate.scan.stage import ScanOutcome
+    from gate.scanners.base import Scanner
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,12 @@ def _repository_only(ref: TargetReference, name: str) -> None:
 
 def plan(config: PipelineConfig, context: Context) -> Plan:
     """Parse and check every input that can be checked without a registry: bad input exits 2 before any copy."""
+    from gate.mirror.stage import MirrorRequest
+    from gate.mirror.stage import plan as mirror_plan
+    from gate.policy.vex_match import load_given_vex
+    from gate.policy.waivers import load_exceptions
+    from gate.scan.stage import make_scanner
+
     source = parse_target_reference(config.source)
     quarantine = parse_target_reference(config.quarantine, default_tag=None)
     production = parse_target_reference(config.production, default_tag=None)
@@ -114,11 +115,17 @@ class RealStages:
         self.scanned_until: dt.datetime | None = None
 
     def mirror(self) -> Mirrored:
+        from gate.mirror.outcome import mirror_outcome
+        from gate.mirror.stage import mirror
+
         context = self.context
         report = mirror(self.steps.mirror, environ=context.environ, mask=context.mask, log=context.log)
         return Mirrored(report.digest, mirror_outcome(report))
 
     def scan(self, digest: str) -> Scanned[ScanOutcome]:
+        from gate.scan.outcome import scan_outcome
+        from gate.scan.stage import scan_image
+
         image = f"{self.steps.quarantine.name}@{digest}"
         self.scanned_from = dt.datetime.now(dt.UTC)
         found = scan_image(
@@ -132,6 +139,8 @@ class RealStages:
         return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found, enforce=self.config.enforce))
 
     def promote(self, scanned: Scanned[ScanOutcome]) -> Promoted:
+        from gate.promote.promotion import promote
+
         tag = self.steps.quarantine_tag
         name = self.steps.quarantine.name
         source = f"{name}:{tag}" if tag else f"{name}@{scanned.digest}"
@@ -156,6 +165,8 @@ class RealStages:
 
 def promote_outcome(report: PromoteReport) -> Outcome:
     """The promote stage's part of the pipeline outcome: the ``promote`` command's document and summary."""
+    from gate.promote.outcome import promoted_outcome
+
     message = (
         f"promote: {report.source} -> {report.destination} ({report.digest}); scan report {report.report_digest}"
         + (" (reused)" if report.report_reused else "")
@@ -167,6 +178,9 @@ def promote_outcome(report: PromoteReport) -> Outcome:
 
 def run_stages(config: PipelineConfig, context: Context) -> Outcome:
     """Plan, run the chain over the real stages, and combine their outcomes into one."""
+    from gate.github.blocked import blocked_issue_target, with_blocked_issue
+    from gate.policy.outcome import enforced_outcome
+
     steps = plan(config, context)
     tag = steps.quarantine_tag
     quarantine = f"{steps.quarantine.name}:{tag}" if tag else steps.quarantine.name

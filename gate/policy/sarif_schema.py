@@ -26,11 +26,10 @@ import json
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.validators
+if TYPE_CHECKING:  # imported when a document is validated: the commands' start-up does not pay for it
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "sarif-2.1.0.json"
 
@@ -66,6 +65,8 @@ def canonical(value: Any) -> str:
 
 
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    import jsonschema
+
     if not unique or not validator.is_type(instance, "array"):
         return
     seen: set[str] = set()
@@ -90,6 +91,8 @@ def _schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _validator(definition: str | None) -> Any:
+    import jsonschema.validators
+
     schema = _schema()
     cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
         jsonschema.Draft4Validator, {"uniqueItems": _unique_items}
@@ -100,6 +103,8 @@ def _validator(definition: str | None) -> Any:
 
 
 def _jsonschema_check(instance: Any, definition: str | None, prefix: Path_) -> None:
+    import jsonschema.exceptions
+
     best = jsonschema.exceptions.best_match(_validator(definition).iter_errors(instance))
     if best is not None:
         raise SchemaViolation(prefix + tuple(best.absolute_path), best.message)

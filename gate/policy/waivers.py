@@ -24,13 +24,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import InputError
 from gate.files import read_capped_text
-from gate.yamlsafe import load_yaml
+
+if TYPE_CHECKING:  # imported when an exceptions document is checked, not on every start
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "exceptions.schema.json"
 MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024
@@ -66,6 +66,8 @@ class ExceptionEntry:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
@@ -79,6 +81,8 @@ def parse_exceptions(text: str, source: str) -> tuple[ExceptionEntry, ...]:
     """Exceptions from the text of a file; ``source`` names it in errors."""
     if _looks_structured(text):
         # Dates stay text, so the schema sees what the user wrote; a key given twice is an error.
+        from gate.yamlsafe import load_yaml  # YAML costs start-up: imported when an exceptions file is read
+
         return _from_document(load_yaml(text, source, dates=False), source)
     return _from_text(text, source)
 

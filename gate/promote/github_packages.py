@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
-
-import requests
-from github import Auth, Github, GithubException
 
 from gate.errors import InputError, RuntimeFailure
 from gate.oci.http import is_loopback
 from gate.outcome import ignore
+
+if TYPE_CHECKING:  # requests and PyGithub are imported when a tag is deleted: every other start is spared them
+    from github import Github, GithubException
 
 GHCR = "ghcr.io"
 DEFAULT_API_URL = "https://api.github.com"
@@ -86,6 +86,8 @@ def delete_ghcr_tag(
     _check_api_url(api_url)
     owner, name = split_package(repository)
     package = f"{owner}/{name}"
+    from github import Auth, Github
+
     client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
     try:
         kind = _owner_kind(client, owner)
@@ -136,6 +138,9 @@ def _not(found: PackageTagDeletion, reason: str) -> PackageTagDeletion:
 
 
 def _owner_kind(client: Github, owner: str) -> OwnerKind:
+    import requests
+    from github import GithubException
+
     try:
         kind = client.get_user(owner).type
     except GithubException as exc:
@@ -177,6 +182,9 @@ def _version(item: Any) -> tuple[int, str, tuple[str, ...]] | None:
 
 
 def _call(client: Github, verb: str, url: str, what: str, parameters: dict[str, Any] | None = None) -> Any:
+    import requests
+    from github import GithubException
+
     try:
         _, data = client.requester.requestJsonAndCheck(verb, url, parameters=parameters)
     except GithubException as exc:
@@ -192,6 +200,8 @@ def _call(client: Github, verb: str, url: str, what: str, parameters: dict[str, 
 def _network(exc: Exception) -> str:
     """A network failure (or PyGithub refusing a redirect to another host) in words, without URLs.
     Any other ``RuntimeError`` is a bug and is raised again."""
+    import requests
+
     if isinstance(exc, requests.Timeout):
         return "timed out"
     if isinstance(exc, requests.ConnectionError):

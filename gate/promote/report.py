@@ -20,14 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Literal
 
 from gate import __version__
 from gate.errors import InputError
 from gate.files import read_capped
 from gate.policy.severity import SEVERITIES
+
+if TYPE_CHECKING:
+    import jsonschema
 
 REPORT_MEDIA_TYPE = "application/vnd.cssc.scan-report.v1+json"
 REPORT_ARTIFACT_TYPE = REPORT_MEDIA_TYPE
@@ -47,6 +48,8 @@ SCAN_METHODS: tuple[ScanMethod, ...] = ("sbom", "image", "sarif")
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # when a report is checked, not on every start
+
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 

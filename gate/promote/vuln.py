@@ -25,14 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from packageurl import PackageURL
 
 from gate.attest.unwrap import STATEMENT_V1
 from gate.errors import InputError
 from gate.promote.report import ScanReport, rfc3339
+
+if TYPE_CHECKING:
+    import jsonschema
 
 VULN_PREDICATE_TYPE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "vuln-report.schema.json"
@@ -86,6 +88,8 @@ class VulnStatement:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # when a statement is checked, not on every start
+
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
