@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError
+from gate.schema_files import first_schema_error
 
 START = "<!-- cssc-metadata:start -->"
 END = "<!-- cssc-metadata:end -->"
@@ -61,20 +61,12 @@ class IssueMetadata:
         return data
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def validate_metadata(data: Any, where: str) -> IssueMetadata:
     """``data`` checked against the schema, as an ``IssueMetadata``; ``MetadataError`` naming ``where``."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        at = "/".join(str(p) for p in first.absolute_path) or "the block"
-        raise MetadataError(f"{where}: the cssc-metadata block is malformed: {at}: {first.message}")
+    error = first_schema_error(SCHEMA_PATH, data)
+    if error is not None:
+        at = "/".join(str(p) for p in error.path) or "the block"
+        raise MetadataError(f"{where}: the cssc-metadata block is malformed: {at}: {error.message}")
     return IssueMetadata(**{**data, "blocking_cves": tuple(data["blocking_cves"])})
 
 

@@ -22,15 +22,12 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gate.errors import InputError
 from gate.files import read_capped_text
-
-if TYPE_CHECKING:  # imported when an exceptions document is checked, not on every start
-    import jsonschema
+from gate.schema_files import SchemaError, first_schema_error
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "exceptions.schema.json"
 MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024
@@ -64,13 +61,6 @@ class ExceptionEntry:
         }
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def load_exceptions(path: str | Path) -> tuple[ExceptionEntry, ...]:
     """Read an exceptions file (YAML or plain text); bad content raises ``InputError``."""
     text = read_capped_text(path, MAX_EXCEPTIONS_BYTES, "the exceptions file", regular_only=False, strip_bom=True)
@@ -100,11 +90,9 @@ def _looks_structured(text: str) -> bool:
 def _from_document(document: Any, source: str) -> tuple[ExceptionEntry, ...]:
     if document is None:
         return ()
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-        raise InputError(f"{source}: {where.lstrip('.') or '(top level)'}: {_message(first)}")
+    error = first_schema_error(SCHEMA_PATH, document)
+    if error is not None:
+        raise InputError(f"{source}: {error.where('(top level)')}: {_message(error)}")
     entries: list[ExceptionEntry] = []
     for i, item in enumerate(document.get("exceptions") or []):
         where = f"{source}: exceptions[{i}]"
@@ -122,13 +110,12 @@ def _from_document(document: Any, source: str) -> tuple[ExceptionEntry, ...]:
     return tuple(entries)
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: SchemaError) -> str:
     if error.validator == "additionalProperties":
         return f"{error.message} (allowed: id, reason, expires, images, packages)"
-    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "expires":
+    if error.validator == "pattern" and error.path and error.path[-1] == "expires":
         return f"{json.dumps(error.instance)} is not a date (YYYY-MM-DD)"
-    text = error.message
-    return text if len(text) <= 200 else text[:197] + "..."
+    return error.short_message()
 
 
 def _date(value: Any, where: str) -> dt.date:

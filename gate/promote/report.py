@@ -18,17 +18,14 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from gate import __version__
 from gate.errors import InputError
 from gate.files import read_capped
 from gate.policy.severity import SEVERITIES
-
-if TYPE_CHECKING:
-    import jsonschema
+from gate.schema_files import check_document
 
 REPORT_MEDIA_TYPE = "application/vnd.cssc.scan-report.v1+json"
 REPORT_ARTIFACT_TYPE = REPORT_MEDIA_TYPE
@@ -46,21 +43,9 @@ ScanMethod = Literal["sbom", "image", "sarif"]
 SCAN_METHODS: tuple[ScanMethod, ...] = ("sbom", "image", "sarif")
 
 
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema  # when a report is checked, not on every start
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def validate_scan_report(document: Any, source: str = "scan report") -> None:
     """Raise ``InputError`` naming the first JSON path that breaks the schema."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path) or "(root)"
-        message = first.message if len(first.message) <= 200 else first.message[:197] + "..."
-        raise InputError(f"{source}: {where.lstrip('.')}: {message} ({len(errors)} schema error(s))")
+    check_document(SCHEMA_PATH, document, source)
 
 
 def load_verdict(path: str | Path) -> dict[str, Any]:

@@ -23,18 +23,14 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from packageurl import PackageURL
 
 from gate.attest.unwrap import STATEMENT_V1
-from gate.errors import InputError
 from gate.promote.report import ScanReport, rfc3339
-
-if TYPE_CHECKING:
-    import jsonschema
+from gate.schema_files import check_document
 
 VULN_PREDICATE_TYPE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "vuln-report.schema.json"
@@ -86,21 +82,9 @@ class VulnStatement:
     data: bytes
 
 
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema  # when a statement is checked, not on every start
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def validate_vuln_statement(document: Any, source: str = "vuln report") -> None:
     """Raise ``InputError`` naming the first JSON path that breaks the schema."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path) or "(root)"
-        message = first.message if len(first.message) <= 200 else first.message[:197] + "..."
-        raise InputError(f"{source}: {where.lstrip('.')}: {message} ({len(errors)} schema error(s))")
+    check_document(SCHEMA_PATH, document, source)
 
 
 def scanner_uri(name: str | None, version: str | None) -> str:
