@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from gate.attest.signed import counts_for, index_signature, verify_layer
+from gate.attest.signed import counts_for, in_index_verification, index_signature, verify_layer
 from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation, unwrap
 from gate.attest.verify.policy import Reason, Verification, VerificationPolicy
 from gate.errors import InputError
@@ -317,18 +317,7 @@ class _Judge:
         self, layer: Descriptor, blob: bytes, attestation: Attestation, source: SbomSource, used_for: str
     ) -> tuple[Verification, Attestation | None]:
         if source == "in-index":
-            signature = self.index_signature()
-            if not signature.verified:
-                detail = (
-                    "an in-index attestation is covered by the index digest, and the index carries no signature "
-                    f"that verifies ({signature.detail})"
-                )
-                return Verification.refused(signature.reason or Reason.UNSIGNED, detail, signature.signer), None
-            if used_for.lower() not in attestation.subject_digests:
-                named = ", ".join(sorted(attestation.subject_digests)[:3]) or "nothing"
-                detail = f"the statement is about {named}, not {used_for}"
-                return Verification.refused(Reason.SUBJECT_MISMATCH, detail, signature.signer), None
-            return Verification.accepted(f"{signature.signer} (index signature)", "", b""), attestation
+            return in_index_verification(self.index_signature(), attestation, used_for)
         result = verify_layer(layer, blob, attestation.envelope, self.policy, legacy_tag=source == "cosign-tag")
         return counts_for(result, used_for, self.selector.matches, attestation.source)
 

@@ -92,6 +92,25 @@ def counts_for(
     return verification, attestation
 
 
+def in_index_verification(
+    signature: Verification, attestation: Attestation | None, used_for: str
+) -> tuple[Verification, Attestation | None]:
+    """The in-index rule: an in-index attestation is covered by the index digest, so it counts only when the
+    index carries a verified signature (``signature``, from ``index_signature``) and its statement names
+    ``used_for``; the attestation comes back only when it counts."""
+    if not signature.verified:
+        detail = (
+            "an in-index attestation is covered by the index digest, and the index carries no signature "
+            f"that verifies ({signature.detail})"
+        )
+        return Verification.refused(signature.reason or Reason.UNSIGNED, detail, signature.signer), None
+    if attestation is None or used_for.lower() not in attestation.subject_digests:
+        named = ", ".join(sorted(attestation.subject_digests)[:3]) if attestation else ""
+        detail = f"the statement is about {named or 'nothing'}, not {used_for}"
+        return Verification.refused(Reason.SUBJECT_MISMATCH, detail, signature.signer), None
+    return Verification.accepted(f"{signature.signer} (index signature)", "", b""), attestation
+
+
 def index_signature(index: Descriptor, fetcher: SignatureFetcher, policy: VerificationPolicy) -> Verification:
     """Whether the index carries a cosign signature that verifies under ``policy`` and names its digest.
 

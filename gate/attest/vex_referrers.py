@@ -37,7 +37,7 @@ from gate.attest.lookup import (
     TargetFetcher,
     split_index,
 )
-from gate.attest.signed import counts_for, index_signature, verify_layer
+from gate.attest.signed import counts_for, in_index_verification, index_signature, verify_layer
 from gate.attest.unwrap import MAX_ATTESTATION_BYTES, Attestation, EnvelopeKind, unwrap_document
 from gate.attest.verify.policy import Reason, Verification, VerificationPolicy
 from gate.errors import GateError, InputError
@@ -282,18 +282,7 @@ class _Judge:
 
     def _in_index(self, unsigned: Attestation | None, subject: str) -> tuple[Verification, Attestation | None]:
         """An in-index attestation is covered by the index digest: it counts when the index is signed."""
-        signature = self.index_signature()
-        if not signature.verified:
-            detail = (
-                "an in-index attestation is covered by the index digest, and the index carries no signature "
-                f"that verifies ({signature.detail})"
-            )
-            return Verification.refused(signature.reason or Reason.UNSIGNED, detail, signature.signer), None
-        if unsigned is None or subject.lower() not in unsigned.subject_digests:
-            named = ", ".join(sorted(unsigned.subject_digests)[:3]) if unsigned else "nothing"
-            detail = f"the statement is about {named or 'nothing'}, not {subject}"
-            return Verification.refused(Reason.SUBJECT_MISMATCH, detail, signature.signer), None
-        return Verification.accepted(f"{signature.signer} (index signature)", "", b""), unsigned
+        return in_index_verification(self.index_signature(), unsigned, subject)
 
     def _counted(
         self, statements: VexSet, where: str, subject: str, *, verified: bool, signer: str = ""
