@@ -386,11 +386,12 @@ def test_on_ghcr_the_registry_refuses_then_the_github_packages_api_deletes(
         log=logs.append,
     )
     assert report.promoted and report.github_package is not None
-    # the registry API first: one DELETE of the tag, refused, and nothing pushed after it
-    [delete] = proxy.received(method="DELETE")
-    assert delete.path.endswith(f"/quarantine/manifests/{TAG}") and delete.status == 405 and delete.fault
-    after = proxy.requests[proxy.requests.index(delete) + 1 :]
-    assert [r for r in after if r.method in ("PUT", "POST", "PATCH", "DELETE")] == []
+    # the registry API first: the cleanup's first DELETE, then the tag's, both refused, and nothing pushed after
+    deletes = proxy.received(method="DELETE")
+    assert all(d.status == 405 and d.fault for d in deletes)
+    assert deletes[-1].path.endswith(f"/quarantine/manifests/{TAG}")
+    after = proxy.requests[proxy.requests.index(deletes[0]) + 1 :]
+    assert [r for r in after if r.method in ("PUT", "POST", "PATCH")] == []
     assert deletes_seen and deletes_seen[0] == 1  # GitHub only after the refusal
     assert any("does not allow deletes of tags" in line and "GitHub Packages API" in line for line in logs)
     if other_tags:
