@@ -101,9 +101,9 @@ class Left:
 
 @dataclass(frozen=True)
 class Action:
-    """One step of the plan. ``manifest``: delete ``digest`` (and ``tag``, a cosign tag on it); ``tag``: delete
-    only ``tag`` (its manifest stays); ``index``: drop ``drop`` from ``subject``'s fallback index ``tag``
-    (``digest``), deleting it when nothing else is listed."""
+    """One step of the plan. ``manifest``: delete ``digest`` (and ``tag``, a cosign tag on it; ``subject``: what
+    the referrer refers to); ``tag``: delete only ``tag`` (its manifest stays); ``index``: drop ``drop`` from
+    ``subject``'s fallback index ``tag`` (``digest``), deleting it when nothing else is listed."""
 
     kind: ActionKind
     digest: str
@@ -339,7 +339,7 @@ def _plan_subject(graph: _Graph, subject: str, shared: set[str], kept: set[str],
         drop = (*gone, *graph.stale.get(subject, ()))
         if drop:
             out.append(Action("index", index, index_tag, subject, tuple(drop)))
-    out += [Action("manifest", r) for r in gone]
+    out += [Action("manifest", r, subject=subject) for r in gone]
 
 
 # --- the registry API executor -----------------------------------------------------------------------

@@ -243,6 +243,7 @@ def run_plan_on_ghcr(
             f"/{'orgs' if kind == 'org' else 'users'}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
         )
         versions = {digest: (version_id, tags) for version_id, digest, tags in _all_versions(client, base, package)}
+        blocked = _blocked(plan, versions)
         for number in range(len(plan.actions)):
             action = plan.actions[number]
             if action.kind == "tag":
@@ -256,16 +257,20 @@ def run_plan_on_ghcr(
                 continue
             digest = action.digest
             if action.kind == "index":
-                index, remaining = source.remove_referrers(action.subject or "", action.drop)
+                drop = [d for d in action.drop if d not in blocked]  # what stays, stays listed
+                index, remaining = source.remove_referrers(action.subject or "", drop) if drop else (None, 1)
                 if index is None or remaining:
                     continue
                 digest = index
+            elif digest in blocked:
+                left.append(Left(digest, blocked[digest], action.tag))
+                continue
             found = versions.get(digest)
             if found is None:
                 continue  # gone already
             version_id, tags = found
             foreign = [t for t in tags if t not in plan.tags]
-            if foreign:
+            if foreign:  # an emptied index that another tag also names
                 left.append(Left(digest, f"version {version_id} also carries tag(s) {', '.join(foreign)}", action.tag))
                 continue
             log(f"promote: deleting version {version_id} ({digest}) of GHCR package {package}")
@@ -281,6 +286,25 @@ def run_plan_on_ghcr(
     finally:
         client.close()
     return CleanupResult(tuple(deleted), tuple(left))
+
+
+def _blocked(plan: CleanupPlan, versions: dict[str, tuple[int, tuple[str, ...]]]) -> dict[str, str]:
+    """The manifests of the plan whose version carries a tag the plan does not delete (deleting the version
+    would delete that tag), and the referrers they hang from (or they would dangle): digest -> why."""
+    blocked: dict[str, str] = {}
+    subjects = {a.digest: a.subject for a in plan.actions if a.kind == "manifest" and a.subject}
+    for action in plan.actions:
+        found = versions.get(action.digest)
+        if action.kind != "manifest" or found is None:
+            continue
+        foreign = [t for t in found[1] if t not in plan.tags]
+        if foreign:
+            blocked[action.digest] = f"version {found[0]} also carries tag(s) {', '.join(foreign)}"
+            subject = subjects.get(action.digest)
+            while subject in subjects and subject not in blocked:
+                blocked[subject] = f"its referrer {action.digest} stays"
+                subject = subjects.get(subject)
+    return blocked
 
 
 def _all_versions(client: Github, base: str, package: str) -> list[tuple[int, str, tuple[str, ...]]]:
