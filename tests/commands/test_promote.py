@@ -723,6 +723,7 @@ def test_a_signed_report_is_one_attestation_cosign_and_our_verifier_verify(
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
     signing, public = report_key
     verdict = write_verdict(tmp_path, verdict_document(quarantined))
+    before = read_graph(registry, quarantine, TAG).referrer_digests  # the cleanup deletes them in quarantine
     code, document, outputs, logs = run_promote(
         registry.ref(quarantine, TAG), registry.ref(production), verdict_file=verdict, delete_source_tag=True,
         report_signing_key=str(signing),
@@ -735,7 +736,7 @@ def test_a_signed_report_is_one_attestation_cosign_and_our_verifier_verify(
 
     # one report referrer on the root: the signed bundle, no unsigned report beside it
     after = read_graph(registry, production, TAG)
-    added = after.referrer_digests - read_graph(registry, quarantine, digest).referrer_digests
+    added = after.referrer_digests - before
     assert added == {outputs["report_digest"]}
     manifest = json.loads(crane(registry, "manifest", registry.ref(production, digest=outputs["report_digest"])))
     assert manifest["artifactType"] == SIGNED_ARTIFACT_TYPE
