@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 
-from gate.promote.cleanup import Deleted
+from gate.markdown import md_code
+from gate.oci.copy import CopyOptions, copy_image
+from gate.oci.reference import parse_target_reference
+from gate.promote.cleanup import Deleted, left_warning
+from gate.promote.outcome import promotion_outcome
 from gate.promote.promotion import PromoteOptions, PromoteReport, promote
+from gate.promote.tag_deletion import delete_source_tag
 from tests.attest.verify.cosign_tool import (
     attest,
     cosign_accepts_attestation,
@@ -24,11 +29,19 @@ from tests.attest.verify.cosign_tool import (
 )
 from tests.commands.test_promote import GHCR_REFUSAL, TAG, verdict_document
 from tests.mirror.oras import oras
+from tests.oci.registry_helpers import make_pool, open_target
 from tests.promote.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 from tests.scan.signed import clean_sbom, predicate_file
 from tests.support.client import RegistryClient, sha256_digest
 from tests.support.faults import FaultProxy, status_fault
-from tests.support.images import OCI_INDEX, AttestedImage, build_attested_image, read_graph, regctl
+from tests.support.images import (
+    OCI_INDEX,
+    AttestedImage,
+    attach_signature,
+    build_attested_image,
+    read_graph,
+    regctl,
+)
 from tests.support.registries import Registry, RegistryServer, require_tool, start_distribution, wait_until_up
 
 
@@ -110,6 +123,9 @@ def test_the_referrers_go_with_the_tag_leaves_first(any_registry: Registry, uniq
     document = report.to_json()
     assert document["deleted"][-1] == {"digest": root, "tag": TAG} and document["left"] == []
     assert all(set(item) <= {"digest", "tag"} for item in document["deleted"])
+    summary = promotion_outcome(report).summary
+    assert f"Deleted in quarantine ({len(report.deleted)})" in summary and md_code(TAG) in summary
+    assert "Left in quarantine" not in summary
 
     # read back independently: no tag at all in quarantine, no referrer manifest, nothing listed by regctl or oras
     assert client.tags(quarantine) == []
@@ -247,6 +263,9 @@ def test_a_registry_without_deletes_leaves_everything_with_one_warning_naming_it
     assert {r.digest for r in image.all_referrers} | set(image.cosign_tags.values()) | {image.image.digest} <= left
     assert all("does not allow deletes" in item.reason and not item.shared for item in report.left)
     assert any(item.tag == TAG for item in report.left)
+    outcome = promotion_outcome(report)
+    assert [a.level for a in outcome.annotations] == ["warning"] and outcome.exit_code == 0
+    assert f"Left in quarantine ({len(report.left)})" in outcome.summary
     # the warning names what was left (the first ten of them)
     assert image.nested.digest in warning or len(report.left) > 10
     # nothing changed in quarantine: regctl reads the same graph
@@ -347,3 +366,39 @@ def test_on_ghcr_the_packages_api_deletes_the_referrer_versions_leaves_first(
     expected = {r.digest for r in image.all_referrers} - {pinned.digest} | set(image.cosign_tags.values()) | {root}
     assert expected <= set(deleted)
     assert [w for w in report.warnings if pinned.digest in w]
+
+
+def test_a_referrer_the_destination_lacks_stays_with_the_chain_it_hangs_from(
+    any_registry: Registry, unique_repo: str
+) -> None:
+    """Copied, then a signature of the SBOM's signature is added to quarantine: it was never promoted, so it
+    stays, and so do the signature and the SBOM it hangs from (deleting them would leave it dangling)."""
+    registry = any_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(registry, quarantine, TAG, cosign_tags=False)
+    root = image.image.digest
+    pool = make_pool(registry)
+    source, destination = open_target(pool, registry, quarantine), open_target(pool, registry, production)
+    copy_image(source, root, destination, TAG, CopyOptions(copy_referrers=True))
+    late = attach_signature(registry, quarantine, image.nested.digest)
+    logs: list[str] = []
+
+    deletion = delete_source_tag(
+        source, parse_target_reference(registry.ref(quarantine, TAG)), TAG, root, destination=destination,
+        log=logs.append,
+    )  # fmt: skip
+
+    assert deletion.deleted and deletion.reason is None
+    [left] = [item for item in deletion.left if not item.shared]
+    assert left.digest == late.digest and "not in the destination" in left.reason
+    gone = {item.digest for item in deletion.removed}
+    chain = {late.digest, image.nested.digest, image.sboms["linux/amd64"].digest}
+    assert not chain & gone
+    assert {image.sboms["linux/arm64"].digest, *(r.digest for r in image.root_referrers)} <= gone
+    assert any("warning" in line and late.digest in line for line in logs)
+    client = RegistryClient(registry)
+    assert all(client.manifest_exists(quarantine, d) for d in chain)
+    # still findable from the SBOM, through regctl: nothing dangles
+    assert _referrers(registry, quarantine, image.nested.digest) == [late.digest]
+    assert _referrers(registry, quarantine, image.sboms["linux/amd64"].digest) == [image.nested.digest]
+    assert left_warning(deletion.left) == f"the quarantine cleanup left 1 item(s): {late.digest}: {left.reason}"
