@@ -153,10 +153,13 @@ def test_what_another_tag_reaches_stays(any_registry: Registry, unique_repo: str
     tag names stays; blobs shared or not all stay. The rest goes."""
     registry = any_registry
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
-    image = build_attested_image(registry, quarantine, TAG, cosign_tags=False)
+    image = build_attested_image(registry, quarantine, TAG)
     client = RegistryClient(registry)
     root = image.image.digest
     amd64, arm64 = image.image.child("linux/amd64"), image.image.child("linux/arm64")
+    signature_tag = f"sha256-{root[7:]}.sig"
+    client.push_manifest(quarantine, "pinned-sig", client.get_manifest(quarantine, signature_tag)[0],
+                         "application/vnd.oci.image.manifest.v1+json")  # fmt: skip
     other = _index(client, quarantine, [("linux/amd64", amd64)], "v2")
     provenance, vex, signature = image.root_referrers
     client.push_manifest(quarantine, "pinned-provenance", client.get_manifest(quarantine, provenance.digest)[0],
@@ -167,13 +170,20 @@ def test_what_another_tag_reaches_stays(any_registry: Registry, unique_repo: str
 
     assert report.source_tag_deleted and report.warnings == (), logs
     stays = {item.digest: item for item in report.left}
-    assert set(stays) == {image.sboms["linux/amd64"].digest, image.nested.digest, provenance.digest}
+    assert set(stays) == {
+        image.sboms["linux/amd64"].digest, image.nested.digest, provenance.digest, image.cosign_tags["sig"]
+    }  # fmt: skip
     assert all(item.shared for item in report.left)
     assert stays[image.nested.digest].reason == "reachable from tag v2"
     assert stays[provenance.digest].reason == "reachable from tag pinned-provenance"
-    gone = {item.digest for item in report.deleted}
+    gone = {item.digest for item in report.deleted if item.tag is None}
     assert {image.sboms["linux/arm64"].digest, vex.digest, signature.digest} <= gone
     assert not set(stays) & gone
+    # the .sig manifest another tag names stays; its cosign tag goes (a tag alone); the .att goes whole
+    assert Deleted(image.cosign_tags["sig"], signature_tag) in report.deleted
+    assert Deleted(image.cosign_tags["att"], f"sha256-{root[7:]}.att") in report.deleted
+    assert client.manifest_exists(quarantine, image.cosign_tags["sig"])
+    assert not client.manifest_exists(quarantine, image.cosign_tags["att"])
 
     # regctl: v2 is whole, its platform keeps the SBOM and the SBOM its signature; the root keeps the pinned one
     shared = read_graph(registry, quarantine, "v2")
@@ -182,7 +192,7 @@ def test_what_another_tag_reaches_stays(any_registry: Registry, unique_repo: str
     assert _referrers(registry, quarantine, arm64) == []
     assert _referrers(registry, quarantine, root) == [provenance.digest]
     assert sorted(client.tags(quarantine)) == sorted(
-        ["pinned-provenance", "v2"]
+        ["pinned-provenance", "pinned-sig", "v2"]
         + (
             []
             if registry.referrers_api
