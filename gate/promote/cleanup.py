@@ -36,7 +36,7 @@ from typing import Any, Literal, Protocol
 
 from gate.errors import GateError, InputError, RuntimeFailure
 from gate.oci.copy import COSIGN_SUFFIXES, MAX_GRAPH_DEPTH, MAX_GRAPH_NODES
-from gate.oci.http import NotFound
+from gate.oci.http import Denied, NotFound
 from gate.oci.manifest import parse
 from gate.oci.reference import fallback_tag, split_digest
 from gate.oci.tags import TagDeletionRefused
@@ -347,13 +347,14 @@ def _plan_subject(graph: _Graph, subject: str, shared: set[str], kept: set[str],
 
 def run_plan(source: CleanableTarget, plan: CleanupPlan, *, log: Log = ignore) -> CleanupResult:
     """Carry ``plan`` out through the registry API, in order. Stops at the first refusal (``refused``: the
-    registry does not allow deletes) or failure; what was not done is named in ``left``. Something already
-    gone counts as done (a re-run after an interrupted cleanup)."""
+    registry does not allow deletes, or not to these credentials: a re-run would not do better) or failure;
+    what was not done is named in ``left``. Something already gone counts as done (a re-run after an
+    interrupted cleanup)."""
     deleted: list[Deleted] = []
     for number, action in enumerate(plan.actions):
         try:
             deleted += _run(source, action)
-        except TagDeletionRefused as exc:
+        except (TagDeletionRefused, Denied) as exc:
             return _stopped(plan, number, deleted, exc.message, refused=True)
         except GateError as exc:
             return _stopped(plan, number, deleted, exc.message)

@@ -33,7 +33,7 @@ from tests.oci.registry_helpers import make_pool, open_target
 from tests.promote.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
 from tests.scan.signed import clean_sbom, predicate_file
 from tests.support.client import RegistryClient, sha256_digest
-from tests.support.faults import FaultProxy, status_fault
+from tests.support.faults import Fault, FaultProxy, status_fault
 from tests.support.images import (
     OCI_INDEX,
     AttestedImage,
@@ -412,3 +412,30 @@ def test_a_referrer_the_destination_lacks_stays_with_the_chain_it_hangs_from(
     assert _referrers(registry, quarantine, image.nested.digest) == [late.digest]
     assert _referrers(registry, quarantine, image.sboms["linux/amd64"].digest) == [image.nested.digest]
     assert left_warning(deletion.left) == f"the quarantine cleanup left 1 item(s): {late.digest}: {left.reason}"
+
+
+def test_deletes_denied_by_digest_leave_the_referrers_named_and_the_tag_still_goes(
+    referrers_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str
+) -> None:
+    """Credentials that may not delete manifests (403) are no stop to retry: like a refusal, what was left is named
+    in one warning, and the tag (which the registry lets go) is deleted."""
+    proxy = fault_proxy(referrers_registry)
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(referrers_registry, quarantine, TAG, cosign_tags=False)
+    proxy.inject(
+        Fault("status", path="/manifests/sha256:", method="DELETE", times=None, status=403,
+              body=b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}')
+    )  # fmt: skip
+
+    report, _ = _promote(proxy.registry, quarantine, production, image)
+
+    assert report.source_tag_deleted and report.deleted == (Deleted(image.image.digest, TAG),)
+    [warning] = report.warnings
+    assert warning.startswith(f"the quarantine cleanup left {len(image.all_referrers)} item(s): ")
+    assert {item.digest for item in report.left} == {r.digest for r in image.all_referrers}
+    assert all("denied" in item.reason for item in report.left)
+    client = RegistryClient(referrers_registry)
+    assert client.tags(quarantine) == []
+    assert _referrers(referrers_registry, quarantine, image.image.digest) == sorted(
+        r.digest for r in image.root_referrers
+    )
