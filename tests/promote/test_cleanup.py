@@ -324,15 +324,17 @@ def test_an_interrupted_cleanup_keeps_the_tag_and_a_rerun_completes_it(
     assert {item.digest for item in first.deleted} | {item.digest for item in second.deleted} | remaining >= everything
 
 
+@pytest.mark.parametrize("pin", ["vex", "nested"])
 def test_on_ghcr_the_packages_api_deletes_the_referrer_versions_leaves_first(
     distribution_registry: Registry,
     fault_proxy: Callable[[Registry], FaultProxy],
     unique_repo: str,
     fake_github: FakeGitHub,  # noqa: F811
+    pin: str,
 ) -> None:
     """GHCR refuses deletes through the registry API: every referrer, emptied fallback index and cosign artifact is
-    a package version, deleted through the Packages API in the plan's order; a version with a tag the plan does
-    not delete is left, named; the image's platform versions stay."""
+    a package version, deleted through the Packages API in the plan's order. A version with a tag the plan does
+    not delete stays, named, with the referrers it hangs from, all still listed; the platform versions stay."""
     proxy = fault_proxy(distribution_registry)
     quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
     owner, package = quarantine.split("/", 1)
@@ -349,10 +351,16 @@ def test_on_ghcr_the_packages_api_deletes_the_referrer_versions_leaves_first(
     version(root, [TAG])
     for child in image.image.children.values():
         version(child, [])
+    indexes = {}  # the sha256-<hex> fallback indexes; the cosign .sig/.att tags are versions of their own
     for tag in client.tags(quarantine):
         if tag != TAG:
             version(sha256_digest(client.get_manifest(quarantine, tag)[0]), [tag])
-    pinned = image.root_referrers[1]  # the VEX: GHCR says another tag is on its version
+            if "." not in tag:
+                indexes[tag] = sha256_digest(client.get_manifest(quarantine, tag)[0])
+    pinned = image.root_referrers[1] if pin == "vex" else image.nested  # GHCR: another tag is on its version
+    stay = {pinned.digest: pinned.subject}
+    if pin == "nested":
+        stay[image.nested.subject] = image.image.child("linux/amd64")  # the SBOM the pinned signature is about
     for referrer in image.all_referrers:
         version(referrer.digest, ["pinned"] if referrer is pinned else [])
     proxy.inject(GHCR_REFUSAL)
@@ -367,15 +375,21 @@ def test_on_ghcr_the_packages_api_deletes_the_referrer_versions_leaves_first(
     deleted = [by_id[int(path.rsplit("/", 1)[1])] for path in fake_github.deletes()]
     assert deleted[-1] == root  # the tag's version last
     assert [item.digest for item in report.deleted] == deleted
-    assert deleted.index(image.nested.digest) < deleted.index(image.nested.subject)
-    fallback_root = sha256_digest(client.get_manifest(quarantine, f"sha256-{root[7:]}")[0])
-    assert pinned.digest not in deleted and fallback_root not in deleted
-    [left] = [item for item in report.left if item.digest == pinned.digest]
-    assert "also carries tag(s) pinned" in left.reason
     assert not set(image.image.children.values()) & set(deleted)
-    expected = {r.digest for r in image.all_referrers} - {pinned.digest} | set(image.cosign_tags.values()) | {root}
-    assert expected <= set(deleted)
-    assert [w for w in report.warnings if pinned.digest in w]
+    expected = {r.digest for r in image.all_referrers} - set(stay) | set(image.cosign_tags.values()) | {root}
+    assert expected == set(deleted) - set(indexes.values())
+    if pin == "vex":
+        assert deleted.index(image.nested.digest) < deleted.index(image.nested.subject)
+    left = {item.digest: item.reason for item in report.left}
+    assert set(left) == set(stay)
+    assert "also carries tag(s) pinned" in left[pinned.digest]
+    assert all(digest in report.warnings[0] for digest in stay)
+    # what stays is still listed by its subject (regctl reads the registry behind the proxy): nothing dangles
+    for digest, subject in stay.items():
+        assert digest in _referrers(distribution_registry, quarantine, subject)
+    # the emptied fallback indexes went, leaves first; the one that still lists what stays was kept or rewritten
+    fallback = {subject: indexes[f"sha256-{subject[7:]}"] for subject in set(stay.values())}
+    assert not set(fallback.values()) & set(deleted)
 
 
 def test_a_referrer_the_destination_lacks_stays_with_the_chain_it_hangs_from(
