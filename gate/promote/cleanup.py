@@ -137,7 +137,9 @@ class CleanupPlan:
 @dataclass(frozen=True)
 class CleanupResult:
     """What an executor did: ``deleted`` in order, ``left`` (the plan's, plus the steps not done), and
-    ``stopped``: why it stopped early (None: it ran to the end). ``refused``: the registry refuses deletes."""
+    ``stopped``: why it stopped early (None: it ran to the end). ``refused``: the registry refuses deletes
+    (405 / ``UNSUPPORTED``) or denies them to these credentials (401/403): a re-run would not do better, so
+    the tag is still tried; any other stop keeps the tag for a re-run."""
 
     deleted: tuple[Deleted, ...] = ()
     left: tuple[Left, ...] = ()
