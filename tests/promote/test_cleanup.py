@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from gate.markdown import md_code
+from gate.oci.auth import Credential
 from gate.oci.copy import CopyOptions, copy_image
+from gate.oci.open import Access
 from gate.oci.reference import parse_target_reference
 from gate.promote.cleanup import Deleted, left_warning
 from gate.promote.outcome import promotion_outcome
@@ -43,6 +45,7 @@ from tests.support.images import (
     regctl,
 )
 from tests.support.registries import Registry, RegistryServer, require_tool, start_distribution, wait_until_up
+from tests.support.token_issuer import TokenIssuer
 
 
 def _promote(
@@ -453,3 +456,24 @@ def test_deletes_denied_by_digest_leave_the_referrers_named_and_the_tag_still_go
     assert _referrers(referrers_registry, quarantine, image.image.digest) == sorted(
         r.digest for r in image.root_referrers
     )
+
+
+def test_behind_token_auth_the_cleanup_asks_for_delete_on_quarantine_only(
+    token_auth_registry: Registry, token_issuer: TokenIssuer, unique_repo: str
+) -> None:
+    registry = token_auth_registry
+    quarantine, production = f"{unique_repo}/quarantine", f"{unique_repo}/production"
+    image = build_attested_image(registry, quarantine, TAG)
+    access = Access(explicit={registry.host: Credential(str(registry.username), str(registry.password))})
+    token_issuer.clear()
+
+    report = promote(
+        registry.ref(quarantine, TAG), registry.ref(production), verdict_document(image),
+        PromoteOptions(delete_source_tag=True), access,
+    )  # fmt: skip
+
+    assert report.source_tag_deleted and report.warnings == ()
+    assert {r.digest for r in image.all_referrers} <= {item.digest for item in report.deleted}
+    scopes = [scope.split(":") for scope in token_issuer.scopes_requested()]
+    assert {repo for _, repo, actions in scopes if "delete" in actions.split(",")} == {quarantine}
+    assert RegistryClient(registry).tags(quarantine) == []
