@@ -30,7 +30,8 @@ left alone with a warning, and every digest comes from the registry's own answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -45,6 +46,7 @@ from gate.outcome import ignore
 
 Log = Callable[[str], None]
 ActionKind = Literal["manifest", "tag", "index"]
+SHARED_WORKERS = 8
 
 
 class CleanableTarget(Target, Protocol):
@@ -283,18 +285,19 @@ def _cosign_of(source: Target, subject: str, tags: set[str], graph: _Graph) -> N
                 continue
 
 
-def _shared(source: Target, graph: _Graph, others: Iterable[str], log: Log) -> dict[str, str]:
+def _shared(source: Target, graph: _Graph, others: Sequence[str], log: Log) -> dict[str, str]:
     """Digests of the graph reachable from another tag (through index children, then, inside the graph,
-    children, referrers and cosign artifacts), each with the tag that reaches it."""
+    children, referrers and cosign artifacts), each with the tag that reaches it. The other tags are
+    read in parallel (``SHARED_WORKERS``): a quarantine repository holds many images."""
     ours = graph.digests() | {d for _, d in graph.fallback.values()}
-    shared: dict[str, str] = {}
-    for other in others:
+
+    def reach(other: str) -> list[str]:
         try:
             top = source.resolve(other)
         except InputError:
-            continue  # gone since it was listed
-        level = [top]
-        seen: set[str] = set()
+            return []  # gone since it was listed
+        found: list[str] = []
+        level, seen = [top], set[str]()
         for _ in range(MAX_GRAPH_DEPTH + 1):
             following: list[Descriptor] = []
             for descriptor in level:
@@ -302,13 +305,21 @@ def _shared(source: Target, graph: _Graph, others: Iterable[str], log: Log) -> d
                     continue
                 seen.add(descriptor.digest)
                 if descriptor.digest in ours:
-                    shared.setdefault(descriptor.digest, other)
+                    found.append(descriptor.digest)
                 elif descriptor.media_type in INDEX_TYPES:
-                    parsed = parse(source.fetch_manifest(descriptor.digest), f"{source.display_name}:{other}")
-                    following += parsed.manifests
+                    following += parse(
+                        source.fetch_manifest(descriptor.digest), f"{source.display_name}:{other}"
+                    ).manifests
             if not following:
                 break
             level = following
+        return found
+
+    shared: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=SHARED_WORKERS, thread_name_prefix="gate-cleanup") as pool:
+        for other, found in zip(others, pool.map(reach, others), strict=True):
+            for digest in found:
+                shared.setdefault(digest, other)
     queue = list(shared)
     while queue:
         digest = queue.pop()
