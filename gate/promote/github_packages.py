@@ -233,6 +233,8 @@ def run_plan_on_ghcr(
     _check_api_url(api_url)
     owner, name = split_package(repository)
     package = f"{owner}/{name}"
+    from github import Auth, Github  # here, not at start-up (the speed issue imports PyGithub lazily)
+
     client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
     deleted: list[Deleted] = []
     left: list[Left] = list(plan.left)
