@@ -1,5 +1,5 @@
 """``promote``: copy a passing image with all referrers to production, attach a scan report, verify, then
-(optionally) delete the quarantine tag.
+(optionally) delete the quarantine tag (and the image's referrers there).
 
 The verdict comes from ``--verdict FILE`` (the ``--json`` document of an earlier ``scan`` or ``evaluate``, which
 names the digest it judged), or, without it, from a scan and gate run in the same invocation (the scan options).

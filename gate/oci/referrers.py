@@ -176,6 +176,30 @@ class Referrers:
             f"other writers kept replacing the index ({REFERRER_UPDATE_ATTEMPTS} attempts)"
         )
 
+    def remove(self, subject: str, digests: Sequence[str]) -> tuple[str | None, int]:
+        """Drop ``digests`` from ``subject``'s ``sha256-<hex>`` fallback index (a registry with the API drops a
+        referrer itself when it is deleted). Returns the index's digest and how many entries it keeps: the
+        rewritten index when some remain; the unchanged one with 0 when none would (the caller deletes the
+        tag, so a referrer is never left listed but gone); ``(None, 0)`` when there is no index."""
+        split_digest(subject)
+        client = self.client
+        tag = fallback_tag(subject)
+        dropped = set(digests)
+        with client.host.subject_lock(client.repository, subject):
+            current, entries = self._fallback_index(subject)
+            if current is None:
+                return None, 0
+            kept = [d for d in entries if d.digest not in dropped]
+            if not kept or len(kept) == len(entries):
+                return current.descriptor.digest, len(kept)
+            document = json_object(current.data, f"referrers index {client.where(tag)}") or {}
+            document["manifests"] = [
+                m for m in document.get("manifests", []) if isinstance(m, dict) and m.get("digest") not in dropped
+            ]
+            data = json.dumps(document, separators=(",", ":")).encode()
+            self.manifests.push(Manifest(Descriptor(OCI_INDEX, compute_digest(data), len(data)), data), tag)
+            return compute_digest(data), len(kept)
+
     def _index_with(self, current: Manifest | None, missing: Sequence[Manifest], tag: str) -> bytes:
         """The fallback index ``current`` (or a new one) with entries for ``missing`` added."""
         document: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}

@@ -110,3 +110,11 @@ class RegistryTarget:
     def delete_tag(self, tag: str) -> None:
         """Remove exactly ``tag``; the manifest it named stays (``gate.oci.tags``)."""
         self.tags.delete(tag)
+
+    def delete_manifest(self, digest: str) -> None:
+        """Delete the manifest ``digest`` (``gate.oci.tags``: its tags may go with it, or stay)."""
+        self.tags.delete_manifest(digest)
+
+    def remove_referrers(self, subject: str, digests: Sequence[str]) -> tuple[str | None, int]:
+        """Drop ``digests`` from ``subject``'s ``sha256-<hex>`` fallback index (``gate.oci.referrers``)."""
+        return self.referrer_client.remove(subject, digests)

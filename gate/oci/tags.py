@@ -19,7 +19,7 @@ from gate.oci.auth import repository_scope
 from gate.oci.blobs import Blobs, bytes_source
 from gate.oci.http import RegistryFailure, describe_answer, raise_for_status
 from gate.oci.manifests import Manifests
-from gate.oci.reference import compute_digest
+from gate.oci.reference import compute_digest, split_digest
 from gate.oci.repository import MAX_LIST_PAGE, MAX_PAGES, RepositoryClient, json_object, next_link
 from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 
@@ -116,19 +116,29 @@ class Tags:
         self.manifests.push(placeholder, tag)
         self._delete_digest(placeholder.descriptor.digest, what, scopes)
 
+    def delete_manifest(self, digest: str) -> None:
+        """Delete the manifest ``digest`` (``DELETE /v2/<name>/manifests/<digest>``): on distribution every tag
+        on it goes too, on others the tags may stay (check them). ``NotFound`` when it is absent,
+        ``TagDeletionRefused`` when the registry refuses deletes (405 / ``UNSUPPORTED``)."""
+        client = self.client
+        split_digest(digest)
+        scopes = [repository_scope(client.repository, "pull", "push", "delete")]
+        self._delete_digest(digest, f"delete manifest {client.where(digest)}", scopes)
+
     def _delete_digest(self, digest: str, what: str, scopes: list[str]) -> None:
         client = self.client
         response = client.send("DELETE", client.url("manifests", digest), scopes=scopes, what=what)
         if response.status_code in (200, 202, 204):
             response.close()
             return
-        if response.status_code == 405:
-            answer = describe_answer(response)
+        answer = describe_answer(response)
+        response.close()
+        if response.status_code == 405 or "UNSUPPORTED" in answer:
             raise TagDeletionRefused(
                 f"cannot {what}: {client.ref.registry} does not allow deletes ({answer})",
                 hint="distribution needs storage.delete.enabled: true",
             )
-        client.fail(response, what)
+        raise_for_status(response.status_code, f"cannot {what}: {client.ref.registry} answered {answer}")
 
 
 def _throwaway_manifest(label: str) -> Manifest:

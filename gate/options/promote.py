@@ -30,13 +30,16 @@ VERDICT_FILE = Option(
 )
 DELETE_SOURCE_TAG = Option(
     "delete_source_tag",
-    "after a verified promotion, delete the source (quarantine) tag",
+    "after a verified promotion, delete the source (quarantine) tag and the image's referrers, "
+    "fallback indexes and cosign tags there (not what another tag reaches)",
     {"type": "boolean"},
     kind="bool",
     default=False,
     flag="--delete-source-tag",
 )
-PIPELINE_DELETE_SOURCE_TAG = replace(DELETE_SOURCE_TAG, help="after a verified promotion, delete the quarantine tag")
+PIPELINE_DELETE_SOURCE_TAG = replace(
+    DELETE_SOURCE_TAG, help="after a verified promotion, delete the quarantine tag and the image's referrers there"
+)
 GITHUB_TOKEN = Option(
     "github_token",
     "GitHub token: to delete a GHCR tag through the GitHub Packages API when the registry refuses the deletion, "

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
-from gate.errors import InputError, RuntimeFailure
+from gate.errors import GateError, InputError, RuntimeFailure
 from gate.oci.http import is_loopback
 from gate.outcome import ignore
+from gate.promote.cleanup import CleanableTarget, CleanupPlan, CleanupResult, Deleted, Left
 
 if TYPE_CHECKING:  # requests and PyGithub are imported when a tag is deleted: every other start is spared them
     from github import Github, GithubException
@@ -217,3 +218,120 @@ def _describe(exc: GithubException) -> str:
     message = exc.data.get("message") if isinstance(exc.data, Mapping) else None
     text = f"HTTP {exc.status}" + (f": {message}" if isinstance(message, str) and message else "")
     return text[:300]
+
+
+# --- the quarantine cleanup on GHCR -------------------------------------------------------------------
+
+
+def run_plan_on_ghcr(
+    source: CleanableTarget,
+    repository: str,
+    plan: CleanupPlan,
+    token: str,
+    *,
+    api_url: str = DEFAULT_API_URL,
+    log: Callable[[str], None] = ignore,
+) -> CleanupResult:
+    """Carry a quarantine cleanup plan (``gate.promote.cleanup``) out on GHCR, where the registry API refuses
+    deletes: every referrer, cosign artifact and emptied ``sha256-<hex>`` index is a package version (named
+    by its digest), deleted through the Packages API in the plan's order, leaves first. A version is deleted
+    only when every tag it carries is one the plan deletes; a fallback index that keeps entries is rewritten
+    through the registry API (GHCR accepts pushes). A tag alone cannot be deleted on GHCR (only with its
+    version): such a step is left, named. Stops at the first API failure, naming what was not done."""
+    if not token:
+        raise InputError("deleting GHCR package versions needs a GitHub token (github_token)")
+    _check_api_url(api_url)
+    owner, name = split_package(repository)
+    package = f"{owner}/{name}"
+    from github import Auth, Github  # here, not at start-up (the speed issue imports PyGithub lazily)
+
+    client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
+    deleted: list[Deleted] = []
+    left: list[Left] = list(plan.left)
+    number = 0
+    try:
+        kind = _owner_kind(client, owner)
+        base = (
+            f"/{'orgs' if kind == 'org' else 'users'}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
+        )
+        versions = {digest: (version_id, tags) for version_id, digest, tags in _all_versions(client, base, package)}
+        blocked = _blocked(plan, versions)
+        for number in range(len(plan.actions)):
+            action = plan.actions[number]
+            if action.kind == "tag":
+                left.append(
+                    Left(
+                        action.digest,
+                        "GHCR deletes a tag only with its version, which another tag still needs",
+                        action.tag,
+                    )
+                )
+                continue
+            digest = action.digest
+            if action.kind == "index":
+                drop = [d for d in action.drop if d not in blocked]  # what stays, stays listed
+                index, remaining = source.remove_referrers(action.subject or "", drop) if drop else (None, 1)
+                if index is None or remaining:
+                    continue
+                digest = index
+            elif digest in blocked:
+                left.append(Left(digest, blocked[digest], action.tag))
+                continue
+            found = versions.get(digest)
+            if found is None:
+                continue  # gone already
+            version_id, tags = found
+            foreign = [t for t in tags if t not in plan.tags]
+            if foreign:  # an emptied index that another tag also names
+                left.append(Left(digest, f"version {version_id} also carries tag(s) {', '.join(foreign)}", action.tag))
+                continue
+            log(f"promote: deleting version {version_id} ({digest}) of GHCR package {package}")
+            _call(
+                client, "DELETE", f"{base}/versions/{version_id}", f"delete version {version_id} of package {package}"
+            )
+            versions.pop(digest)
+            deleted.append(Deleted(digest, action.tag))
+    except GateError as exc:
+        rest = plan.actions[number:]
+        left += [Left(a.digest, f"not deleted: {exc.message}", a.tag) for a in rest]
+        return CleanupResult(tuple(deleted), tuple(left), exc.message)
+    finally:
+        client.close()
+    return CleanupResult(tuple(deleted), tuple(left))
+
+
+def _blocked(plan: CleanupPlan, versions: dict[str, tuple[int, tuple[str, ...]]]) -> dict[str, str]:
+    """The manifests of the plan whose version carries a tag the plan does not delete (deleting the version
+    would delete that tag), and the referrers they hang from (or they would dangle): digest -> why."""
+    blocked: dict[str, str] = {}
+    subjects = {a.digest: a.subject for a in plan.actions if a.kind == "manifest" and a.subject}
+    for action in plan.actions:
+        found = versions.get(action.digest)
+        if action.kind != "manifest" or found is None:
+            continue
+        foreign = [t for t in found[1] if t not in plan.tags]
+        if foreign:
+            blocked[action.digest] = f"version {found[0]} also carries tag(s) {', '.join(foreign)}"
+            subject = subjects.get(action.digest)
+            while subject in subjects and subject not in blocked:
+                blocked[subject] = f"its referrer {action.digest} stays"
+                subject = subjects.get(subject)
+    return blocked
+
+
+def _all_versions(client: Github, base: str, package: str) -> list[tuple[int, str, tuple[str, ...]]]:
+    found: list[tuple[int, str, tuple[str, ...]]] = []
+    for page in range(1, MAX_PAGES + 1):
+        data = _call(
+            client,
+            "GET",
+            f"{base}/versions",
+            f"list versions of package {package}",
+            {"per_page": PER_PAGE, "page": page, "state": "active"},
+        )
+        if not isinstance(data, list):
+            raise RuntimeFailure(f"GitHub API: list versions of package {package}: the answer is not a list")
+        found += [v for v in map(_version, data) if v is not None]
+        if len(data) < PER_PAGE:
+            return found
+    raise RuntimeFailure(f"GitHub API: package {package} has more than {MAX_PAGES * PER_PAGE} versions")

@@ -18,10 +18,12 @@ targets (``promote(...)`` opens them from reference strings). In order, failing 
    referrer of the source (recursively) is listed at the destination, cosign tags point where they
    did, and the scan report is among the root's referrers. A failure raises (exit 3) and nothing is
    deleted;
-6. only then, with ``delete_source_tag``, the quarantine tag is deleted (``gate.promote.tag_deletion``):
-   through the registry API first, and only where the registry refuses (GHCR answers 405) and the host
-   is a GHCR host and a token is given, through the GitHub Packages API. A failed deletion is a warning
-   (``source_tag_deleted`` false), never an undo.
+6. only then, with ``delete_source_tag``, the quarantine is cleaned (``gate.promote.cleanup``: the image's
+   referrers, recursively, their ``sha256-<hex>`` indexes and cosign tags, leaves first, keeping what
+   another tag reaches) and the quarantine tag deleted, last (``gate.promote.tag_deletion``): through the
+   registry API first, and only where the registry refuses (GHCR answers 405) and the host is a GHCR host
+   and a token is given, through the GitHub Packages API. A failed deletion is a warning naming what was
+   left (``source_tag_deleted`` false, ``left``), never an undo.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from gate.oci.open import Access, mount_from, open_target, registry_pool
 from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import BlobSource, Descriptor, Target
 from gate.outcome import ignore
+from gate.promote.cleanup import Deleted, Left, left_warning
 from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion
 from gate.promote.referrer import ReportPlace, ReportReferrer, ReportSettings, report_referrer
 from gate.promote.report import (
@@ -107,6 +110,10 @@ class PromoteReport:
     report_artifact_type: str = ""
     report_signer: str | None = None
     """The ``sha256:`` fingerprint of the key that signed the report (None: unsigned)."""
+    deleted: tuple[Deleted, ...] = ()
+    """What the quarantine cleanup deleted, in order (the source tag last)."""
+    left: tuple[Left, ...] = ()
+    """What of the image stays in quarantine, and why."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +131,8 @@ class PromoteReport:
             "source_tag_deleted": self.source_tag_deleted,
             "source_tag_delete_error": self.source_tag_delete_error,
             "github_package": self.github_package.to_json() if self.github_package else None,
+            "deleted": [item.to_json() for item in self.deleted],
+            "left": [item.to_json() for item in self.left],
             "copy": self.copy.to_json(),
             "verdict": self.verdict,
             "warnings": list(self.warnings),
@@ -210,11 +219,17 @@ def promote_image(
     deletion, warnings = SourceTagDeletion(False), []
     if options.delete_source_tag and source_ref.tag:
         deletion = delete_source_tag(
-            source, source_ref, source_ref.tag, root.digest, github_token=options.github_token,
-            github_api_url=options.github_api_url, ghcr_hosts=options.ghcr_hosts, log=log,
+            source, source_ref, source_ref.tag, root.digest, destination=destination,
+            github_token=options.github_token, github_api_url=options.github_api_url,
+            ghcr_hosts=options.ghcr_hosts, log=log,
         )  # fmt: skip
-        if deletion.reason:
-            warnings.append(f"the source tag {source_ref.tag} was not deleted: {deletion.reason}")
+        left = left_warning([item for item in deletion.left if item.tag != source_ref.tag])
+        if deletion.reason:  # one warning for one refusal: the tag, and what the cleanup left
+            warnings.append(
+                f"the source tag {source_ref.tag} was not deleted: {deletion.reason}" + (f"; {left}" if left else "")
+            )
+        elif left:
+            warnings.append(left)
     return PromoteReport(
         source=str(source_ref),
         destination=destination_text,
@@ -235,6 +250,8 @@ def promote_image(
         report_format=options.report.report_format,
         report_artifact_type=referrer.artifact_type,
         report_signer=referrer.signer,
+        deleted=deletion.removed,
+        left=deletion.left,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.markdown import md_code, md_table, md_text
+from gate.markdown import md_code, md_details, md_table, md_text
 from gate.mirror.summary import render_summary as mirror_summary
 from gate.promote.promotion import PromoteReport
 
@@ -30,11 +30,14 @@ def render_summary(report: PromoteReport) -> str:
             else ("kept: " + md_text(report.source_tag_delete_error) if report.source_tag_delete_error else "kept"),
         ],
     ]
+    if report.deleted or report.left:
+        rows.append(["Quarantine cleanup", f"{len(report.deleted)} deleted, {len(report.left)} left"])
     lines = [
         "### image-gate promote: promoted\n",
         f"{md_code(report.source)} → {md_code(report.destination)}\n",
         md_table(["", ""], rows),
         "",
+        *_cleanup(report),
         mirror_summary(report.copy).replace("### image-gate mirror:", "#### copy:", 1),
     ]
     return "\n".join(lines)
@@ -49,3 +52,17 @@ def _attestations(verification: Mapping[str, Any] | None) -> str:
     if verified is False:
         return "**not verified**: every SBOM and VEX attached to the image counted"
     return "— (the verdict does not say)"
+
+
+def _cleanup(report: PromoteReport) -> list[str]:
+    """What the quarantine cleanup deleted and left, folded (it can be long)."""
+    parts: list[str] = []
+    if report.deleted:
+        rows = [[md_code(item.digest), md_code(item.tag) if item.tag else "—"] for item in report.deleted]
+        parts.append(md_details(f"Deleted in quarantine ({len(report.deleted)})", md_table(["Digest", "Tag"], rows)))
+    if report.left:
+        rows = [
+            [md_code(item.digest), md_code(item.tag) if item.tag else "—", md_text(item.reason)] for item in report.left
+        ]
+        parts.append(md_details(f"Left in quarantine ({len(report.left)})", md_table(["Digest", "Tag", "Why"], rows)))
+    return parts

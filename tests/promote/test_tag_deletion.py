@@ -14,6 +14,7 @@ from gate.oci.layout import LayoutTarget
 from gate.oci.reference import parse_target_reference
 from gate.oci.tags import TagDeletionRefused
 from gate.oci.target import Platform
+from gate.promote.cleanup import Deleted
 from gate.promote.tag_deletion import SourceTagDeletion, delete_source_tag, points_to
 from tests.oci.builders import push_image
 from tests.promote.test_github_packages import TOKEN, FakeGitHub, fake_github  # noqa: F401 - the fixture
@@ -39,7 +40,7 @@ def test_the_registry_api_deletes_the_tag(tmp_path: Path) -> None:
     digest = _tagged(target)
     logs: list[str] = []
     deletion = delete_source_tag(target, GHCR_REF, "q", digest, github_token=TOKEN, log=logs.append)
-    assert deletion == SourceTagDeletion(True)
+    assert deletion == SourceTagDeletion(True, removed=(Deleted(digest, "q"),))
     assert not points_to(target, "q", digest) and points_to(target, digest, digest)
     assert logs == ["promote: deleted the source tag ghcr.io/acme/quarantine/app:q"]
 
