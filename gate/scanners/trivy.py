@@ -137,16 +137,9 @@ class TrivyScanner:
             args += ["--vex", str(vex)]
         for repo in o.db_repositories:
             args += ["--db-repository", repo]
-        for repo in o.java_db_repositories:
-            args += ["--java-db-repository", repo]
         if o.skip_db_update:
             args.append("--skip-db-update")
-        if o.skip_java_db_update:
-            args.append("--skip-java-db-update")
-        if o.offline_scan:
-            args.append("--offline-scan")
-        if o.cache_dir is not None:
-            args += ["--cache-dir", str(o.cache_dir)]
+        args += self._java_db_and_cache_args()
         args += ["--", str(request.bom_path)]
         return args
 
@@ -191,6 +184,12 @@ class TrivyScanner:
         o = self.options
         args = [o.executable, "image", "--input", str(layout), "--format", "cyclonedx", "--output", str(output)]
         args += [*QUIET, "--cache-backend", "memory"]
+        return args + self._java_db_and_cache_args()
+
+    def _java_db_and_cache_args(self) -> list[str]:
+        """The Java database, offline and cache options, which both the scan and the inventory take."""
+        o = self.options
+        args: list[str] = []
         for repo in o.java_db_repositories:
             args += ["--java-db-repository", repo]
         if o.skip_java_db_update:

@@ -121,8 +121,8 @@ def test_command_line_passes_every_option_as_separate_arguments(tmp_path: Path, 
         "trivy", "sbom", "--format", "sarif", "--quiet", "--skip-version-check", "--disable-telemetry",
         "--vex", "/v/global.json", "--vex", "/v/own.json",
         "--db-repository", "mirror.example/trivy-db:2", "--db-repository", "ghcr.io/aquasecurity/trivy-db:2",
-        "--java-db-repository", "mirror.example/trivy-java-db:1",
-        "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--cache-dir", "/cache dir",
+        "--skip-db-update", "--java-db-repository", "mirror.example/trivy-java-db:1",
+        "--skip-java-db-update", "--offline-scan", "--cache-dir", "/cache dir",
         "--", str(request_.bom_path),
     ]  # fmt: skip
 
