@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from tests.commands.summary_checks import assert_tables_keep_their_columns
 from tests.support.faults import FaultProxy, status_fault
 from tests.support.images import attach_sbom, build_image, cyclonedx_sbom
 from tests.support.registries import Registry
+from tests.support.runner import read_outputs, run_on_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 OSV_DB = str(ROOT / "tests" / "data" / "osv" / "records")
@@ -58,34 +57,10 @@ def push(registry: Registry, repo: str, tag: str, seed: int, document: dict[str,
     return built.digest
 
 
-def read_outputs(text: str) -> dict[str, str]:
-    """A $GITHUB_OUTPUT file (``name<<DELIMITER``, value lines, ``DELIMITER``) as the runner reads it."""
-    found: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        name, _, delimiter = line.partition("<<")
-        found[name] = "\n".join(iter(lambda: next(lines), delimiter))
-    return found
-
-
 def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, str], str]:
     """``python -m gate ARGS --json`` as on a runner: (process, document, outputs, step summary)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "IMAGE_GATE_"))}
-    outputs, summary = cwd / "outputs.txt", cwd / "summary.md"
-    outputs.write_text(""), summary.write_text("")
-    environ.update(
-        PYTHONPATH=str(ROOT), GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(outputs), GITHUB_STEP_SUMMARY=str(summary)
-    )
-    completed = subprocess.run(
-        [sys.executable, "-m", "gate", *args, "--json"],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    document = json.loads(completed.stdout) if completed.stdout.strip() else {}
-    return completed, document, read_outputs(outputs.read_text()), summary.read_text()
+    completed, document, outputs, summary = run_on_runner(*args, cwd=cwd)
+    return completed, document, read_outputs(outputs), summary
 
 
 def dockerfile(tmp_path: Path, text: str, name: str = "Dockerfile") -> Path:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from gate.outcome import Context, Outcome
 from tests.support.faults import FaultProxy, status_fault
 from tests.support.images import build_image
 from tests.support.registries import Registry
+from tests.support.runner import run_on_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "# image-gate: production-image"
@@ -30,22 +29,7 @@ MARKER = "# image-gate: production-image"
 
 def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str, str]:
     """``python -m gate pin ARGS --json`` as on a runner: (process, document, $GITHUB_OUTPUT, summary)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "IMAGE_GATE_"))}
-    outputs, summary = cwd / "outputs.txt", cwd / "summary.md"
-    outputs.write_text(""), summary.write_text("")
-    environ.update(
-        PYTHONPATH=str(ROOT), GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(outputs), GITHUB_STEP_SUMMARY=str(summary)
-    )
-    completed = subprocess.run(
-        [sys.executable, "-m", "gate", "pin", *args, "--json"],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    document = json.loads(completed.stdout) if completed.stdout.strip() else {}
-    return completed, document, outputs.read_text(), summary.read_text()
+    return run_on_runner("pin", *args, cwd=cwd)
 
 
 def output(text: str, name: str) -> str:

@@ -6,10 +6,7 @@ runner runs it."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from tests.policy.sarif_samples import sarif_log, trivy_result, trivy_rule, writ
 from tests.support.client import RegistryClient
 from tests.support.images import attach_sbom, build_image
 from tests.support.registries import Registry
+from tests.support.runner import read_outputs, run_on_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 OSV_DB = str(ROOT / "tests" / "data" / "osv" / "records")
@@ -31,38 +29,9 @@ HIGH = "CVE-2021-23337"  # lodash 4.17.20 in the support SBOM: blocks at the def
 
 
 def run_cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, str], str]:
-    """``python -m gate ARGS --json`` as on a runner: (process, document, outputs, $GITHUB_STEP_SUMMARY)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "IMAGE_GATE_"))}
-    outputs, summary = cwd / "outputs.txt", cwd / "summary.md"
-    outputs.write_text(""), summary.write_text("")
-    environ.update(
-        PYTHONPATH=str(ROOT), GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(outputs), GITHUB_STEP_SUMMARY=str(summary)
-    )
-    completed = subprocess.run(
-        [sys.executable, "-m", "gate", *args, "--json"],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    document = json.loads(completed.stdout) if completed.stdout.strip() else {}
-    return completed, document, read_outputs(outputs.read_text()), summary.read_text()
-
-
-def read_outputs(text: str) -> dict[str, str]:
-    """A $GITHUB_OUTPUT file (``name<<DELIMITER``, value lines, ``DELIMITER``) as the runner reads it."""
-    found: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        name, _, delimiter = line.partition("<<")
-        value = []
-        for item in lines:
-            if item == delimiter:
-                break
-            value.append(item)
-        found[name] = "\n".join(value)
-    return found
+    """``python -m gate ARGS --json`` as on a runner: (process, document, outputs, step summary)."""
+    completed, document, outputs, summary = run_on_runner(*args, cwd=cwd)
+    return completed, document, read_outputs(outputs), summary
 
 
 def workflow_commands(stderr: str) -> list[str]:

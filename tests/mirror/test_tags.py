@@ -18,6 +18,7 @@ from tests.mirror.tagged_repo import TaggedRepo, push_tagged_repo
 from tests.support.client import RegistryClient
 from tests.support.images import OCI_INDEX
 from tests.support.registries import Registry
+from tests.support.runner import read_outputs
 
 pytestmark = pytest.mark.registry
 
@@ -113,19 +114,6 @@ def test_bad_input_exits_2_before_any_request(
     assert message in capsys.readouterr().err
 
 
-def read_outputs(path: Path) -> dict[str, str]:
-    """The ``name<<delimiter`` blocks of a GITHUB_OUTPUT file."""
-    outputs: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    index = 0
-    while index < len(lines):
-        name, _, delimiter = lines[index].partition("<<")
-        end = lines.index(delimiter, index + 1)
-        outputs[name] = "\n".join(lines[index + 1 : end])
-        index = end + 1
-    return outputs
-
-
 def test_the_action_gives_the_matrix_and_the_count(forty: TaggedRepo, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     environ = {
@@ -138,7 +126,7 @@ def test_the_action_gives_the_matrix_and_the_count(forty: TaggedRepo, tmp_path: 
         "INPUT_INCLUDE": "^1\\.3\\.|^latest$\n",
     }
     assert entrypoint.main(environ) == 0
-    outputs = read_outputs(tmp_path / "output")
+    outputs = read_outputs((tmp_path / "output").read_text(encoding="utf-8"))
     matrix = json.loads(outputs["matrix"])
     assert "\n" not in outputs["matrix"] and outputs["tag_count"] == "10"
     assert [e["tag"] for e in matrix["include"]] == [f"1.3.{n}" for n in range(9)] + ["latest"]
