@@ -23,7 +23,6 @@ from tests.support.images import build_image
 from tests.support.registries import Registry
 from tests.support.runner import run_on_runner
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKER = "# image-gate: production-image"
 
 
