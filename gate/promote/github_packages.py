@@ -14,7 +14,7 @@ way to reach endpoints it does not wrap), so auth, retries and errors are PyGith
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
@@ -152,6 +152,17 @@ def _owner_kind(client: Github, owner: str) -> OwnerKind:
 
 
 def _find_version(client: Github, base: str, tag: str, package: str) -> tuple[int, str, tuple[str, ...]] | None:
+    for page in _version_pages(client, base, package, "tag not found"):
+        for found in page:
+            if tag in found[2]:
+                return found
+    return None
+
+
+def _version_pages(
+    client: Github, base: str, package: str, beyond: str
+) -> Iterator[list[tuple[int, str, tuple[str, ...]]]]:
+    """The package's active versions, a page at a time (``beyond``: what the error adds past ``MAX_PAGES``)."""
     for page in range(1, MAX_PAGES + 1):
         data = _call(
             client,
@@ -162,13 +173,10 @@ def _find_version(client: Github, base: str, tag: str, package: str) -> tuple[in
         )
         if not isinstance(data, list):
             raise RuntimeFailure(f"GitHub API: list versions of package {package}: the answer is not a list")
-        for item in data:
-            found = _version(item)
-            if found is not None and tag in found[2]:
-                return found
+        yield [v for v in map(_version, data) if v is not None]
         if len(data) < PER_PAGE:
-            return None
-    raise RuntimeFailure(f"GitHub API: package {package} has more than {MAX_PAGES * PER_PAGE} versions; tag not found")
+            return
+    raise RuntimeFailure(f"GitHub API: package {package} has more than {MAX_PAGES * PER_PAGE} versions; {beyond}")
 
 
 def _version(item: Any) -> tuple[int, str, tuple[str, ...]] | None:
@@ -320,18 +328,4 @@ def _blocked(plan: CleanupPlan, versions: dict[str, tuple[int, tuple[str, ...]]]
 
 
 def _all_versions(client: Github, base: str, package: str) -> list[tuple[int, str, tuple[str, ...]]]:
-    found: list[tuple[int, str, tuple[str, ...]]] = []
-    for page in range(1, MAX_PAGES + 1):
-        data = _call(
-            client,
-            "GET",
-            f"{base}/versions",
-            f"list versions of package {package}",
-            {"per_page": PER_PAGE, "page": page, "state": "active"},
-        )
-        if not isinstance(data, list):
-            raise RuntimeFailure(f"GitHub API: list versions of package {package}: the answer is not a list")
-        found += [v for v in map(_version, data) if v is not None]
-        if len(data) < PER_PAGE:
-            return found
-    raise RuntimeFailure(f"GitHub API: package {package} has more than {MAX_PAGES * PER_PAGE} versions")
+    return [found for page in _version_pages(client, base, package, "not all listed") for found in page]
