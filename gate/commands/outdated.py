@@ -14,8 +14,7 @@ from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
 from gate.options.trivy import TRIVY_TIMEOUT, trivy_scanner_options
 from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
-from gate.scan.layers import DEFAULT_SBOM_FALLBACK
-from gate.scan.stage import DEFAULT_PREDICATE_TYPE, DEFAULT_SCANNER
+from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SBOM_FALLBACK, DEFAULT_SCANNER
 
 if TYPE_CHECKING:
     from gate.discover.outdated_stage import OutdatedRequest
