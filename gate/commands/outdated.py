@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gate.commands import SUMMARIES
 from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from gate.discover.outdated_stage import OutdatedRequest
 
 NAME = "outdated"
-HELP = "report pinned digests behind their tag (and, with --scan, the blocking vulnerabilities an update fixes)"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.commands import SUMMARIES
 from gate.markdown import md_code, md_text
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # the flow (the GitHub client, the promotion) is imported whe
     from gate.github.override import OverrideResult
 
 NAME = "override"
-HELP = "act on a maintainer's /approve or /deny comment on a tracking issue: promote the recorded digest, or close"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.commands import SUMMARIES
 from gate.oci.reference import parse_target_reference
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # the tracking issue (the GitHub client) and the stage are im
     from gate.scan.stage import ImageScanRequest
 
 NAME = "scan"
-HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)
