@@ -16,7 +16,7 @@ from typing import Any
 
 from gate import __version__
 from gate.actions import RunnerIO, redact_document
-from gate.commands import Command, available, is_available, load
+from gate.commands import Command, available, is_available, load, summary
 from gate.errors import EXIT_INPUT, EXIT_RUNTIME, GateError, InputError
 from gate.files import write_atomic
 from gate.options.run import OUTPUT
@@ -29,12 +29,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The CLI's parser: every available command, or only ``command`` (then only its module is imported)."""
+def build_parser(command: str | None = None, *, summaries_only: bool = False) -> argparse.ArgumentParser:
+    """The CLI's parser: every available command, or only ``command`` (then only its module is imported).
+
+    ``summaries_only``: every command by its name and one-line help, without its options, and no command
+    module imported: enough for ``--help``, ``--version`` and usage errors when no argument names a command."""
     parser = _Parser(prog="python -m gate", description="image-gate: a supply-chain gate for container images")
     parser.add_argument("--version", action="version", version=f"image-gate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in [command] if command is not None else available():
+        if summaries_only:
+            sub.add_parser(name, help=summary(name), description=summary(name))
+            continue
         module = load(name)
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
@@ -161,7 +167,8 @@ def _traceback() -> str:
 def _named_command(arguments: Sequence[str]) -> str | None:
     """The command the arguments start with, when it is an available one: only its module need be
     imported (a second or more of start-up for the others). Anything else (``--help``, ``--version``,
-    a typo) gets the full parser, whose usage message lists every command."""
+    a typo) gets the parser of every command, whose usage message lists them all (by their summaries only,
+    ``build_parser(summaries_only=True)``, unless a later argument names a command)."""
     if arguments and is_available(arguments[0]):
         return arguments[0]
     return None
@@ -171,7 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     io = RunnerIO()
     try:
         arguments = list(sys.argv[1:] if argv is None else argv)
-        parser = build_parser(_named_command(arguments))
+        named = _named_command(arguments)
+        # No argument names a command: the parse never reaches a command's options, so none is imported.
+        summaries_only = named is None and not any(is_available(argument) for argument in arguments)
+        parser = build_parser(named, summaries_only=summaries_only)
         namespace = parser.parse_args(arguments)
         module = load(namespace.command)
     except GateError as exc:

@@ -273,6 +273,56 @@ def test_a_named_command_imports_only_its_own_module() -> None:
     assert done.stdout.splitlines()[-1] == "['gate.commands.discover']"
 
 
+def test_the_top_level_help_imports_no_command_module() -> None:
+    """``python -m gate --help`` lists every command by its summary, without importing any command module."""
+    script = (
+        "import contextlib, io, sys\nfrom gate.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n"
+        "    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('gate.commands.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_summaries_parser_says_what_the_full_one_says() -> None:
+    """Help and usage of the parser without the commands' options are those of the full parser, and each
+    command's summary is its module's ``HELP``."""
+    full, summaries = cli.build_parser(), cli.build_parser(summaries_only=True)
+    assert summaries.format_help() == full.format_help()
+    assert summaries.format_usage() == full.format_usage()
+    for name in available():
+        assert gate.commands.summary(name) == load(name).HELP, name
+
+
+# What ``--help`` must not import: the network and crypto libraries, the schema validator and YAML, and the
+# stages that pull them in. The options read their defaults and choices from dependency-free modules
+# (gate.scan.defaults, gate.policy.severity, gate.promote.report_format); the stages are imported when they run.
+HEAVY = (
+    "cryptography", "jsonschema", "yaml", "github", "requests", "urllib3", "sigstore", "orjson", "packageurl",
+    "univers", "cvss", "ssl", "http.client", "gate.config", "gate.attest", "gate.github", "gate.oci.http",
+    "gate.policy.verdict", "gate.policy.sarif", "gate.promote.referrer", "gate.scan.stage", "gate.scan.layers",
+    "gate.scanners.trivy",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [*available(), None], ids=lambda name: name or "top-level")
+def test_help_imports_no_heavy_module(name: str | None) -> None:
+    """Start-up: ``python -m gate [COMMAND] --help`` loads none of ``HEAVY`` (or any of their submodules)."""
+    arguments = [name, "--help"] if name else ["--help"]
+    script = (
+        "import contextlib, io, sys\nfrom gate.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main({arguments!r})\n"
+        "    except SystemExit:\n        pass\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 @pytest.mark.usefixtures("fake_command", "clean_env")
 class TestJsonOutput:
     def test_the_document_goes_to_the_file_as_well_as_stdout(

@@ -1,6 +1,6 @@
 """The commands. Each module here exposes the same small interface (``Command``):
 
-- ``NAME`` and ``HELP``;
+- ``NAME`` and ``HELP`` (its line in ``SUMMARIES``, which the top-level ``--help`` reads without importing it);
 - ``OPTIONS``: its options, each declared once in ``gate.options``, gathered in a ``CommandOptions``
   that gives the three functions below;
 - ``add_arguments(parser)``: its argparse options (the CLI adds ``--json`` and ``--json-output``);
@@ -19,6 +19,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gate.errors import InputError
@@ -28,9 +29,21 @@ if TYPE_CHECKING:  # gate.config loads jsonschema and yaml: only the commands th
     from gate.config import ActionInputs
     from gate.options.base import CommandOptions, Option
 
-COMMANDS: tuple[str, ...] = (
-    "discover", "tags", "mirror", "scan", "evaluate", "promote", "pipeline", "override", "outdated", "pin",
-)  # fmt: skip
+SUMMARIES: Mapping[str, str] = {
+    "discover": "find production Dockerfiles, enforce digest pinning of their images and emit a job matrix",
+    "tags": "list a repository's tags (no signatures, attestations or referrer indexes) as a matrix of mirrors",
+    "mirror": "copy an image with every platform (and optionally all OCI referrers) into another repository",
+    "scan": "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it",
+    "evaluate": "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions",
+    "promote": "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag",
+    "pipeline": "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass",
+    "override": "act on a maintainer's /approve or /deny comment on a tracking issue: promote the recorded digest, or close",
+    "outdated": "report pinned digests behind their tag (and, with --scan, the blocking vulnerabilities an update fixes)",
+    "pin": "pin every image of the production Dockerfiles to its tag's current digest (--update: re-pin moved tags)",
+}
+"""Each command's one-line help (its ``HELP``), in the documented order: the top-level ``--help`` lists them
+without importing any command module."""
+COMMANDS: tuple[str, ...] = tuple(SUMMARIES)
 
 
 class Command(Protocol):
@@ -60,6 +73,11 @@ def is_available(name: str) -> bool:
 def available() -> list[str]:
     """The commands whose module is present, in the documented order (none of them is imported)."""
     return [name for name in COMMANDS if is_available(name)]
+
+
+def summary(name: str) -> str:
+    """A command's one-line help: from ``SUMMARIES`` without importing its module, else its module's ``HELP``."""
+    return SUMMARIES[name] if name in SUMMARIES else load(name).HELP
 
 
 def load(name: str) -> Command:

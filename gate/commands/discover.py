@@ -3,6 +3,7 @@ and emit the unique images as a job matrix (the stage: ``gate.discover.stage``).
 
 from __future__ import annotations
 
+from gate.commands import SUMMARIES
 from gate.discover.outcome import discovery_outcome
 from gate.discover.stage import DiscoverRequest, discover
 from gate.options.base import CommandOptions
@@ -10,7 +11,7 @@ from gate.options.discover import DISCOVER
 from gate.outcome import Context, Outcome
 
 NAME = "discover"
-HELP = "find production Dockerfiles, enforce digest pinning of their images and emit a job matrix"
+HELP = SUMMARIES[NAME]
 
 OPTIONS = CommandOptions(DiscoverRequest, (DISCOVER,))
 add_arguments = OPTIONS.add_arguments

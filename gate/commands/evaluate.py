@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gate.commands import SUMMARIES
 from gate.options.base import CommandOptions, Group
 from gate.options.policy import ALLOW_EMPTY, EVALUATED_IMAGE, GATE, SARIF_FILES, VEX, GateFields
 from gate.outcome import Context, Outcome
 
 NAME = "evaluate"
-HELP = "gate SARIF from any scanner (Trivy, Grype, ...) on a severity threshold, minus exceptions"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)

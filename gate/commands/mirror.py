@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.commands import SUMMARIES
 from gate.errors import InputError
 from gate.options.access import AccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # the stage is imported when the command runs, not for its --
     from gate.mirror.acquire import TagPatterns
 
 NAME = "mirror"
-HELP = "copy an image with every platform (and optionally all OCI referrers) into another repository"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)

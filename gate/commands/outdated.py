@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gate.commands import SUMMARIES
 from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
@@ -14,14 +15,13 @@ from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
 from gate.options.trivy import TRIVY_TIMEOUT, trivy_scanner_options
 from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
-from gate.scan.layers import DEFAULT_SBOM_FALLBACK
-from gate.scan.stage import DEFAULT_PREDICATE_TYPE, DEFAULT_SCANNER
+from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SBOM_FALLBACK, DEFAULT_SCANNER
 
 if TYPE_CHECKING:
     from gate.discover.outdated_stage import OutdatedRequest
 
 NAME = "outdated"
-HELP = "report pinned digests behind their tag (and, with --scan, the blocking vulnerabilities an update fixes)"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True, kw_only=True)

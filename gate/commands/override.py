@@ -11,10 +11,9 @@ list), 2 bad input (the issue's metadata block missing or malformed: the reply s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gate.github.client import api_url, connect, repository_name
-from gate.github.override import OverrideResult, decide, read_trigger
-from gate.github.promotion import override_promoter
+from gate.commands import SUMMARIES
 from gate.markdown import md_code, md_text
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
@@ -29,8 +28,11 @@ from gate.options.promote import (
 from gate.options.scan import check_scan_values, scan_groups
 from gate.outcome import Annotation, Context, Outcome
 
+if TYPE_CHECKING:  # the flow (the GitHub client, the promotion) is imported when the command runs, not for --help
+    from gate.github.override import OverrideResult
+
 NAME = "override"
-HELP = "act on a maintainer's /approve or /deny comment on a tracking issue: promote the recorded digest, or close"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 
 def run(config: OverrideConfig, context: Context) -> Outcome:
+    from gate.github.client import api_url, connect, repository_name
+    from gate.github.override import OverrideResult, decide, read_trigger
+    from gate.github.promotion import override_promoter
+
     environ = context.environ
     repository = repository_name(config.github_repository, environ)
     base_url = api_url(environ)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.commands import SUMMARIES
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.pin import PIN_GROUPS
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from gate.discover.pin_stage import PinRequest
 
 NAME = "pin"
-HELP = "pin every image of the production Dockerfiles to its tag's current digest (--update: re-pin moved tags)"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ exceptions and VEX files, the scanner's options) fails before the mirror starts.
 
 from __future__ import annotations
 
+from gate.commands import SUMMARIES
 from gate.options.access import access_group
 from gate.options.base import CommandOptions, Group
 from gate.options.github import BLOCKED_ISSUE, GITHUB_REPOSITORY
@@ -23,7 +24,7 @@ from gate.outcome import Context, Outcome
 from gate.pipeline.stages import PipelineConfig, run_stages
 
 NAME = "pipeline"
-HELP = "mirror into quarantine, scan and gate the quarantine copy, promote to production only on a pass"
+HELP = SUMMARIES[NAME]
 
 OPTIONS = CommandOptions(
     PipelineConfig,

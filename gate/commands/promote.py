@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gate.commands import SUMMARIES
 from gate.errors import InputError
 from gate.oci.reference import parse_target_reference
 from gate.options.access import access_group
@@ -35,7 +36,7 @@ from gate.options.scan import scan_groups
 from gate.outcome import Context, Outcome
 
 NAME = "promote"
-HELP = "promote a passing image with all referrers to production, attach a scan report, verify, delete the source tag"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)

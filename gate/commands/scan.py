@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gate.github.blocked import BlockedIssueTarget, blocked_issue_target, with_blocked_issue
+from gate.commands import SUMMARIES
 from gate.oci.reference import parse_target_reference
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
@@ -21,11 +21,12 @@ from gate.options.promote import GITHUB_TOKEN
 from gate.options.scan import ScanFields, check_scan_values, scan_groups
 from gate.outcome import Context, Outcome
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the tracking issue (the GitHub client) and the stage are imported when the command runs
+    from gate.github.blocked import BlockedIssueTarget
     from gate.scan.stage import ImageScanRequest
 
 NAME = "scan"
-HELP = "scan each platform's SBOM attestation (Trivy or offline OSV), write one SARIF, and gate it"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class ScanConfig(ScanFields, SourceAccessFields, TrackingFields):
 
     def blocked_issue_target(self, environ: Mapping[str, str]) -> BlockedIssueTarget | None:
         """The tracking issue's target (``--blocked-issue``), checked before the scan."""
+        from gate.github.blocked import blocked_issue_target
+
         return blocked_issue_target(
             enabled=self.blocked_issue,
             token=self.github_token,
@@ -75,6 +78,7 @@ config_from_inputs = OPTIONS.config_from_inputs
 
 def run(config: ScanConfig, context: Context) -> Outcome:
     # the stage is imported when the command runs, not for its --help
+    from gate.github.blocked import with_blocked_issue
     from gate.scan.outcome import scan_outcome
     from gate.scan.stage import scan_image
 

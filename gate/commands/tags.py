@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gate.commands import SUMMARIES
 from gate.discover.matrix import MATRIX_CAP
 from gate.options.access import SourceAccessFields, access_group, config_secrets
 from gate.options.base import CommandOptions, Group
@@ -13,7 +14,7 @@ from gate.options.tags import DESTINATION_REPO, EXCLUDE, INCLUDE, TAGS_SOURCE
 from gate.outcome import Context, Outcome
 
 NAME = "tags"
-HELP = "list a repository's tags (no signatures, attestations or referrer indexes) as a matrix of mirrors"
+HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.options.base import Group, Option
-from gate.policy.verdict import THRESHOLD_PATTERN, parse_threshold
+from gate.policy.severity import THRESHOLD_PATTERN, parse_threshold
 
 SEVERITY_SOURCES = ("cvss", "label")
 

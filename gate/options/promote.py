@@ -13,11 +13,12 @@ from gate.options.base import Option
 from gate.options.scan import ScanFields
 from gate.options.signing import REPORT_SIGNING_KEY as REPORT_SIGNING_KEY  # promote and pipeline import it here
 from gate.options.signing import signing_key_secrets
-from gate.promote.referrer import DEFAULT_REPORT_FORMAT, REPORT_FORMATS
+from gate.promote.report_format import DEFAULT_REPORT_FORMAT, REPORT_FORMATS
 
 if TYPE_CHECKING:  # the promotion (requests, PyGithub, cryptography) is imported when it runs, not for --help
     from gate.promote.promotion import PromoteOptions
-    from gate.promote.referrer import ReportFormat, ReportSettings
+    from gate.promote.referrer import ReportSettings
+    from gate.promote.report_format import ReportFormat
 
 VERDICT_FILE = Option(
     "verdict_file",

@@ -15,20 +15,20 @@ from gate.options.policy import GATE, SCAN_VEX, GateFields
 from gate.options.trivy import TRIVY, TRIVY_TIMEOUT, trivy_scanner_options
 from gate.options.trust import TRUST, TrustFields
 from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, check_sarif_category
-from gate.policy.verdict import GateOptions
 from gate.sbom.predicates import parse_predicate_type
-from gate.scan.layers import DEFAULT_SBOM_FALLBACK, SBOM_FALLBACKS, check_sbom_fallback
-from gate.scan.stage import (
+from gate.scan.defaults import (
     DEFAULT_PREDICATE_TYPE,
     DEFAULT_SARIF_OUTPUT,
+    DEFAULT_SBOM_FALLBACK,
     DEFAULT_SCANNER,
-    ImageScanRequest,
-    ScanSettings,
+    SBOM_FALLBACKS,
+    check_sbom_fallback,
 )
 from gate.scanners.base import scanner_names
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the scan stage (registry client, cryptography, the scanners) is imported when it runs
     from gate.oci.open import Access
+    from gate.scan.stage import ImageScanRequest, ScanSettings
 
 SBOM_PREDICATE_TYPE = Option(
     "sbom_predicate_type",
@@ -157,6 +157,8 @@ class ScanFields(GateFields, TrustFields):
 
     def scan_settings(self, image: str, platforms: tuple[str, ...] = ()) -> ScanSettings:
         """What the scan stage scans (``image``, only ``platforms`` when given) and how."""
+        from gate.scan.stage import ScanSettings
+
         return ScanSettings(
             image=image,
             sbom_predicate_type=self.sbom_predicate_type,
@@ -176,6 +178,9 @@ class ScanFields(GateFields, TrustFields):
 
     def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:
         """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF."""
+        from gate.policy.verdict import GateOptions
+        from gate.scan.stage import ImageScanRequest
+
         return ImageScanRequest(
             settings=self.scan_settings(image, platforms),
             gate=GateOptions.from_config(self),

@@ -10,10 +10,13 @@ so a user carries a command over: ``--attestation-key`` (cosign's ``--key``, rep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gate.attest.verify.policy import VerificationPolicy
 from gate.errors import InputError
 from gate.options.base import Group, Option
+
+if TYPE_CHECKING:  # the verification (cryptography, sigstore) is imported when a policy is built, not for --help
+    from gate.attest.verify.policy import VerificationPolicy
 
 _TEXT = {"type": "string"}
 
@@ -137,6 +140,8 @@ class TrustFields:
     def verification_policy(self) -> VerificationPolicy:
         """The policy of these values (key files and the trusted root read now): an ``InputError`` when one
         is unusable, an empty policy (verified mode off) when none is given."""
+        from gate.attest.verify.policy import VerificationPolicy
+
         return VerificationPolicy.build(
             keys=self.attestation_keys,
             identity=self.certificate_identity,

@@ -1,4 +1,5 @@
-"""The gate's policy: severity threshold, severity source, exceptions, and the verdict.
+"""The gate's policy: severity threshold (parsed by ``gate.policy.severity``), severity source, exceptions,
+and the verdict.
 
 ``evaluate(runs, options, missing_sbom=...)`` judges the findings of every SARIF run (all
 platforms, all files) and returns a frozen ``GateResult``; ``GateResult.to_json()`` is the
@@ -12,52 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from gate.errors import InputError
 from gate.policy.sarif import SarifFinding, SarifRun
-from gate.policy.severity import RANK, SEVERITIES, Severity, band
+from gate.policy.severity import SEVERITIES, Severity, Threshold, band, parse_threshold
 from gate.policy.vex import VexSet, VexStatement
 from gate.policy.vex_match import statement_for
 from gate.policy.waivers import ExceptionEntry, load_exceptions
 
 SeveritySource = Literal["cvss", "label"]
 
-THRESHOLD_PATTERN = r"^(critical|high|medium|low|10(\.0+)?|[0-9](\.[0-9]+)?)$"
 # One annotation per blocking finding, up to this many (GitHub shows few per step anyway).
 MAX_ANNOTATIONS = 50
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """``critical|high|medium|low`` or a CVSS score. ``text`` is the normalised form."""
-
-    text: str
-    severity: Severity
-    score: float | None
-
-    def admits(self, severity: Severity, score: float | None) -> bool:
-        """Whether a finding is at or above the threshold.
-
-        A numeric threshold compares the CVSS score when the finding was rated by it; a finding
-        rated by a label is compared by band (the threshold's band or above blocks).
-        """
-        if self.score is not None and score is not None:
-            return score >= self.score
-        return RANK[severity] >= RANK[self.severity]
-
-
-def parse_threshold(text: str, name: str = "--severity-threshold") -> Threshold:
-    value = str(text).strip().lower()
-    if value in RANK and value != "none":
-        return Threshold(value, value, None)  # type: ignore[arg-type]
-    score = float(value) if re.fullmatch(r"\d{1,2}(\.\d+)?", value) else -1.0
-    if not 0.0 <= score <= 10.0:
-        raise InputError(f"{name}: expected critical, high, medium, low or a CVSS score 0-10, got {text!r}")
-    return Threshold(f"{score:g}", band(score) if score >= 0.1 else "low", score)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from gate.attest.unwrap import DSSE_INTOTO_PAYLOAD
 from gate.errors import InputError
@@ -44,12 +44,9 @@ from gate.promote.report import (
     REPORT_MEDIA_TYPE,
     ScanReport,
 )
+from gate.promote.report_format import DEFAULT_REPORT_FORMAT, REPORT_FORMATS, ReportFormat
 from gate.promote.signing import BUNDLE_MEDIA_TYPE, SigningKey, sign_statement
 from gate.promote.vuln import VULN_PREDICATE_TYPE, Invocation, VulnContext, vuln_statement
-
-ReportFormat = Literal["vuln", "cssc-v1"]
-REPORT_FORMATS: tuple[ReportFormat, ...] = ("vuln", "cssc-v1")
-DEFAULT_REPORT_FORMAT: ReportFormat = "vuln"
 
 VULN_ARTIFACT_TYPE = DSSE_INTOTO_PAYLOAD  # application/vnd.in-toto+json
 SIGNED_ARTIFACT_TYPE = BUNDLE_MEDIA_TYPE

@@ -42,9 +42,6 @@ from gate.sbom.bom import MAX_BOM_BYTES, BomDocument, read_bom
 from gate.sbom.predicates import CYCLONEDX_PREDICATE
 from gate.scanners.trivy import TrivyOptions, TrivyScanner
 
-SbomFallback = Literal["none", "layers"]
-SBOM_FALLBACKS: tuple[SbomFallback, ...] = ("none", "layers")
-DEFAULT_SBOM_FALLBACK: SbomFallback = "none"
 LAYERS_SOURCE: Literal["layers"] = "layers"
 """``sbom_source`` of a platform inventoried from its layers (JSON row, SARIF ``sbomSource``)."""
 MAX_LAYER_BYTES = 16 * 1024**3
@@ -52,15 +49,6 @@ MAX_LAYER_BYTES = 16 * 1024**3
 LAYOUT_TAG = "scan"
 
 Log = Callable[[str], None]
-
-
-def check_sbom_fallback(value: str, source: str = "sbom_fallback") -> SbomFallback:
-    """``none`` or ``layers`` (any case); anything else is an ``InputError``."""
-    text = value.strip().lower()
-    for fallback in SBOM_FALLBACKS:
-        if text == fallback:
-            return fallback
-    raise InputError(f"{source}: {value!r} is not one of {', '.join(SBOM_FALLBACKS)}")
 
 
 @dataclass(frozen=True)

@@ -51,14 +51,12 @@ from gate.policy.vex import VexSet
 from gate.policy.vex_match import load_given_vex, suppress_results
 from gate.policy.waivers import ExceptionEntry, load_exceptions
 from gate.sbom.predicates import parse_predicate_type
-from gate.scan.layers import DEFAULT_SBOM_FALLBACK, LAYERS_SOURCE, LayerFallback
+from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SARIF_OUTPUT, DEFAULT_SBOM_FALLBACK, DEFAULT_SCANNER
+from gate.scan.layers import LAYERS_SOURCE, LayerFallback
 from gate.scan.sboms import SBOMS_PROPERTY, ScannedSbom, merge_runs, scan_sboms
 from gate.scanners.base import Scanner, UncheckedComponent, get_scanner
 
 Log = Callable[[str], None]
-DEFAULT_SARIF_OUTPUT = "image-gate.sarif"
-DEFAULT_PREDICATE_TYPE = "auto"
-DEFAULT_SCANNER = "trivy"
 
 
 @dataclass(frozen=True)

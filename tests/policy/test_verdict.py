@@ -12,12 +12,8 @@ import pytest
 
 from gate.errors import InputError
 from gate.policy.sarif import load_sarif, parse_sarif
-from gate.policy.verdict import (
-    GateOptions,
-    MissingSbom,
-    evaluate,
-    parse_threshold,
-)
+from gate.policy.severity import parse_threshold
+from gate.policy.verdict import GateOptions, MissingSbom, evaluate
 from gate.policy.waivers import ExceptionEntry, parse_exceptions
 from tests.policy.sarif_samples import real_world, sarif_log, trivy_result, trivy_rule
 

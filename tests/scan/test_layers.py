@@ -31,7 +31,8 @@ from gate.oci.target import Descriptor, Target
 from gate.promote.report import build_scan_report
 from gate.sbom.components import Component, Inventory, inventory_from_document
 from gate.scan import layers
-from gate.scan.layers import LAYERS_SOURCE, LayerBom, LayerFallback, check_sbom_fallback
+from gate.scan.defaults import check_sbom_fallback
+from gate.scan.layers import LAYERS_SOURCE, LayerBom, LayerFallback
 from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_image
 from gate.scan.summary import render
 from gate.scanners.osv import ecosystems
