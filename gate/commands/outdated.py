@@ -12,7 +12,7 @@ from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
-from gate.options.trivy import TRIVY_TIMEOUT, trivy_scanner_options
+from gate.options.trivy import TrivyFields, trivy_scanner_options
 from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
 from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SBOM_FALLBACK, DEFAULT_SCANNER
@@ -25,7 +25,7 @@ HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True, kw_only=True)
-class OutdatedConfig(DockerfileFields, LookupFields, TrustFields):
+class OutdatedConfig(DockerfileFields, LookupFields, TrustFields, TrivyFields):
     fail_on_outdated: bool = False
     fail_on_fixable: bool = False
     scan: bool = False
@@ -33,13 +33,6 @@ class OutdatedConfig(DockerfileFields, LookupFields, TrustFields):
     sbom_fallback: str = DEFAULT_SBOM_FALLBACK
     scanner: str = DEFAULT_SCANNER
     osv_db: str = ""
-    trivy_db_repositories: tuple[str, ...] = ()
-    trivy_java_db_repositories: tuple[str, ...] = ()
-    trivy_skip_db_update: bool = False
-    trivy_skip_java_db_update: bool = False
-    trivy_offline_scan: bool = False
-    trivy_cache_dir: str = ""
-    trivy_timeout: float = TRIVY_TIMEOUT
     severity_threshold: str = "high"
     severity_source: str = "cvss"
     exceptions_file: str | None = None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gate.errors import InputError
 from gate.options.base import Group, Option
 from gate.options.policy import GATE, SCAN_VEX, GateFields
-from gate.options.trivy import TRIVY, TRIVY_TIMEOUT, trivy_scanner_options
+from gate.options.trivy import TRIVY, TrivyFields, trivy_scanner_options
 from gate.options.trust import TRUST, TrustFields
 from gate.policy.sarif_category import DEFAULT_SARIF_CATEGORY, check_sarif_category
 from gate.sbom.predicates import parse_predicate_type
@@ -127,7 +127,7 @@ def check_scan_values(values: dict[str, Any], source: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScanFields(GateFields, TrustFields):
+class ScanFields(GateFields, TrustFields, TrivyFields):
     """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
 
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
@@ -139,13 +139,6 @@ class ScanFields(GateFields, TrustFields):
     allow_empty_sbom: bool = False
     sarif_output: str = DEFAULT_SARIF_OUTPUT
     sarif_category: str = DEFAULT_SARIF_CATEGORY
-    trivy_db_repositories: tuple[str, ...] = ()
-    trivy_java_db_repositories: tuple[str, ...] = ()
-    trivy_skip_db_update: bool = False
-    trivy_skip_java_db_update: bool = False
-    trivy_offline_scan: bool = False
-    trivy_cache_dir: str = ""
-    trivy_timeout: float = TRIVY_TIMEOUT
 
     def scanner_options(self) -> dict[str, Any]:
         """The backend's options (``gate.scanners.base.get_scanner``)."""

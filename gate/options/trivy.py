@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import InputError
@@ -65,6 +66,19 @@ def trivy_values(document: Any, where: str) -> dict[str, Any]:
     TrivyOptions.from_mapping(options)  # the backend accepts the same (a schema out of step fails here)
     by_option = {option: field for field, option in TRIVY_FIELDS.items()}
     return {by_option[key]: value for key, value in options.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrivyFields:
+    """The config fields the Trivy options fill (a command that scans)."""
+
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
+    trivy_skip_db_update: bool = False
+    trivy_skip_java_db_update: bool = False
+    trivy_offline_scan: bool = False
+    trivy_cache_dir: str = ""
+    trivy_timeout: float = TRIVY_TIMEOUT
 
 
 def trivy_scanner_options(config: Any) -> dict[str, Any]:
