@@ -20,9 +20,9 @@ from tests.attest.verify.cosign_tool import REGISTRY_FLAGS, cosign
 from tests.attest.verify.signing import private_key, private_pem, public_pem
 from tests.mirror.oras import fetch_manifest, oras, pull
 from tests.mirror.tagged_repo import TaggedRepo
-from tests.mirror.test_tags import read_outputs
 from tests.support.images import build_image
 from tests.support.registries import Registry
+from tests.support.runner import read_outputs
 
 pytestmark = pytest.mark.registry
 
@@ -174,7 +174,7 @@ def test_the_action_attaches_provenance_to_every_tag_of_a_sweep(
         "INPUT_HISTORY": "true",
     }
     assert entrypoint.main(environ) == 0
-    outputs = read_outputs(tmp_path / "output")
+    outputs = read_outputs((tmp_path / "output").read_text(encoding="utf-8"))
     assert outputs["tag_count"] == "3" and outputs["up_to_date"] == "false"
     mirrored = json.loads(outputs["mirrored"])
     assert [(m["tag"], m["state"]) for m in mirrored] == [("1.3.0", "copied"), ("1.3.1", "copied"), ("1.3.2", "copied")]
