@@ -45,6 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -80,25 +81,33 @@ GATE_WRAPPER = (
 )
 
 
+class _Hashing(io.RawIOBase):
+    """Writes the tar stream into the gzip file, hashing it on the way (the layer's diff_id)."""
+
+    def __init__(self, diff: Any, gz: gzip.GzipFile) -> None:
+        self.diff, self.gz = diff, gz
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.diff.update(data)
+        self.gz.write(data)
+        return len(data)
+
+
 def random_layer(path: Path, rng: random.Random, size: int) -> tuple[Path, str]:
     """A gzip'd tar of ``size`` bytes of random files at ``path``, written as it is made; (blob, diff_id)."""
     diff = hashlib.sha256()
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
-
-        class Hashing(io.RawIOBase):
-            def writable(self) -> bool:
-                return True
-
-            def write(self, data: bytes) -> int:  # type: ignore[override]
-                diff.update(data)
-                gz.write(data)
-                return len(data)
-
-        with tarfile.open(fileobj=Hashing(), mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            for number in range(size // FILE_BYTES):
-                info = tarfile.TarInfo(f"opt/data/{path.stem}/{number:04}.bin")
-                info.size, info.mtime, info.mode = FILE_BYTES, 0, 0o644
-                tar.addfile(info, io.BytesIO(rng.randbytes(FILE_BYTES)))
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz,
+        tarfile.open(fileobj=_Hashing(diff, gz), mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for number in range(size // FILE_BYTES):
+            info = tarfile.TarInfo(f"opt/data/{path.stem}/{number:04}.bin")
+            info.size, info.mtime, info.mode = FILE_BYTES, 0, 0o644
+            tar.addfile(info, io.BytesIO(rng.randbytes(FILE_BYTES)))
     return path, f"sha256:{diff.hexdigest()}"
 
 
@@ -115,26 +124,19 @@ def corpus(rng: random.Random) -> bytes:
 def files_layer(path: Path, rng: random.Random, size: int, text: bytes) -> tuple[Path, str]:
     """A gzip'd tar of files of 1-64 KiB cut from ``text``, ``size`` bytes once compressed; (blob, diff_id)."""
     diff = hashlib.sha256()
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
-
-        class Hashing(io.RawIOBase):
-            def writable(self) -> bool:
-                return True
-
-            def write(self, data: bytes) -> int:  # type: ignore[override]
-                diff.update(data)
-                gz.write(data)
-                return len(data)
-
-        with tarfile.open(fileobj=Hashing(), mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            number = 0
-            while raw.tell() < size:
-                length = rng.randint(1024, 64 * 1024)
-                start = rng.randrange(len(text) - length)
-                info = tarfile.TarInfo(f"usr/lib/{path.stem}/{number // 100:03}/{number:06}.so")
-                info.size, info.mtime, info.mode = length, 0, 0o644
-                tar.addfile(info, io.BytesIO(text[start : start + length]))
-                number += 1
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz,
+        tarfile.open(fileobj=_Hashing(diff, gz), mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        number = 0
+        while raw.tell() < size:
+            length = rng.randint(1024, 64 * 1024)
+            start = rng.randrange(len(text) - length)
+            info = tarfile.TarInfo(f"usr/lib/{path.stem}/{number // 100:03}/{number:06}.so")
+            info.size, info.mtime, info.mode = length, 0, 0o644
+            tar.addfile(info, io.BytesIO(text[start : start + length]))
+            number += 1
     return path, f"sha256:{diff.hexdigest()}"
 
 
