@@ -24,6 +24,7 @@ before the tag.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -276,6 +277,10 @@ class _Copy:
             for origin, _ in self._referrer_sources():
                 if (root_digest, id(origin)) not in self.first_asks:
                     self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
+            # And the destination's: whether it has the referrers API, learnt now, so that its referrer links
+            # go at once, in parallel, at the end (``Transfer._api_known``), not a first one alone.
+            if callable(getattr(self.destination, "referrers_supported", None)):
+                self.pool.submit(self._probe_destination, root_digest)
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
         # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
@@ -302,6 +307,14 @@ class _Copy:
                 self.counts.referrers_copied += 1
         self._push_cosign_tags()
         return root, filtered
+
+    def _probe_destination(self, digest: str) -> None:
+        """Ask the destination whether it has the referrers API (the answer is cached on its host); a failure
+        here is not the copy's: the first link then asks again, alone, as without this question."""
+        probe = getattr(self.destination, "referrers_supported", None)  # a registry's; not every Target has it
+        if callable(probe):
+            with contextlib.suppress(GateError):
+                probe(digest)
 
     def _apply_platform_filter(self, manifest: Manifest) -> tuple[Manifest, bool]:
         wanted = self.options.platforms

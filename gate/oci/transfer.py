@@ -305,12 +305,20 @@ class Transfer:
         placed = [n for n in referrers if n.placed]
         if not placed:
             return
-        if self._probe is None:
+        if self._probe is None and self._api_known():
+            self._submit(self.pool, self._link, (placed,), self._linked(first=False))
+        elif self._probe is None:
             self._probe = self._submit(self.pool, self._link, (placed,), self._linked(first=True))
         elif not self._probe.done() or self._probe in self._pending:
             self._held_links.append(placed)
         else:
             self._submit(self.pool, self._link, (placed,), self._linked(first=False))
+
+    def _api_known(self) -> bool:
+        """The destination knows already whether it has the referrers API (the copy asked it early, beside
+        the discovery): no first link needs to run alone to learn it."""
+        supported = getattr(self.destination, "referrers_supported", None)
+        return callable(supported) and supported() is not None
 
     def _linked(self, *, first: bool) -> Callable[[Future[Any]], None]:
         def done(future: Future[Any]) -> None:
