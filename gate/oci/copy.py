@@ -208,9 +208,12 @@ class _Copy:
     def run(self, reference: str, tag: str | None) -> CopyReport:
         started = time.monotonic()
         workers = self.options.concurrency
+        # Small requests (manifests, presence checks, referrer lists and links; a blob's HEAD or mount) go
+        # twice ``concurrency`` at a time: where a round trip costs, they are most of a copy's time. Blob
+        # transfers stay ``concurrency`` at a time (``Transfer``), and per registry host (its slots).
         with (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-copy") as pool,
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-blob") as blob_pool,
+            ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="gate-copy") as pool,
+            ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="gate-blob") as blob_pool,
         ):
             self.pool = pool
             if tag is not None:
@@ -219,7 +222,7 @@ class _Copy:
                 for origin, _ in self._referrer_sources():
                     if id(origin) not in self.tag_lists:  # a referrers source may be the source itself
                         self.tag_lists[id(origin)] = pool.submit(origin.list_tags)
-            self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts)
+            self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts, transfers=workers)
             self.failed = self.transfer.failed
             self.copied_referrers = self.transfer.copied_referrers
             try:
