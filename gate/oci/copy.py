@@ -284,14 +284,21 @@ class _Copy:
             # go at once, in parallel, at the end (``Transfer._api_known``), not a first one alone.
             if callable(getattr(self.destination, "referrers_supported", None)):
                 self.pool.submit(self._probe_destination, root_digest)
+        # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
+        # the root first, alone (an unreachable or refusing destination fails once, not per manifest), asked
+        # now, beside the children's manifests, unless the tag has answered for it already.
+        root_digest = root_manifest.descriptor.digest
+        root_check: Future[bool] | None = None
+        tag_done = self.tag_seen is not None and self.tag_seen.done()
+        if self.pool is not None and not (tag_done and self._seen_tag_digest() == root_digest):
+            root_check = self.pool.submit(self.destination.has_manifest, root_digest)
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
-        # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
-        # the root first, alone: an unreachable or refusing destination fails once, not per manifest.
         if self._seen_tag_digest() == root.digest:
             self.root_was_present = True
         else:
-            self.root_was_present = self.destination.has_manifest(root.digest)
+            checked = root_check.result() if root_check is not None else self.destination.has_manifest(root.digest)
+            self.root_was_present = checked
         if self.root_was_present:
             self.transfer.mark_present(self.image_order)
         else:
