@@ -24,6 +24,7 @@ before the tag.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -207,9 +208,12 @@ class _Copy:
     def run(self, reference: str, tag: str | None) -> CopyReport:
         started = time.monotonic()
         workers = self.options.concurrency
+        # Small requests (manifests, presence checks, referrer lists and links; a blob's HEAD or mount) go
+        # twice ``concurrency`` at a time: where a round trip costs, they are most of a copy's time. Blob
+        # transfers stay ``concurrency`` at a time (``Transfer``), and per registry host (its slots).
         with (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-copy") as pool,
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-blob") as blob_pool,
+            ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="gate-copy") as pool,
+            ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="gate-blob") as blob_pool,
         ):
             self.pool = pool
             if tag is not None:
@@ -218,7 +222,7 @@ class _Copy:
                 for origin, _ in self._referrer_sources():
                     if id(origin) not in self.tag_lists:  # a referrers source may be the source itself
                         self.tag_lists[id(origin)] = pool.submit(origin.list_tags)
-            self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts)
+            self.transfer = Transfer(self.destination, self.nodes, pool, blob_pool, self.counts, transfers=workers)
             self.failed = self.transfer.failed
             self.copied_referrers = self.transfer.copied_referrers
             try:
@@ -276,14 +280,25 @@ class _Copy:
             for origin, _ in self._referrer_sources():
                 if (root_digest, id(origin)) not in self.first_asks:
                     self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
+            # And the destination's: whether it has the referrers API, learnt now, so that its referrer links
+            # go at once, in parallel, at the end (``Transfer._api_known``), not a first one alone.
+            if callable(getattr(self.destination, "referrers_supported", None)):
+                self.pool.submit(self._probe_destination, root_digest)
+        # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
+        # the root first, alone (an unreachable or refusing destination fails once, not per manifest), asked
+        # now, beside the children's manifests, unless the tag has answered for it already.
+        root_digest = root_manifest.descriptor.digest
+        root_check: Future[bool] | None = None
+        tag_done = self.tag_seen is not None and self.tag_seen.done()
+        if self.pool is not None and not (tag_done and self._seen_tag_digest() == root_digest):
+            root_check = self.pool.submit(self.destination.has_manifest, root_digest)
         root = self._add_image_graph(root_manifest, self.source, self.options.mount_from)
         self.log(f"{self.source.display_name}: {root.digest} ({len(self.image_order)} manifest(s))")
-        # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
-        # the root first, alone: an unreachable or refusing destination fails once, not per manifest.
         if self._seen_tag_digest() == root.digest:
             self.root_was_present = True
         else:
-            self.root_was_present = self.destination.has_manifest(root.digest)
+            checked = root_check.result() if root_check is not None else self.destination.has_manifest(root.digest)
+            self.root_was_present = checked
         if self.root_was_present:
             self.transfer.mark_present(self.image_order)
         else:
@@ -302,6 +317,14 @@ class _Copy:
                 self.counts.referrers_copied += 1
         self._push_cosign_tags()
         return root, filtered
+
+    def _probe_destination(self, digest: str) -> None:
+        """Ask the destination whether it has the referrers API (the answer is cached on its host); a failure
+        here is not the copy's: the first link then asks again, alone, as without this question."""
+        probe = getattr(self.destination, "referrers_supported", None)  # a registry's; not every Target has it
+        if callable(probe):
+            with contextlib.suppress(GateError):
+                probe(digest)
 
     def _apply_platform_filter(self, manifest: Manifest) -> tuple[Manifest, bool]:
         wanted = self.options.platforms

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,11 +79,16 @@ class Transfer:
         pool: ThreadPoolExecutor,
         blob_pool: ThreadPoolExecutor,
         counts: Counts,
+        *,
+        transfers: int | None = None,
     ) -> None:
         self.destination = destination
         self.nodes = nodes
         self.pool = pool  # manifests, presence checks, referrer links: small requests
-        self.blob_pool = blob_pool
+        self.blob_pool = blob_pool  # a blob's check, mount or transfer
+        # Blob transfers at once in this copy (None: as many as the blob pool runs); the stores' per-host
+        # slots bound them across copies too.
+        self._transfers = threading.BoundedSemaphore(transfers) if transfers is not None else None
         self.counts = counts
         self.failed: dict[str, str] = {}  # digest (blob or manifest) -> why it was not copied
         self.copied_referrers: set[str] = set()
@@ -286,7 +291,7 @@ class Transfer:
                 counts.blobs_skipped += 1
             return
         origin = node.origin
-        with _transfer_slots(origin, self.destination):
+        with self._transfers or nullcontext(), _transfer_slots(origin, self.destination):
             self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
         with counts.lock:
             counts.blobs_copied += 1
@@ -305,12 +310,20 @@ class Transfer:
         placed = [n for n in referrers if n.placed]
         if not placed:
             return
-        if self._probe is None:
+        if self._probe is None and self._api_known():
+            self._submit(self.pool, self._link, (placed,), self._linked(first=False))
+        elif self._probe is None:
             self._probe = self._submit(self.pool, self._link, (placed,), self._linked(first=True))
         elif not self._probe.done() or self._probe in self._pending:
             self._held_links.append(placed)
         else:
             self._submit(self.pool, self._link, (placed,), self._linked(first=False))
+
+    def _api_known(self) -> bool:
+        """The destination knows already whether it has the referrers API (the copy asked it early, beside
+        the discovery): no first link needs to run alone to learn it."""
+        supported = getattr(self.destination, "referrers_supported", None)
+        return callable(supported) and supported() is not None
 
     def _linked(self, *, first: bool) -> Callable[[Future[Any]], None]:
         def done(future: Future[Any]) -> None:

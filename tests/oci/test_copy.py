@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from gate.errors import InputError
 from gate.oci.copy import CopyOptions, copy_image
 from gate.oci.layout import LayoutTarget
 from gate.oci.manifest import parse
-from gate.oci.target import Descriptor, DigestMismatch, Platform
+from gate.oci.target import BlobSource, Descriptor, DigestMismatch, Platform
 from tests.oci.builders import (
     AMD64,
     ARM64,
@@ -234,6 +236,39 @@ def test_concurrency_does_not_change_the_result(
 ) -> None:
     report = copy_image(source, "v1", dest, "v1", CopyOptions(copy_referrers=True, concurrency=concurrency))
     assert report.blobs_copied == 14 and report.manifests_copied == 9
+
+
+class _CountingLayout(LayoutTarget):
+    """A layout that records how many blob pushes run at once (and holds each a moment)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, create=True)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.01)
+            super().push_blob(descriptor, source)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_blob_transfers_stay_within_concurrency(
+    source: LayoutTarget, built: BuiltImage, tmp_path: Path, concurrency: int
+) -> None:
+    # The copy's pools run twice as many small requests; blob transfers stay at ``concurrency``, also
+    # between layouts, which have no per-host slots.
+    dest = _CountingLayout(tmp_path / "counted")
+    report = copy_image(source, "v1", dest, "v1", CopyOptions(copy_referrers=True, concurrency=concurrency))
+    assert report.blobs_copied == 14
+    assert 1 <= dest.most <= concurrency
 
 
 def test_bad_concurrency(source: LayoutTarget, dest: LayoutTarget) -> None:
