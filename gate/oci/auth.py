@@ -405,8 +405,10 @@ class Authenticator:
                 token = self._fetch(needed)
             return f"Bearer {token.value}"
 
-    def on_unauthorized(self, response: AnswerLike, scopes: Iterable[str]) -> bool:
-        """Learn from a 401; True when a retry with a new header makes sense."""
+    def on_unauthorized(self, response: AnswerLike, scopes: Iterable[str], sent: str | None = None) -> bool:
+        """Learn from a 401; True when a retry with a new header makes sense. ``sent`` is the Authorization the
+        refused request carried: one sent anonymously while another request learned the Basic challenge is
+        retried with the credential, one that carried it is refused."""
         challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         basic = next((c for c in challenges if c.scheme == "basic"), None)
@@ -426,9 +428,12 @@ class Authenticator:
                 self._fetch(needed)
             return True
         if basic is not None:
-            if self.credential is None or self.scheme == "basic":
+            if self.credential is None:
                 return False
-            self.scheme = "basic"
+            with self._lock:
+                if self.scheme == "basic":
+                    return sent is None
+                self.scheme = "basic"
             return True
         return False
 

@@ -75,7 +75,10 @@ class RepositoryClient:
         scope_list = list(scopes) if scopes is not None else [repository_scope(self.repository, "pull")]
         same_host = urlsplit(url).netloc == urlsplit(self.host.base_url).netloc
 
+        sent: list[str | None] = []
+
         def once() -> Answer:
+            sent.append(self.host.auth.header(scope_list) if same_host else None)
             return self.host.http.request(
                 method,
                 url,
@@ -83,7 +86,7 @@ class RepositoryClient:
                 params=params,
                 data=data,
                 stream=stream,
-                authorization=self.host.auth.header(scope_list) if same_host else None,
+                authorization=sent[-1],
                 transient_not_found=transient_not_found,
                 what=what,
             )
@@ -91,7 +94,11 @@ class RepositoryClient:
         response = once()
         replayable = data is None or isinstance(data, bytes)
         # A streamed body is spent: learn the challenge anyway so the caller's retry has a token.
-        learned = response.status_code == 401 and same_host and self.host.auth.on_unauthorized(response, scope_list)
+        learned = (
+            response.status_code == 401
+            and same_host
+            and self.host.auth.on_unauthorized(response, scope_list, sent=sent[-1])
+        )
         if learned and replayable:
             response.close()
             response = once()

@@ -225,6 +225,24 @@ def test_plain_http_realm_gets_no_credentials() -> None:
         auth.on_unauthorized(answer, ["repository:a:pull"])
 
 
+def test_a_request_sent_before_the_basic_challenge_was_learned_is_retried_one_that_carried_it_is_not() -> None:
+    """Two requests go out anonymously at once; the first 401 teaches Basic. The second 401 answers a request
+    sent without the credential: it is retried with it, not taken for a refusal. A 401 to the credential is."""
+    credential = Credential("u", "p")
+    auth = Authenticator("registry.example", credential, HttpClient())
+    answer = requests.Response()
+    answer.status_code = 401
+    answer.headers["WWW-Authenticate"] = 'Basic realm="r"'
+    assert auth.header(["repository:a:pull"]) is None  # anonymous until a challenge
+    assert auth.on_unauthorized(answer, ["repository:a:pull"], sent=None) is True
+    assert auth.on_unauthorized(answer, ["repository:a:pull"], sent=None) is True  # the concurrent one
+    sent = auth.header(["repository:a:pull"])
+    assert sent == credential.basic_header()
+    assert auth.on_unauthorized(answer, ["repository:a:pull"], sent=sent) is False  # wrong credential: refused
+    anonymous = Authenticator("registry.example", None, HttpClient())
+    assert anonymous.on_unauthorized(answer, ["repository:a:pull"], sent=None) is False
+
+
 # --- real registries -------------------------------------------------------------------------
 
 
