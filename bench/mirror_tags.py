@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,8 +41,10 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from copy_image import Tools as CopyTools  # noqa: E402 - bench/ is the script's own directory
+
 from tests.mirror.tagged_repo import push_tagged_repo  # noqa: E402
-from tests.support.registries import Registry, require_tool, start_distribution  # noqa: E402
+from tests.support.registries import Registry, start_distribution  # noqa: E402
 
 MiB = 1024 * 1024
 PYTHON = sys.executable
@@ -52,30 +53,13 @@ PEERS = ("regctl", "skopeo")
 INDEX_ACCEPT = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
 
 
-class Tools:
-    def __init__(self, a: Registry, b: Registry, scratch: Path) -> None:
-        self.a, self.b, self.scratch = a, b, scratch
-        self.regctl = require_tool("regctl")
-        self.skopeo = require_tool("skopeo")
-        self.hosts = ["--host", a.regctl_host(), "--host", b.regctl_host()]
-        policy = scratch / "policy.json"
-        policy.write_text('{"default":[{"type":"insecureAcceptAnything"}]}')
-        self.policy = str(policy)
-        self.runs = 0
-        environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        self.base_env = {
-            **environ,
-            "PYTHONPATH": str(REPO),
-            "PYTHONPYCACHEPREFIX": str(scratch / "pycache"),
-            "DOCKER_CONFIG": str(scratch / "docker"),
-        }
+class Tools(CopyTools):
+    """bench/copy_image.py's tools (regctl and skopeo with their own config dirs, a fresh HOME per run),
+    run once per tag or once per repository."""
 
-    @property
-    def env(self) -> dict[str, str]:
-        """A fresh HOME per run: skopeo's blob-info cache would otherwise mount blobs from an earlier
-        destination, which no other tool does."""
-        self.runs += 1
-        return {**self.base_env, "HOME": str(self.scratch / f"home-{self.runs}")}
+    def __init__(self, a: Registry, b: Registry, scratch: Path) -> None:
+        super().__init__(a, b, scratch)
+        self.a, self.b = a, b
 
     def run(self, tool: str, source: str, destination: str, tags: list[str]) -> tuple[float, dict[str, object]]:
         """Copy every tag of ``source`` (a repository on A) into ``destination`` (one on B); wall seconds
