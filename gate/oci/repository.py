@@ -75,33 +75,32 @@ class RepositoryClient:
         scope_list = list(scopes) if scopes is not None else [repository_scope(self.repository, "pull")]
         same_host = urlsplit(url).netloc == urlsplit(self.host.base_url).netloc
 
-        sent: list[str | None] = []
-
-        def once() -> Answer:
-            sent.append(self.host.auth.header(scope_list) if same_host else None)
-            return self.host.http.request(
+        def once() -> tuple[Answer, str | None]:
+            authorization = self.host.auth.header(scope_list) if same_host else None
+            answer = self.host.http.request(
                 method,
                 url,
                 headers=headers,
                 params=params,
                 data=data,
                 stream=stream,
-                authorization=sent[-1],
+                authorization=authorization,
                 transient_not_found=transient_not_found,
                 what=what,
             )
+            return answer, authorization
 
-        response = once()
+        response, sent = once()
         replayable = data is None or isinstance(data, bytes)
         # A streamed body is spent: learn the challenge anyway so the caller's retry has a token.
         learned = (
             response.status_code == 401
             and same_host
-            and self.host.auth.on_unauthorized(response, scope_list, sent=sent[-1])
+            and self.host.auth.on_unauthorized(response, scope_list, sent=sent)
         )
         if learned and replayable:
             response.close()
-            response = once()
+            response, _ = once()
         return response
 
     def fail(self, response: Answer, what: str) -> NoReturn:
