@@ -8,7 +8,7 @@ history gets one entry per tag copied or found up to date, in one update at the 
 
 Several tags (``tags``: a pattern over the source repository's tags) are copied at once, at most
 ``concurrency`` at a time, through one registry pool; a blob the tags share is transferred once
-(``gate.mirror.shared_blobs``). A tag that fails does not stop the others: its result says why.
+(``gate.mirror.shared_destination``). A tag that fails does not stop the others: its result says why.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from gate.mirror.history import HistoryEntry, HistoryUpdate, read_history, recor
 from gate.mirror.provenance import Acquisition, ProvenanceRecord, attach_provenance
 from gate.mirror.run_info import RunInfo, utc_timestamp
 from gate.mirror.selection import TagSelection, compile_pattern, select_tags
-from gate.mirror.shared_blobs import BlobLedger, SharedDestination
+from gate.mirror.shared_destination import BlobLedger, SharedDestination
 from gate.mirror.stage import (
     MirrorPlan,
     MirrorRequest,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gate import cli
-from tests.mirror.tagged_repo import TaggedRepo
+from tests.mirror.tagged_repo import TaggedRepo, push_tagged_repo
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, not_found_fault
 from tests.support.registries import Registry
@@ -123,3 +123,33 @@ def test_nothing_matches(forty: TaggedRepo, referrers_registry: Registry, unique
 def test_bad_input_exits_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["mirror", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("provenance", [False, True], ids=["copy", "provenance"])
+def test_many_tags_of_one_digest_at_once(
+    distribution_registry: Registry, unique_repo: str, provenance: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Twelve tags naming one index, copied at once: each manifest is written once and never while another
+    copy's index push reads it (distribution's filesystem store rewrites a manifest's link on every push,
+    and a push reading a half-written link answers MANIFEST_BLOB_UNKNOWN). With provenance, twelve
+    statements on the one index, linked in turn through its ``sha256-<hex>`` fallback index: none lost."""
+    aliases = {f"alias-{number}": "1.0.0" for number in range(11)}
+    source = push_tagged_repo(distribution_registry, f"{unique_repo}-source", ["1.0.0"], aliases=aliases, reserved=False)
+    [digest] = set(source.images.values())
+    extra = ["--provenance"] if provenance else []
+    client = RegistryClient(distribution_registry)
+    for attempt in range(3):
+        repo = f"{unique_repo}-{attempt}"
+        destination = distribution_registry.ref(repo)
+        code, document, err = mirror_json(capsys, source.name, destination, "--tags", ".", "--concurrency", "12", *extra)
+        assert code == 0, err
+        assert {entry["state"] for entry in document["tags"]} == {"copied"}
+        assert document["totals"]["copied"] == 12
+        tags = client.tags(repo)
+        assert [tag for tag in tags if not tag.startswith("sha256-")] == sorted(source.images)
+        subjects = [digest, *source.children[digest]] if provenance else []  # the index and each platform
+        assert sorted(tag for tag in tags if tag.startswith("sha256-")) == sorted(s.replace(":", "-") for s in subjects)
+        for subject in subjects:
+            body, _ = client.get_manifest(repo, subject.replace(":", "-"))
+            linked = [entry["annotations"]["com.toddysm.acquisition.source"] for entry in json.loads(body)["manifests"]]
+            assert sorted(linked) == sorted(f"{source.name}:{tag}" for tag in source.images), subject

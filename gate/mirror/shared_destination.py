@@ -1,19 +1,31 @@
-"""One destination seen by several copies at once (the tags of a multi-tag mirror): each blob is
-transferred once, whichever tag needs it first.
+"""One destination written by several copies at once (the tags of a multi-tag mirror): each blob and
+each manifest is written once, whichever copy needs it first, and no two copies write the same thing at
+the same time.
 
-``SharedDestination`` wraps the destination ``Target`` every copy of the run writes to. A blob one copy
-has put in place (uploaded, mounted, or found there) is present for the others without a question to
-the registry; a copy that needs a blob another copy is uploading waits for that upload instead of
-starting its own; a mount is claimed the same way (one writer per blob at a time). (A write never waits
-for anything once it has claimed its blob, so a copy waiting for it, even holding a transfer slot,
-cannot deadlock.) Everything else goes to the wrapped target unchanged (including what the copy engine
-looks for by name: the per-host ``semaphore``, ``add_referrers``).
+``SharedDestination`` wraps the destination ``Target`` every copy of the run writes to.
+
+- **Blobs.** A blob one copy has put in place (uploaded, mounted, or found there) is present for the
+  others without a question to the registry; a copy that needs a blob another copy is uploading waits
+  for that upload instead of starting its own; a mount is claimed the same way.
+- **Manifests.** Tags often share a digest (``latest`` and ``1.3.8``). A manifest one copy has pushed or
+  found is present for the others, and pushed again only to set a tag; pushes of one digest take turns,
+  and a copy asking whether the destination holds a manifest another copy is pushing waits for that
+  push. Why: a registry may rewrite a manifest's records on every push (distribution's filesystem
+  store truncates and rewrites the repository's link file), and an index push that reads a child's
+  link while another copy rewrites it is refused (``MANIFEST_BLOB_UNKNOWN``).
+- **Referrer links.** The links to one subject take turns: on a registry without the referrers API
+  each is a read-modify-write of the subject's ``sha256-<hex>`` index, and two at once lose one.
+
+One writer per blob, manifest or subject at a time, and a write never waits for anything once it has
+its turn, so a copy waiting for another, even holding a transfer slot, cannot deadlock. Everything else
+goes to the wrapped target unchanged (including what the copy engine looks for by name: the per-host
+``semaphore``, and ``add_referrers``, which takes the subject's turn too).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,18 +42,28 @@ class BlobLedger:
     uploaded: int = 0
     uploaded_bytes: int = 0
     mounted: int = 0
+    manifests: set[str] = field(default_factory=set)  # pushed or found by a copy of this run
+    turns: dict[str, threading.Lock] = field(default_factory=dict)  # one writer per manifest or subject
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def turn(self, key: str) -> threading.Lock:
+        """The lock a writer of ``key`` holds while it writes."""
+        with self.lock:
+            return self.turns.setdefault(key, threading.Lock())
 
 
 class SharedDestination:
-    """A ``Target`` over ``inner`` whose blobs are shared through ``ledger`` (see the module docstring)."""
+    """A ``Target`` over ``inner`` whose writes are shared through ``ledger`` (see the module docstring)."""
 
     def __init__(self, inner: Target, ledger: BlobLedger) -> None:
         self.inner = inner
         self.ledger = ledger
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        found = getattr(self.inner, name)
+        if name == "add_referrers":
+            return self._linking_in_turn(found)
+        return found
 
     @property
     def display_name(self) -> str:
@@ -54,7 +76,29 @@ class SharedDestination:
         return self.inner.fetch_manifest(reference)
 
     def has_manifest(self, digest: str) -> bool:
-        return self.inner.has_manifest(digest)
+        ledger = self.ledger
+        with ledger.turn(f"manifest {digest}"):  # a push under way ends first
+            with ledger.lock:
+                if digest in ledger.manifests:
+                    return True
+            held = self.inner.has_manifest(digest)
+            if held:
+                with ledger.lock:
+                    ledger.manifests.add(digest)
+            return held
+
+    def push_manifest(self, manifest: Manifest, tag: str | None = None) -> PushResult:
+        ledger = self.ledger
+        digest = manifest.descriptor.digest
+        with ledger.turn(f"manifest {digest}"):
+            with ledger.lock:
+                known = digest in ledger.manifests
+            if known and tag is None:
+                return PushResult(digest)
+            result = self.inner.push_manifest(manifest, tag)
+            with ledger.lock:
+                ledger.manifests.add(digest)
+            return result
 
     def has_blob(self, digest: str) -> bool:
         ledger = self.ledger
@@ -127,14 +171,21 @@ class SharedDestination:
             del ledger.uploading[digest]
         claim.set()
 
-    def push_manifest(self, manifest: Manifest, tag: str | None = None) -> PushResult:
-        return self.inner.push_manifest(manifest, tag)
-
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
         return self.inner.referrers(digest, artifact_type)
 
     def add_referrer(self, subject: Descriptor, referrer: Manifest) -> None:
-        self.inner.add_referrer(subject, referrer)
+        with self.ledger.turn(f"referrers {subject.digest}"):
+            self.inner.add_referrer(subject, referrer)
+
+    def _linking_in_turn(
+        self, add_referrers: Callable[[Descriptor, Sequence[Manifest]], set[str]]
+    ) -> Callable[[Descriptor, Sequence[Manifest]], set[str]]:
+        def in_turn(subject: Descriptor, referrers: Sequence[Manifest]) -> set[str]:
+            with self.ledger.turn(f"referrers {subject.digest}"):
+                return add_referrers(subject, referrers)
+
+        return in_turn
 
     def list_tags(self) -> list[str]:
         return self.inner.list_tags()
