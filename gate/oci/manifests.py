@@ -9,7 +9,8 @@ host that this repository has the referrers API.
 from __future__ import annotations
 
 from gate.errors import InputError
-from gate.oci.http import BadRequest, RegistryFailure
+from gate.oci.http import BadRequest, RegistryFailure, describe_answer, raise_for_status
+from gate.oci.manifest import parse
 from gate.oci.reference import DIGEST_ALGORITHMS, compute_digest, is_valid_digest, split_digest
 from gate.oci.repository import RepositoryClient, bare_media_type, json_object
 from gate.oci.target import (
@@ -26,6 +27,11 @@ from gate.oci.target import (
 )
 
 MANIFEST_ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST])
+
+# A push refused for unknown content the repository does hold is tried again, this many times in all:
+# distribution's filesystem store rewrites a manifest's or blob's link file in place on every push or
+# mount, so a push that reads it meanwhile (two matrix jobs mirroring tags of one digest) finds it empty.
+UNKNOWN_CONTENT_ATTEMPTS = 3
 
 
 class Manifests:
@@ -89,6 +95,17 @@ class Manifests:
     def exists(self, digest: str) -> bool:
         return self.client.exists("manifests", digest, {"Accept": MANIFEST_ACCEPT})
 
+    def _holds_all(self, manifest: Manifest) -> bool:
+        """The repository holds every manifest and blob ``manifest`` names."""
+        try:
+            parsed = parse(manifest)
+        except InputError:
+            return False
+        client = self.client
+        return all(self.exists(child.digest) for child in parsed.manifests) and all(
+            client.exists("blobs", blob.digest, None) for blob in parsed.blobs
+        )
+
     def push(self, manifest: Manifest, tag: str | None = None) -> PushResult:
         client = self.client
         descriptor = manifest.descriptor
@@ -101,16 +118,29 @@ class Manifests:
             )
         reference = tag or descriptor.digest
         what = f"push manifest {client.where(reference)}"
-        response = client.send(
-            "PUT",
-            client.url("manifests", reference),
-            scopes=client.push_scopes(),
-            headers={"Content-Type": descriptor.media_type},
-            data=manifest.data,
-            what=what,
-        )
-        if response.status_code not in (200, 201, 202):
-            client.fail(response, what)
+        attempt = 0
+        while True:
+            attempt += 1
+            response = client.send(
+                "PUT",
+                client.url("manifests", reference),
+                scopes=client.push_scopes(),
+                headers={"Content-Type": descriptor.media_type},
+                data=manifest.data,
+                what=what,
+            )
+            if response.status_code in (200, 201, 202):
+                break
+            if response.status_code != 400:
+                client.fail(response, what)
+            answer = describe_answer(response)
+            response.close()
+            refused = f"cannot {what}: {client.ref.registry} answered {answer}"
+            if "BLOB_UNKNOWN" not in answer or attempt >= UNKNOWN_CONTENT_ATTEMPTS or not self._holds_all(manifest):
+                raise_for_status(400, refused)
+            # It holds all of it: another writer was rewriting its record of a piece (see UNKNOWN_CONTENT_ATTEMPTS).
+            client.host.http.log(f"{refused}; but it holds everything the manifest names; retry {attempt}")
+            client.host.http.sleep(client.retry.backoff(attempt))
         answered = response.headers.get("Docker-Content-Digest")
         subject_header = response.headers.get("OCI-Subject")
         response.close()

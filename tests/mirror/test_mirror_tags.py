@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,7 @@ from gate import cli
 from tests.mirror.tagged_repo import TaggedRepo, push_tagged_repo
 from tests.support.client import RegistryClient
 from tests.support.faults import FaultProxy, not_found_fault
-from tests.support.registries import Registry
+from tests.support.registries import REPO_ROOT, Registry
 
 pytestmark = pytest.mark.registry
 
@@ -134,14 +138,18 @@ def test_many_tags_of_one_digest_at_once(
     and a push reading a half-written link answers MANIFEST_BLOB_UNKNOWN). With provenance, twelve
     statements on the one index, linked in turn through its ``sha256-<hex>`` fallback index: none lost."""
     aliases = {f"alias-{number}": "1.0.0" for number in range(11)}
-    source = push_tagged_repo(distribution_registry, f"{unique_repo}-source", ["1.0.0"], aliases=aliases, reserved=False)
+    source = push_tagged_repo(
+        distribution_registry, f"{unique_repo}-source", ["1.0.0"], aliases=aliases, reserved=False
+    )
     [digest] = set(source.images.values())
     extra = ["--provenance"] if provenance else []
     client = RegistryClient(distribution_registry)
     for attempt in range(3):
         repo = f"{unique_repo}-{attempt}"
         destination = distribution_registry.ref(repo)
-        code, document, err = mirror_json(capsys, source.name, destination, "--tags", ".", "--concurrency", "12", *extra)
+        code, document, err = mirror_json(
+            capsys, source.name, destination, "--tags", ".", "--concurrency", "12", *extra
+        )
         assert code == 0, err
         assert {entry["state"] for entry in document["tags"]} == {"copied"}
         assert document["totals"]["copied"] == 12
@@ -153,3 +161,28 @@ def test_many_tags_of_one_digest_at_once(
             body, _ = client.get_manifest(repo, subject.replace(":", "-"))
             linked = [entry["annotations"]["com.toddysm.acquisition.source"] for entry in json.loads(body)["manifests"]]
             assert sorted(linked) == sorted(f"{source.name}:{tag}" for tag in source.images), subject
+
+
+def test_matrix_jobs_mirroring_tags_of_one_digest_into_one_repository(
+    distribution_registry: Registry, unique_repo: str, tmp_path: Path
+) -> None:
+    """Eight processes at once (as eight matrix jobs of examples/mirror-all-tags.yml would), each mirroring
+    one tag of the same index into one repository: no shared ledger across processes, so a push that
+    distribution refuses for a child it holds (its link being rewritten by another job) is tried again."""
+    aliases = {f"alias-{number}": "1.0.0" for number in range(7)}
+    source = push_tagged_repo(
+        distribution_registry, f"{unique_repo}-source", ["1.0.0"], aliases=aliases, reserved=False
+    )
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    for attempt in range(2):
+        repo = f"{unique_repo}-{attempt}"
+
+        def one(tag: str, repo: str = repo) -> subprocess.CompletedProcess[str]:
+            argv = [sys.executable, "-m", "gate", "mirror", f"{source.name}:{tag}",
+                    distribution_registry.ref(repo, tag)]  # fmt: skip
+            return subprocess.run(argv, capture_output=True, text=True, env=environ, cwd=REPO_ROOT, timeout=300)
+
+        with ThreadPoolExecutor(max_workers=len(source.images)) as pool:
+            done = list(pool.map(one, sorted(source.images)))
+        assert [d.returncode for d in done] == [0] * len(done), [d.stderr for d in done if d.returncode]
+        assert RegistryClient(distribution_registry).tags(repo) == sorted(source.images)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 import pytest
 
 from gate.errors import InputError
-from gate.oci.http import NotFound, ResponseTooLarge, read_capped
+from gate.oci.http import BadRequest, NotFound, ResponseTooLarge, read_capped
+from gate.oci.manifests import UNKNOWN_CONTENT_ATTEMPTS
 from gate.oci.target import OCI_MANIFEST, Descriptor, DigestMismatch, Manifest
 from tests.oci.registry_helpers import (
     blob,
@@ -20,6 +22,7 @@ from tests.oci.registry_helpers import (
     push_image,
 )
 from tests.support.client import RegistryClient
+from tests.support.faults import Fault, FaultProxy
 from tests.support.registries import Registry
 
 
@@ -77,3 +80,63 @@ def test_oversized_and_unsupported_manifests(referrers_registry: Registry, uniqu
     RegistryClient(referrers_registry).push_manifest(unique_repo, "odd", odd, "application/x-odd")
     with pytest.raises(InputError, match="unsupported media type"):
         target.fetch_manifest("odd")
+
+
+BLOB_UNKNOWN_ANSWER = (
+    b'{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"},'
+    b'{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}'
+)
+
+
+def _index_of(*children: Manifest) -> Manifest:
+    entries = [
+        {**desc_json(child.descriptor), "platform": {"os": "linux", "architecture": "amd64"}} for child in children
+    ]
+    return manifest({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})
+
+
+def _blob_unknown(times: int | None) -> Fault:
+    """distribution's answer to a push that read a child's link while another writer rewrote it."""
+    return Fault("status", r"/manifests/v1$", "PUT", times=times, status=400, body=BLOB_UNKNOWN_ANSWER,
+                 headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+def test_a_push_refused_for_content_the_repository_holds_is_tried_again(
+    distribution_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str
+) -> None:
+    proxy = fault_proxy(distribution_registry)
+    logs: list[str] = []
+    target = open_target(make_pool(proxy.registry, logs=logs), proxy.registry, unique_repo)
+    index = _index_of(push_image(target, None), push_image(target, None))
+    proxy.inject(_blob_unknown(times=1))
+    assert target.push_manifest(index, "v1").digest == index.descriptor.digest
+    assert len(proxy.received(method="PUT", path=r"/manifests/v1$")) == 2
+    assert any(
+        "MANIFEST_BLOB_UNKNOWN" in line and "holds everything the manifest names; retry 1" in line for line in logs
+    )
+    assert target.resolve("v1").digest == index.descriptor.digest
+
+
+def test_a_push_refused_for_held_content_three_times_fails_with_the_registrys_words(
+    distribution_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str
+) -> None:
+    proxy = fault_proxy(distribution_registry)
+    target = open_target(make_pool(proxy.registry), proxy.registry, unique_repo)
+    index = _index_of(push_image(target, None))
+    proxy.inject(_blob_unknown(times=None))
+    with pytest.raises(BadRequest, match=r"answered 400 DIGEST_INVALID.*MANIFEST_BLOB_UNKNOWN"):
+        target.push_manifest(index, "v1")
+    assert len(proxy.received(method="PUT", path=r"/manifests/v1$")) == UNKNOWN_CONTENT_ATTEMPTS
+
+
+def test_a_push_naming_content_the_repository_lacks_is_refused_at_once(
+    distribution_registry: Registry, fault_proxy: Callable[[Registry], FaultProxy], unique_repo: str
+) -> None:
+    proxy = fault_proxy(distribution_registry)
+    target = open_target(make_pool(proxy.registry), proxy.registry, unique_repo)
+    elsewhere = open_target(make_pool(distribution_registry), distribution_registry, unique_repo + "/other")
+    index = _index_of(push_image(target, None), push_image(elsewhere, None))  # the second child is not here
+    with pytest.raises(BadRequest, match="MANIFEST_BLOB_UNKNOWN") as caught:
+        target.push_manifest(index, "v1")
+    assert f"{proxy.registry.host}/{unique_repo}:v1" in str(caught.value)
+    assert len(proxy.received(method="PUT", path=r"/manifests/v1$")) == 1
