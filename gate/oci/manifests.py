@@ -8,7 +8,7 @@ host that this repository has the referrers API.
 
 from __future__ import annotations
 
-from gate.errors import InputError
+from gate.errors import GateError, InputError
 from gate.oci.http import BadRequest, RegistryFailure, describe_answer, raise_for_status
 from gate.oci.manifest import parse
 from gate.oci.reference import DIGEST_ALGORITHMS, compute_digest, is_valid_digest, split_digest
@@ -96,15 +96,15 @@ class Manifests:
         return self.client.exists("manifests", digest, {"Accept": MANIFEST_ACCEPT})
 
     def _holds_all(self, manifest: Manifest) -> bool:
-        """The repository holds every manifest and blob ``manifest`` names."""
+        """The repository holds every manifest and blob ``manifest`` names (False when it cannot tell)."""
+        client = self.client
         try:
             parsed = parse(manifest)
-        except InputError:
+            return all(self.exists(child.digest) for child in parsed.manifests) and all(
+                client.exists("blobs", blob.digest, None) for blob in parsed.blobs
+            )
+        except GateError:
             return False
-        client = self.client
-        return all(self.exists(child.digest) for child in parsed.manifests) and all(
-            client.exists("blobs", blob.digest, None) for blob in parsed.blobs
-        )
 
     def push(self, manifest: Manifest, tag: str | None = None) -> PushResult:
         client = self.client
