@@ -23,7 +23,7 @@ from gate.mirror.history import HistoryEntry, HistoryUpdate, read_history, recor
 from gate.mirror.provenance import Acquisition, ProvenanceRecord, attach_provenance
 from gate.mirror.run_info import RunInfo, utc_timestamp
 from gate.mirror.selection import TagSelection, compile_pattern, select_tags
-from gate.mirror.shared_destination import BlobLedger, SharedDestination
+from gate.mirror.shared_destination import DestinationLedger, SharedDestination
 from gate.mirror.stage import (
     MirrorPlan,
     MirrorRequest,
@@ -126,7 +126,7 @@ class MirrorRun:
     listed: int = 0
     history: HistoryUpdate | None = None
     history_checked: bool = False
-    ledger: BlobLedger | None = None
+    ledger: DestinationLedger | None = None
 
 
 def acquire(
@@ -161,7 +161,7 @@ def acquire(
             selection = select_tags(listing, include, exclude)
             listed = len(listing)
             log(f"mirror: {len(selection.kept)} of {listed} tag(s) of {steps.source.name} -> {steps.destination.name}")
-            ledger = BlobLedger()
+            ledger = DestinationLedger()
             results = copier.many(selection.kept, SharedDestination(targets.destination, ledger))
         entries = [result.entry for result in results if result.entry is not None]
         update = None

@@ -34,16 +34,15 @@ from gate.oci.target import BlobSource, Descriptor, Manifest, PushResult, Target
 
 
 @dataclass
-class BlobLedger:
+class DestinationLedger:
     """What the copies of one run have put in the destination, and what they moved (each blob once)."""
 
-    present: set[str] = field(default_factory=set)
-    uploading: dict[str, threading.Event] = field(default_factory=dict)
+    blobs: set[str] = field(default_factory=set)  # uploaded, mounted or found by a copy of this run
+    manifests: set[str] = field(default_factory=set)  # pushed or found by a copy of this run
     uploaded: int = 0
     uploaded_bytes: int = 0
     mounted: int = 0
-    manifests: set[str] = field(default_factory=set)  # pushed or found by a copy of this run
-    turns: dict[str, threading.Lock] = field(default_factory=dict)  # one writer per manifest or subject
+    turns: dict[str, threading.Lock] = field(default_factory=dict)  # one writer per blob, manifest or subject
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def turn(self, key: str) -> threading.Lock:
@@ -55,7 +54,7 @@ class BlobLedger:
 class SharedDestination:
     """A ``Target`` over ``inner`` whose writes are shared through ``ledger`` (see the module docstring)."""
 
-    def __init__(self, inner: Target, ledger: BlobLedger) -> None:
+    def __init__(self, inner: Target, ledger: DestinationLedger) -> None:
         self.inner = inner
         self.ledger = ledger
 
@@ -76,24 +75,13 @@ class SharedDestination:
         return self.inner.fetch_manifest(reference)
 
     def has_manifest(self, digest: str) -> bool:
-        ledger = self.ledger
-        with ledger.turn(f"manifest {digest}"):  # a push under way ends first
-            with ledger.lock:
-                if digest in ledger.manifests:
-                    return True
-            held = self.inner.has_manifest(digest)
-            if held:
-                with ledger.lock:
-                    ledger.manifests.add(digest)
-            return held
+        return self._held(self.ledger.manifests, f"manifest {digest}", digest, self.inner.has_manifest)
 
     def push_manifest(self, manifest: Manifest, tag: str | None = None) -> PushResult:
         ledger = self.ledger
         digest = manifest.descriptor.digest
         with ledger.turn(f"manifest {digest}"):
-            with ledger.lock:
-                known = digest in ledger.manifests
-            if known and tag is None:
+            if tag is None and self._known(ledger.manifests, digest):
                 return PushResult(digest)
             result = self.inner.push_manifest(manifest, tag)
             with ledger.lock:
@@ -101,75 +89,50 @@ class SharedDestination:
             return result
 
     def has_blob(self, digest: str) -> bool:
+        return self._held(self.ledger.blobs, f"blob {digest}", digest, self.inner.has_blob)
+
+    def _held(self, found: set[str], turn: str, digest: str, ask: Callable[[str], bool]) -> bool:
+        """In ``found`` (put there by a copy of this run), else ``ask`` the destination; a write of it
+        under way ends first."""
         ledger = self.ledger
-        while True:  # a blob another copy is uploading is present once that upload ends
-            with ledger.lock:
-                if digest in ledger.present:
-                    return True
-                running = ledger.uploading.get(digest)
-            if running is None:
-                break
-            running.wait()
-        if self.inner.has_blob(digest):
-            with self.ledger.lock:
-                self.ledger.present.add(digest)
-            return True
-        return False
+        with ledger.turn(turn):
+            if self._known(found, digest):
+                return True
+            held = ask(digest)
+            if held:
+                with ledger.lock:
+                    found.add(digest)
+            return held
+
+    def _known(self, found: set[str], digest: str) -> bool:
+        with self.ledger.lock:
+            return digest in found
 
     def open_blob(self, descriptor: Descriptor) -> AbstractContextManager[Iterator[bytes]]:
         return self.inner.open_blob(descriptor)
 
     def push_blob(self, descriptor: Descriptor, source: BlobSource) -> None:
-        claim = self._claim(descriptor.digest)
-        if claim is None:
-            return
-        done = False
-        try:
+        ledger = self.ledger
+        with ledger.turn(f"blob {descriptor.digest}"):
+            if self._known(ledger.blobs, descriptor.digest):
+                return
             self.inner.push_blob(descriptor, source)
-            done = True
-        finally:
-            self._release(descriptor.digest, claim, done, uploaded=descriptor.size if done else None)
+            with ledger.lock:
+                ledger.blobs.add(descriptor.digest)
+                ledger.uploaded += 1
+                ledger.uploaded_bytes += descriptor.size
 
     def mount_blob(self, descriptor: Descriptor, from_repository: str) -> bool:
-        claim = self._claim(descriptor.digest)
-        if claim is None:
-            return False  # the copy engine then asks has_blob, which answers from the ledger
-        mounted = False
-        try:
+        ledger = self.ledger
+        with ledger.turn(f"blob {descriptor.digest}"):
+            if self._known(ledger.blobs, descriptor.digest):
+                return False  # the copy engine then asks has_blob, which answers from the ledger
             mounted = self.inner.mount_blob(descriptor, from_repository)
-        finally:
-            self._release(descriptor.digest, claim, mounted, mounted=mounted)
-        return mounted
-
-    def _claim(self, digest: str) -> threading.Event | None:
-        """This copy's turn to write ``digest`` (None: it is present). A write another copy has claimed
-        is waited for: two writers of one blob at once (an upload, a mount) can leave a registry's
-        blob link half-written for a manifest push (distribution's filesystem storage)."""
-        ledger = self.ledger
-        while True:
-            with ledger.lock:
-                if digest in ledger.present:
-                    return None
-                running = ledger.uploading.get(digest)
-                if running is None:
-                    mine = ledger.uploading[digest] = threading.Event()
-                    return mine
-            running.wait()  # present when it ends, else this copy tries
-
-    def _release(
-        self, digest: str, claim: threading.Event, done: bool, *, uploaded: int | None = None, mounted: bool = False
-    ) -> None:
-        ledger = self.ledger
-        with ledger.lock:
-            if done:
-                ledger.present.add(digest)
-            if uploaded is not None:
-                ledger.uploaded += 1
-                ledger.uploaded_bytes += uploaded
             if mounted:
-                ledger.mounted += 1
-            del ledger.uploading[digest]
-        claim.set()
+                with ledger.lock:
+                    ledger.blobs.add(descriptor.digest)
+                    ledger.mounted += 1
+            return mounted
 
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
         return self.inner.referrers(digest, artifact_type)

@@ -13,11 +13,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from gate.mirror.shared_destination import BlobLedger, SharedDestination
+from gate.mirror.shared_destination import DestinationLedger, SharedDestination
 from gate.oci.layout import LayoutTarget
 from gate.oci.manifest import parse
 from gate.oci.target import Descriptor, Manifest, Platform, PushResult
-from tests.oci.builders import EMPTY, SBOM_TYPE, manifest_of, push_blob, push_image
+from tests.oci.builders import SBOM_TYPE, push_image, referrer_manifest
 
 
 class Watched:
@@ -66,7 +66,7 @@ def _shared(tmp_path: Path) -> tuple[Watched, SharedDestination, Manifest]:
         destination.push_blob(blob, partial(source.open_blob, blob))
     watched = Watched(destination)
     assert not watched.has_manifest(image.descriptor.digest)
-    return watched, SharedDestination(watched, BlobLedger()), image  # type: ignore[arg-type]
+    return watched, SharedDestination(watched, DestinationLedger()), image  # type: ignore[arg-type]
 
 
 def test_one_manifest_pushed_by_many_copies_is_written_once_and_in_turn(tmp_path: Path) -> None:
@@ -101,26 +101,9 @@ def test_a_manifest_found_by_one_copy_is_not_pushed_by_another(tmp_path: Path) -
 def test_the_referrer_links_of_one_subject_take_turns(tmp_path: Path) -> None:
     watched, shared, image = _shared(tmp_path)
     shared.push_manifest(image)
-    empty = push_blob(watched.inner, b"{}", EMPTY)
-    sboms = []
-    for number in range(6):
-        sbom = push_blob(watched.inner, f'{{"n":{number}}}'.encode(), SBOM_TYPE)
-        referrer = manifest_of(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "artifactType": SBOM_TYPE,
-                "config": {"mediaType": EMPTY, "digest": empty.digest, "size": empty.size},
-                "layers": [{"mediaType": SBOM_TYPE, "digest": sbom.digest, "size": sbom.size}],
-                "subject": {
-                    "mediaType": image.descriptor.media_type,
-                    "digest": image.descriptor.digest,
-                    "size": image.descriptor.size,
-                },
-            }
-        )
+    sboms = [referrer_manifest(watched.inner, image, SBOM_TYPE, f'{{"n":{n}}}'.encode()) for n in range(6)]
+    for referrer in sboms:
         shared.push_manifest(referrer)
-        sboms.append(referrer)
     add_referrers = shared.add_referrers  # the wrapped target's, taken in turn
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda referrer: add_referrers(image.descriptor, [referrer]), sboms))
@@ -130,5 +113,5 @@ def test_the_referrer_links_of_one_subject_take_turns(tmp_path: Path) -> None:
 
 
 def test_add_referrers_is_only_offered_when_the_destination_has_it(tmp_path: Path) -> None:
-    shared = SharedDestination(LayoutTarget(tmp_path / "layout", create=True), BlobLedger())
+    shared = SharedDestination(LayoutTarget(tmp_path / "layout", create=True), DestinationLedger())
     assert getattr(shared, "add_referrers", None) is None  # the copy engine then links one by one

@@ -109,9 +109,10 @@ def push_index(target: Target, children: list[Descriptor], tag: str | None = Non
     return manifest
 
 
-def push_referrer(
+def referrer_manifest(
     target: Target, subject: Manifest, artifact_type: str, payload: bytes, annotations: dict[str, str] | None = None
 ) -> Manifest:
+    """A referrer of ``subject`` whose blobs are in ``target`` (the manifest itself is not pushed)."""
     empty = push_blob(target, b"{}", EMPTY)
     layer = push_blob(target, payload, artifact_type)
     document: dict[str, Any] = {
@@ -128,7 +129,13 @@ def push_referrer(
     }
     if annotations:
         document["annotations"] = annotations
-    manifest = manifest_of(document)
+    return manifest_of(document)
+
+
+def push_referrer(
+    target: Target, subject: Manifest, artifact_type: str, payload: bytes, annotations: dict[str, str] | None = None
+) -> Manifest:
+    manifest = referrer_manifest(target, subject, artifact_type, payload, annotations)
     target.push_manifest(manifest)
     target.add_referrer(subject.descriptor, manifest)
     return manifest
