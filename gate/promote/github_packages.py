@@ -82,19 +82,10 @@ def delete_ghcr_tag(
 ) -> PackageTagDeletion:
     """Delete the package version carrying ``tag`` in ``ghcr.io/<repository>`` when ``tag`` is its only tag
     (and its digest is ``expected_digest`` when given). Raises ``RuntimeFailure`` when the API fails."""
-    if not token:
-        raise InputError("deleting a GHCR tag needs a GitHub token (github_token)")
-    _check_api_url(api_url)
-    owner, name = split_package(repository)
+    client, owner, name = _connect(token, repository, api_url, "deleting a GHCR tag")
     package = f"{owner}/{name}"
-    from github import Auth, Github
-
-    client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
     try:
-        kind = _owner_kind(client, owner)
-        base = (
-            f"/{'orgs' if kind == 'org' else 'users'}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
-        )
+        kind, base = _package_path(client, owner, name)
         version = _find_version(client, base, tag, package)
         if version is None:
             return PackageTagDeletion(
@@ -118,6 +109,24 @@ def delete_ghcr_tag(
         return PackageTagDeletion(package, tag, True, kind, version_id, digest, tags)
     finally:
         client.close()
+
+
+def _connect(token: str, repository: str, api_url: str, what: str) -> tuple[Github, str, str]:
+    """A client of the GitHub API for the package of ``repository``: (client, owner, package name)."""
+    if not token:
+        raise InputError(f"{what} needs a GitHub token (github_token)")
+    _check_api_url(api_url)
+    owner, name = split_package(repository)
+    from github import Auth, Github  # here, not at start-up (the speed issue imports PyGithub lazily)
+
+    return Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT), owner, name
+
+
+def _package_path(client: Github, owner: str, name: str) -> tuple[OwnerKind, str]:
+    """The owner's kind (``org`` or ``user``) and the API path of the container package ``name``."""
+    kind = _owner_kind(client, owner)
+    scope = "orgs" if kind == "org" else "users"
+    return kind, f"/{scope}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
 
 
 def _check_api_url(api_url: str) -> None:
@@ -246,22 +255,13 @@ def run_plan_on_ghcr(
     only when every tag it carries is one the plan deletes; a fallback index that keeps entries is rewritten
     through the registry API (GHCR accepts pushes). A tag alone cannot be deleted on GHCR (only with its
     version): such a step is left, named. Stops at the first API failure, naming what was not done."""
-    if not token:
-        raise InputError("deleting GHCR package versions needs a GitHub token (github_token)")
-    _check_api_url(api_url)
-    owner, name = split_package(repository)
+    client, owner, name = _connect(token, repository, api_url, "deleting GHCR package versions")
     package = f"{owner}/{name}"
-    from github import Auth, Github  # here, not at start-up (the speed issue imports PyGithub lazily)
-
-    client = Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=TIMEOUT)
     deleted: list[Deleted] = []
     left: list[Left] = list(plan.left)
     number = 0
     try:
-        kind = _owner_kind(client, owner)
-        base = (
-            f"/{'orgs' if kind == 'org' else 'users'}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
-        )
+        _, base = _package_path(client, owner, name)
         versions = {digest: (version_id, tags) for version_id, digest, tags in _all_versions(client, base, package)}
         blocked = _blocked(plan, versions)
         for number in range(len(plan.actions)):
