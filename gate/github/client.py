@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from gate.errors import InputError, RuntimeFailure
 
@@ -36,9 +37,21 @@ def repository_name(given: str, environ: Mapping[str, str], option: str = "--git
 def api_url(environ: Mapping[str, str]) -> str:
     """The REST API's base URL: ``GITHUB_API_URL`` (set by the runner; GitHub Enterprise), else api.github.com."""
     url = environ.get("GITHUB_API_URL", "").strip().rstrip("/") or DEFAULT_API_URL
-    if not url.startswith(("https://", "http://")):
-        raise InputError(f"GITHUB_API_URL {url!r}: expected an http(s) URL")
+    check_api_url(url)
     return url
+
+
+def check_api_url(url: str) -> None:
+    """The token goes only over HTTPS (plain HTTP only to a loopback host, as in tests)."""
+    from gate.oci.http import is_loopback
+
+    parts = urlsplit(url)
+    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
+    if not parts.hostname or (parts.scheme != "https" and not loopback):
+        raise InputError(
+            f"GitHub API URL {parts.scheme}://{parts.hostname or ''}: refusing to send the token to anything "
+            "but an https:// URL (GITHUB_API_URL)"
+        )
 
 
 def connect(token: str, repository: str, base_url: str) -> Repository:

@@ -98,7 +98,7 @@ class PromotionFields(ScanFields, AccessFields):
         return ReportSettings(report_format, key, Invocation.from_environ(environ))
 
     def promote_options(self, environ: Mapping[str, str], verdict_source: str) -> PromoteOptions:
-        from gate.promote.github_packages import DEFAULT_API_URL
+        from gate.github.client import DEFAULT_API_URL
         from gate.promote.promotion import PromoteOptions
 
         return PromoteOptions(

@@ -54,14 +54,12 @@ class CleanableTarget(Target, Protocol):
 
     def delete_manifest(self, digest: str) -> None: ...
 
-    def referrers_supported(self, probe_digest: str | None = None) -> bool | None: ...
-
     def remove_referrers(self, subject: str, digests: Sequence[str]) -> tuple[str | None, int]: ...
 
 
 def cleanable(target: Target) -> CleanableTarget | None:
     """``target`` when it can be cleaned (a registry repository), else None (an OCI layout: the tag only)."""
-    needed = ("delete_manifest", "referrers_supported", "remove_referrers")
+    needed = ("delete_manifest", "remove_referrers")
     return target if all(callable(getattr(target, name, None)) for name in needed) else None  # type: ignore[return-value]
 
 
@@ -129,7 +127,6 @@ class CleanupPlan:
 
     actions: tuple[Action, ...]
     left: tuple[Left, ...]
-    referrers_api: bool
 
     @property
     def tags(self) -> frozenset[str]:
@@ -188,7 +185,6 @@ def plan_cleanup(
     Raises ``GateError`` when the quarantine cannot be read: then nothing is deleted."""
     where = source.display_name
     tags = set(source.list_tags())
-    api = source.referrers_supported(probe_digest=root) is True
     graph = _read_graph(source, root, tags, max_nodes, log)
     ours = {tag} | {t for pairs in graph.cosign.values() for t, _ in pairs} | {t for t, _ in graph.fallback.values()}
     shared = _shared(source, graph, sorted(tags - ours), log)
@@ -206,7 +202,7 @@ def plan_cleanup(
     for image in reversed(graph.images):
         _plan_subject(graph, image, set(shared), kept, actions)
     log(f"promote: {where}: quarantine cleanup planned: {len(actions)} step(s), {len(left)} item(s) stay")
-    return CleanupPlan(tuple(actions), tuple(left), api)
+    return CleanupPlan(tuple(actions), tuple(left))
 
 
 def _read_graph(source: Target, root: str, tags: set[str], max_nodes: int, log: Log) -> _Graph:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from gate.errors import GateError, InputError, RuntimeFailure
-from gate.oci.http import is_loopback
+from gate.github.client import DEFAULT_API_URL, check_api_url
 from gate.outcome import ignore
 from gate.promote.cleanup import CleanableTarget, CleanupPlan, CleanupResult, Deleted, Left
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # requests and PyGithub are imported when a tag is deleted: e
     from github import Github, GithubException
 
 GHCR = "ghcr.io"
-DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 100  # 10,000 versions: beyond that the quarantine package needs pruning, not a scan
 TIMEOUT = 30
@@ -115,7 +114,7 @@ def _connect(token: str, repository: str, api_url: str, what: str) -> tuple[Gith
     """A client of the GitHub API for the package of ``repository``: (client, owner, package name)."""
     if not token:
         raise InputError(f"{what} needs a GitHub token (github_token)")
-    _check_api_url(api_url)
+    check_api_url(api_url)
     owner, name = split_package(repository)
     from github import Auth, Github  # here, not at start-up (the speed issue imports PyGithub lazily)
 
@@ -127,17 +126,6 @@ def _package_path(client: Github, owner: str, name: str) -> tuple[OwnerKind, str
     kind = _owner_kind(client, owner)
     scope = "orgs" if kind == "org" else "users"
     return kind, f"/{scope}/{quote(owner, safe='')}/packages/container/{quote(name, safe='')}"
-
-
-def _check_api_url(api_url: str) -> None:
-    """The token goes only over HTTPS (plain HTTP only to a loopback host, as in tests)."""
-    parts = urlsplit(api_url)
-    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
-    if not parts.hostname or (parts.scheme != "https" and not loopback):
-        raise InputError(
-            f"GitHub API URL {parts.scheme}://{parts.hostname or ''}: refusing to send the token to anything "
-            "but an https:// URL (GITHUB_API_URL)"
-        )
 
 
 def _not(found: PackageTagDeletion, reason: str) -> PackageTagDeletion:

@@ -39,6 +39,7 @@ from gate.attest.lookup import TargetFetcher
 from gate.attest.verify.bundle import verify_bundle
 from gate.attest.verify.subject import subject_matches
 from gate.errors import InputError, RuntimeFailure
+from gate.github.client import DEFAULT_API_URL
 from gate.oci.copy import DEFAULT_CONCURRENCY, CopyOptions, CopyReport, ReferrerInfo, copy_image
 from gate.oci.manifest import parse
 from gate.oci.open import Access, mount_from, open_target, registry_pool
@@ -46,7 +47,7 @@ from gate.oci.reference import TargetReference, parse_target_reference
 from gate.oci.target import BlobSource, Descriptor, Target
 from gate.outcome import ignore
 from gate.promote.cleanup import Deleted, Left, left_warning
-from gate.promote.github_packages import DEFAULT_API_URL, GHCR, PackageTagDeletion
+from gate.promote.github_packages import GHCR, PackageTagDeletion
 from gate.promote.referrer import ReportPlace, ReportReferrer, ReportSettings, report_referrer
 from gate.promote.report import (
     ANNOTATION_VERDICT,

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gate.errors import GateError, InputError
+from gate.github.client import DEFAULT_API_URL
 from gate.oci.reference import ImageReference, TargetReference
 from gate.oci.tags import TagDeletionRefused
 from gate.oci.target import Target
 from gate.outcome import ignore
 from gate.promote.cleanup import CleanupResult, Deleted, Left, cleanable, plan_cleanup, run_plan
 from gate.promote.github_packages import (
-    DEFAULT_API_URL,
     GHCR,
     PackageTagDeletion,
     delete_ghcr_tag,
