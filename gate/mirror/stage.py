@@ -44,17 +44,13 @@ def plan(source: str, destination: str, referrers_source: str = "") -> MirrorPla
 
 def plan_repositories(source: str, destination: str, referrers_source: str = "") -> MirrorPlan:
     """The references of a mirror of several tags: two repositories, neither with a tag or digest."""
-    found = []
-    for text, what in ((source, "source"), (destination, "destination")):
-        ref = parse_target_reference(text, default_tag=None)
-        if ref.tag is not None or ref.digest is not None:
-            raise InputError(
-                f"the {what} {ref} names a tag or digest; with --tags / input tags give a repository "
-                f"(each tag is copied to the same tag)"
-            )
-        found.append(ref)
+    from gate.mirror.tags import repository  # the discover modules (its matrix cap): only for several tags
+
+    hint = "with --tags / input tags give a repository (each tag is copied to the same tag)"
+    source_ref = repository(source, "source", hint)
+    destination_ref = repository(destination, "destination", hint)
     referrers = parse_target_reference(referrers_source) if referrers_source.strip() else None
-    return MirrorPlan(found[0], found[1], None, referrers)
+    return MirrorPlan(source_ref, destination_ref, None, referrers)
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,11 @@ class TagList:
         }
 
 
-def repository(text: str, what: str) -> TargetReference:
-    """``text`` as a repository: a reference without tag or digest (else an ``InputError``)."""
+def repository(text: str, what: str, hint: str = "give a repository (host/repo or oci:PATH)") -> TargetReference:
+    """``text`` as a repository: a reference without tag or digest (else an ``InputError`` ending in ``hint``)."""
     ref = parse_target_reference(text, default_tag=None)
     if ref.tag is not None or ref.digest is not None:
-        raise InputError(f"the {what} {ref} names a tag or digest; give a repository (host/repo or oci:PATH)")
+        raise InputError(f"the {what} {ref} names a tag or digest; {hint}")
     return ref
 
 
