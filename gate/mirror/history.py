@@ -29,7 +29,7 @@ from gate.mirror.selection import HISTORY_TAG
 from gate.oci.blobs import bytes_source
 from gate.oci.http import BadRequest, Denied, RegistryFailure
 from gate.oci.manifest import parse
-from gate.oci.reference import compute_digest
+from gate.oci.reference import compute_digest, descriptor_to_json
 from gate.oci.target import OCI_MANIFEST, Descriptor, Manifest, Target
 from gate.outcome import ignore
 
@@ -224,8 +224,8 @@ def _push_content(target: Target, document: Mapping[str, Any], *, image: str, so
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": HISTORY_MEDIA_TYPE,
-        "config": _descriptor_json(config),
-        "layers": [{**_descriptor_json(layer), "annotations": {TITLE: HISTORY_FILE}}],
+        "config": descriptor_to_json(config),
+        "layers": [{**descriptor_to_json(layer), "annotations": {TITLE: HISTORY_FILE}}],
         "annotations": {TITLE: HISTORY_FILE, COUNT_ANNOTATION: str(count), UPDATED_ANNOTATION: now},
     }
     data = json.dumps(body, indent=2).encode()
@@ -236,10 +236,6 @@ def _push_blob(target: Target, data: bytes) -> Descriptor:
     descriptor = Descriptor(HISTORY_MEDIA_TYPE, compute_digest(data), len(data))
     target.push_blob(descriptor, bytes_source(data))
     return descriptor
-
-
-def _descriptor_json(descriptor: Descriptor) -> dict[str, Any]:
-    return {"mediaType": descriptor.media_type, "digest": descriptor.digest, "size": descriptor.size}
 
 
 def _digest_now(target: Target) -> str | None:
