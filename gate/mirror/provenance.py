@@ -33,7 +33,8 @@ from gate.mirror.run_info import RunInfo
 from gate.oci.blobs import bytes_source
 from gate.oci.manifest import is_attestation_child, parse
 from gate.oci.reference import compute_digest, descriptor_to_json, split_digest
-from gate.oci.target import OCI_EMPTY_CONFIG, OCI_MANIFEST, Descriptor, Manifest, Platform, Target
+from gate.oci.tags import EMPTY_CONFIG, EMPTY_CONFIG_DATA
+from gate.oci.target import OCI_MANIFEST, Descriptor, Manifest, Platform, Target
 from gate.outcome import ignore
 
 if TYPE_CHECKING:  # cryptography is loaded only when a statement is signed
@@ -53,8 +54,6 @@ RUN_URL = "com.toddysm.acquisition.run-url"
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # gate.promote.signing's
 BUNDLE_CONTENT = "dev.sigstore.bundle.content"
 BUNDLE_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
-EMPTY_DATA = b"{}"
-EMPTY_CONFIG = Descriptor(OCI_EMPTY_CONFIG, compute_digest(EMPTY_DATA), len(EMPTY_DATA))
 
 
 @dataclass(frozen=True)
@@ -148,6 +147,7 @@ def attach_provenance(
                 continue
             subjects.append((child, platform))
     records: list[ProvenanceRecord] = []
+    config_pushed = False
     for subject, platform in subjects:
         name = str(platform) if platform else None
         artifact_type = IN_TOTO if signing_key is None else BUNDLE_MEDIA_TYPE
@@ -164,6 +164,9 @@ def attach_provenance(
             data = sign_statement(data, signing_key)
             annotations = {BUNDLE_CONTENT: "dsse-envelope", BUNDLE_PREDICATE_TYPE: PREDICATE_TYPE, **annotations}
         title = annotations[TITLE] = f"{stem}.json" if signing_key is None else f"{stem}.sigstore.json"
+        if not config_pushed:
+            destination.push_blob(EMPTY_CONFIG, bytes_source(EMPTY_CONFIG_DATA))
+            config_pushed = True
         referrer = _referrer(destination, data, artifact_type, subject, annotations, title)
         destination.push_manifest(referrer)
         destination.add_referrer(Descriptor(subject.media_type, subject.digest, subject.size), referrer)
@@ -192,10 +195,9 @@ def _referrer(
     annotations: Mapping[str, str],
     title: str,
 ) -> Manifest:
-    """Push the statement (or its bundle) and the empty config; the referrer manifest naming ``subject``
-    (not pushed)."""
+    """Push the statement (or its bundle); the referrer manifest naming ``subject`` (not pushed), whose
+    config, the empty one, the caller has pushed."""
     layer = Descriptor(artifact_type, compute_digest(data), len(data))
-    destination.push_blob(EMPTY_CONFIG, bytes_source(EMPTY_DATA))
     destination.push_blob(layer, bytes_source(data))
     document = {
         "schemaVersion": 2,
