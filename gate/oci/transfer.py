@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,15 +80,14 @@ class Transfer:
         blob_pool: ThreadPoolExecutor,
         counts: Counts,
         *,
-        transfers: int | None = None,
+        transfers: int,
     ) -> None:
         self.destination = destination
         self.nodes = nodes
         self.pool = pool  # manifests, presence checks, referrer links: small requests
         self.blob_pool = blob_pool  # a blob's check, mount or transfer
-        # Blob transfers at once in this copy (None: as many as the blob pool runs); the stores' per-host
-        # slots bound them across copies too.
-        self._transfers = threading.BoundedSemaphore(transfers) if transfers is not None else None
+        # Blob transfers at once in this copy; the stores' per-host slots bound them across copies too.
+        self._transfers = threading.BoundedSemaphore(transfers)
         self.counts = counts
         self.failed: dict[str, str] = {}  # digest (blob or manifest) -> why it was not copied
         self.copied_referrers: set[str] = set()
@@ -291,7 +290,7 @@ class Transfer:
                 counts.blobs_skipped += 1
             return
         origin = node.origin
-        with self._transfers or nullcontext(), _transfer_slots(origin, self.destination):
+        with self._transfers, _transfer_slots(origin, self.destination):
             self.destination.push_blob(descriptor, lambda: origin.open_blob(descriptor))
         with counts.lock:
             counts.blobs_copied += 1
