@@ -112,13 +112,10 @@ def read_history(target: Target) -> History:
     """The history of ``target`` (empty when it has none). Anything under the tag that is not a history
     in the seed format is a ``RegistryFailure``: it is never overwritten."""
     where = f"{target.display_name}:{HISTORY_TAG}"
-    try:
-        descriptor = target.resolve(HISTORY_TAG)
-    except (Denied, BadRequest):
-        raise
-    except InputError:
+    digest = _digest_now(target)
+    if digest is None:
         return History({}, None)
-    manifest = target.fetch_manifest(descriptor.digest)
+    manifest = target.fetch_manifest(digest)
     not_history = RegistryFailure(
         f"{where} is not a mirror history ({HISTORY_MEDIA_TYPE}); nothing was read or recorded",
         hint="the tag mirror-history is reserved for the mirror history: move what is there to another tag",
