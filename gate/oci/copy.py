@@ -282,8 +282,9 @@ class _Copy:
                     self.first_asks[(root_digest, id(origin))] = self.pool.submit(self._ask, (root_digest, origin))
             # And the destination's: whether it has the referrers API, learnt now, so that its referrer links
             # go at once, in parallel, at the end (``Transfer._api_known``), not a first one alone.
-            if callable(getattr(self.destination, "referrers_supported", None)):
-                self.pool.submit(self._probe_destination, root_digest)
+            probe = getattr(self.destination, "referrers_supported", None)  # a registry's; not every Target has it
+            if callable(probe):
+                self.pool.submit(self._probe_destination, probe, root_digest)
         # A tag that points at the root proves the root (and its subtree) is there: no HEAD of it. Else
         # the root first, alone (an unreachable or refusing destination fails once, not per manifest), asked
         # now, beside the children's manifests, unless the tag has answered for it already.
@@ -318,13 +319,12 @@ class _Copy:
         self._push_cosign_tags()
         return root, filtered
 
-    def _probe_destination(self, digest: str) -> None:
+    @staticmethod
+    def _probe_destination(probe: Callable[[str], object], digest: str) -> None:
         """Ask the destination whether it has the referrers API (the answer is cached on its host); a failure
         here is not the copy's: the first link then asks again, alone, as without this question."""
-        probe = getattr(self.destination, "referrers_supported", None)  # a registry's; not every Target has it
-        if callable(probe):
-            with contextlib.suppress(GateError):
-                probe(digest)
+        with contextlib.suppress(GateError):
+            probe(digest)
 
     def _apply_platform_filter(self, manifest: Manifest) -> tuple[Manifest, bool]:
         wanted = self.options.platforms
@@ -563,10 +563,7 @@ class _Copy:
             return _UNSEEN
 
     def _tag_points_to(self, tag: str, digest: str) -> bool:
-        try:
-            return self.destination.resolve(tag).digest == digest
-        except InputError:
-            return False
+        return self._tag_digest(tag) == digest
 
     def _push_tag(self, root: Node, tag: str | None) -> bool:
         """Tag the root (last of all); True when the tag already pointed at it."""
