@@ -30,7 +30,7 @@ from gate.oci.blobs import bytes_source
 from gate.oci.http import BadRequest, Denied, RegistryFailure
 from gate.oci.manifest import parse
 from gate.oci.reference import compute_digest, descriptor_to_json
-from gate.oci.target import OCI_MANIFEST, Descriptor, Manifest, Target
+from gate.oci.target import OCI_MANIFEST, Descriptor, Manifest, Target, read_blob
 from gate.outcome import ignore
 
 HISTORY_MEDIA_TYPE = "application/vnd.toddysm.mirror-history.v1+json"
@@ -129,8 +129,7 @@ def read_history(target: Target) -> History:
         raise not_history
     if layer.size > MAX_HISTORY_BYTES:
         raise RegistryFailure(f"{where}: the history is {layer.size} bytes, over the {MAX_HISTORY_BYTES} byte cap")
-    with target.open_blob(layer) as chunks:
-        data = b"".join(chunks)
+    data = read_blob(target, layer, MAX_HISTORY_BYTES)
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
