@@ -176,7 +176,7 @@ def acquire(
             )
     return MirrorRun(
         steps.source.name if patterns else str(steps.source),
-        steps.destination.name if patterns else destination_text(steps.destination, steps.tag, results[0].digest or ""),
+        steps.destination.name if patterns else results[0].destination,
         results,
         selection,
         listed,
