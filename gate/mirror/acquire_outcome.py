@@ -29,9 +29,9 @@ def _count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
-def _records(result: TagResult, run: MirrorRun) -> tuple[list[str], list[str]]:
-    """Log lines and summary lines for the provenance (of ``result``) and the history (of the run); the
-    text is ours (counts), the digests go through ``md_code``."""
+def _provenance_lines(result: TagResult) -> tuple[list[str], list[str]]:
+    """Log lines and summary lines for the provenance of ``result``; the text is ours (counts), the
+    digests go through ``md_code``."""
     attached = [p for p in result.provenance if p.attached]
     lines: list[str] = []
     summary: list[str] = []
@@ -44,6 +44,13 @@ def _records(result: TagResult, run: MirrorRun) -> tuple[list[str], list[str]]:
         if attached:
             rows = [[md_code(p.platform or "index"), md_code(p.subject), md_code(p.digest or "")] for p in attached]
             summary.append(md_table(["Subject", "Subject digest", "Statement"], rows))
+    return lines, summary
+
+
+def _history_lines(run: MirrorRun) -> tuple[list[str], list[str]]:
+    """Log lines and summary lines for the history update of the run (counts only)."""
+    lines: list[str] = []
+    summary: list[str] = []
     if run.history is not None:
         dropped = run.history.dropped
         dropped_text = f", {_count(dropped, 'oldest entry', 'oldest entries')} dropped" if dropped else ""
@@ -61,7 +68,8 @@ def _single(run: MirrorRun) -> Outcome:
     result = run.results[0]
     document = {**result.to_json(), "history": _history_json(run)}
     del document["tag"], document["error"]  # the source and destination name the tags; an error raised
-    messages, summary_lines = _records(result, run)
+    provenance, history = _provenance_lines(result), _history_lines(run)
+    messages, summary_lines = provenance[0] + history[0], provenance[1] + history[1]
     if result.report is not None:
         base = mirror_outcome(result.report)
         return Outcome(
@@ -135,7 +143,7 @@ def _several(run: MirrorRun) -> Outcome:
         "totals": totals,
         "history": _history_json(run),
     }
-    history_lines = _records(TagResult("", "", None, None, None), run)
+    history_lines = _history_lines(run)
     messages = [
         f"mirror: {len(results)} of {run.listed} tag(s) of {run.source} -> {run.destination}: "
         f"{totals['copied']} copied, {totals['up_to_date']} up to date, {totals['skipped']} skipped, "
