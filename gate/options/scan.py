@@ -127,18 +127,11 @@ def check_scan_values(values: dict[str, Any], source: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScanFields(GateFields, TrustFields, TrivyFields):
-    """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
+class ScannerFields(TrivyFields):
+    """The scanner and its options (the OSV database, the Trivy fields): of ``ScanFields``, and of ``outdated``."""
 
-    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
-    attached_vex: bool = True
-    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
     scanner: str = DEFAULT_SCANNER
     osv_db: str = ""
-    fail_on_unchecked: bool = False
-    allow_empty_sbom: bool = False
-    sarif_output: str = DEFAULT_SARIF_OUTPUT
-    sarif_category: str = DEFAULT_SARIF_CATEGORY
 
     def scanner_options(self) -> dict[str, Any]:
         """The backend's options (``gate.scanners.base.get_scanner``)."""
@@ -147,6 +140,19 @@ class ScanFields(GateFields, TrustFields, TrivyFields):
         if self.scanner == "trivy":
             return trivy_scanner_options(self)
         return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanFields(GateFields, TrustFields, ScannerFields):
+    """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
+
+    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    attached_vex: bool = True
+    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
+    fail_on_unchecked: bool = False
+    allow_empty_sbom: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    sarif_category: str = DEFAULT_SARIF_CATEGORY
 
     def scan_settings(self, image: str, platforms: tuple[str, ...] = ()) -> ScanSettings:
         """What the scan stage scans (``image``, only ``platforms`` when given) and how."""
