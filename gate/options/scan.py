@@ -6,7 +6,7 @@ groups in help order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import InputError
@@ -175,13 +175,21 @@ class ScanFields(GateFields, TrustFields, ScannerFields):
             trivy_options=trivy_scanner_options(self),
         )
 
-    def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:
-        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF."""
+    def scan_request(
+        self, image: str, access: Access, platforms: tuple[str, ...] = (), *, settings: ScanSettings | None = None
+    ) -> ImageScanRequest:
+        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF.
+        ``settings``: these ``scan_settings``, built earlier (their verification policy read once), for
+        ``image`` and ``platforms``; None: built now."""
         from gate.policy.verdict import GateOptions
         from gate.scan.stage import ImageScanRequest
 
+        if settings is None:
+            settings = self.scan_settings(image, platforms)
+        else:
+            settings = replace(settings, image=image, platforms=platforms)
         return ImageScanRequest(
-            settings=self.scan_settings(image, platforms),
+            settings=settings,
             gate=GateOptions.from_config(self),
             access=access,
             sarif_output=self.sarif_output,
