@@ -195,8 +195,8 @@ def run_stages(config: PipelineConfig, context: Context) -> Outcome:
     result = run_pipeline(RealStages(config, steps, context), context.log)
     outcome = combine(result, Names(str(steps.source), quarantine, steps.production_name))
     # the tracking issue: opened on a block, closed once promoted; nothing said when a stage failed
-    decided = result.scan is not None and result.failure is None
-    outcome = with_blocked_issue(outcome, issue, result.scan.document if decided and result.scan else None, context.log)
+    decided = result.scan if result.failure is None else None
+    outcome = with_blocked_issue(outcome, issue, decided.document if decided else None, context.log)
     # Report only: a blocked image still stays in quarantine (the chain promotes a pass only).
     blocked = result.failure is None and result.verdict == "fail"
     return enforced_outcome(outcome, enforce=config.enforce, blocked=blocked)
