@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from scan_layers import cpu_seconds  # bench/ is the script's own directory
 
 REPO = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32
@@ -85,14 +86,14 @@ def build_tree(root: Path, files: int, dockerfiles: int) -> None:
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu_seconds()
     start = time.perf_counter()
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu_seconds() - cpu
     if result.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed with exit code {result.returncode}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:

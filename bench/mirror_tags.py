@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from copy_image import Tools as CopyTools  # noqa: E402 - bench/ is the script's own directory
+from copy_image import gate_mirror, timed  # noqa: E402
 
 from tests.mirror.tagged_repo import push_tagged_repo  # noqa: E402
 from tests.support.registries import Registry, start_distribution  # noqa: E402
@@ -57,10 +57,6 @@ class Tools(CopyTools):
     """bench/copy_image.py's tools (regctl and skopeo with their own config dirs, a fresh HOME per run),
     run once per tag or once per repository."""
 
-    def __init__(self, a: Registry, b: Registry, scratch: Path) -> None:
-        super().__init__(a, b, scratch)
-        self.a, self.b = a, b
-
     def run(self, tool: str, source: str, destination: str, tags: list[str]) -> tuple[float, dict[str, object]]:
         """Copy every tag of ``source`` (a repository on A) into ``destination`` (one on B); wall seconds
         and, for image-gate's single process, its JSON document."""
@@ -68,19 +64,19 @@ class Tools(CopyTools):
         started = time.monotonic()
         document: dict[str, object] = {}
         if tool == "image-gate":
-            out = _run([PYTHON, "-m", "gate", "mirror", source, destination, "--tags", ".", "--json"], env)
+            out = timed(gate_mirror(source, destination, "--tags", "."), env)[1]
             document = json.loads(out)
         elif tool == "image-gate/tag":
             for tag in tags:
-                _run([PYTHON, "-m", "gate", "mirror", f"{source}:{tag}", f"{destination}:{tag}"], env)
+                timed([PYTHON, "-m", "gate", "mirror", f"{source}:{tag}", f"{destination}:{tag}"], env)
         elif tool == "regctl":
-            listed = _run([self.regctl, *self.hosts, "tag", "ls", source], env).split()
+            listed = timed([self.regctl, *self.hosts, "tag", "ls", source], env)[1].split()
             for tag in listed:
-                _run([self.regctl, *self.hosts, "image", "copy", f"{source}:{tag}", f"{destination}:{tag}"], env)
+                timed([self.regctl, *self.hosts, "image", "copy", f"{source}:{tag}", f"{destination}:{tag}"], env)
         else:
             # skopeo sync writes SOURCE's last path segment under the destination it is given.
             parent = destination.rsplit("/", 1)[0]
-            _run(
+            timed(
                 [
                     self.skopeo, "--policy", self.policy, "sync", "--all",
                     "--src", "docker", "--dest", "docker", "--src-tls-verify=false", "--dest-tls-verify=false",
@@ -89,13 +85,6 @@ class Tools(CopyTools):
                 env,
             )  # fmt: skip
         return time.monotonic() - started, document
-
-
-def _run(command: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
-    if done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
-    return done.stdout
 
 
 def tag_digests(registry: Registry, repository: str) -> dict[str, str]:
@@ -130,7 +119,7 @@ def main() -> int:
             expected = dict(pushed.images)
             tools = Tools(a, b, scratch)
             source = a.ref("bench/app")
-            _run([PYTHON, "-m", "gate", "--help"], tools.env)  # bytecode compiled once, outside the timings
+            timed([PYTHON, "-m", "gate", "--help"], tools.env)  # bytecode compiled once, outside the timings
             for run in range(args.runs):
                 order = TOOLS[run % len(TOOLS) :] + TOOLS[: run % len(TOOLS)]
                 for tool in order:

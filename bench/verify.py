@@ -24,14 +24,12 @@ import argparse
 import base64
 import hashlib
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from gate.attest.verify.policy import VerificationPolicy  # noqa: E402
 from gate.oci.layout import LayoutTarget  # noqa: E402
-from gate.oci.reference import compute_digest, descriptor_to_json  # noqa: E402
-from gate.oci.target import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest  # noqa: E402
+from gate.oci.target import Platform  # noqa: E402
+from tests.oci.builders import push_image, push_index, push_referrer, with_platform  # noqa: E402
 
 SIGSTORE = ROOT / ".." / "shared" / "fixtures" / "real-world" / "sigstore"
 GITHUB_BUNDLE = SIGSTORE / "reusable-workflow-attestation.sigstore.json"
@@ -124,37 +122,13 @@ BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 RECORDS = ROOT / "tests" / "data" / "osv" / "records"
 
 
-def _blob(target: LayoutTarget, data: bytes, media_type: str, **extra: object) -> Descriptor:
-    descriptor = Descriptor(media_type, compute_digest(data), len(data), **extra)  # type: ignore[arg-type]
-
-    @contextmanager
-    def source() -> Iterator[Iterator[bytes]]:
-        yield iter([data])
-
-    target.push_blob(descriptor, source)
-    return descriptor
-
-
-def _manifest(document: dict[str, object]) -> Manifest:
-    data = json.dumps(document).encode()
-    return Manifest(Descriptor(str(document["mediaType"]), compute_digest(data), len(data)), data)
-
-
 def signed_image(folder: Path, key: ec.EllipticCurvePrivateKey, components: int) -> str:
     """A two-platform image in an OCI layout, each platform with a key-signed SBOM bundle referrer."""
     target = LayoutTarget(folder, create=True)
-    empty = _blob(target, b"{}", "application/vnd.oci.empty.v1+json")
     children = []
     for arch in ("amd64", "arm64"):
-        config = _blob(
-            target,
-            json.dumps({"os": "linux", "architecture": arch}).encode(),
-            "application/vnd.oci.image.config.v1+json",
-        )
-        layer = _blob(target, arch.encode() * 100, "application/vnd.oci.image.layer.v1.tar+gzip")
-        image = _manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": descriptor_to_json(config),
-                           "layers": [descriptor_to_json(layer)]})  # fmt: skip
-        target.push_manifest(image)
+        platform = Platform("linux", arch)
+        image = push_image(target, platform)
         packages = [{"type": "library", "name": f"pkg{i}", "version": "1.0.0", "purl": f"pkg:npm/pkg{i}@1.0.0"}
                     for i in range(components - 1)]  # fmt: skip
         packages.append({"type": "library", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"})
@@ -166,29 +140,17 @@ def signed_image(folder: Path, key: ec.EllipticCurvePrivateKey, components: int)
         }
         bundle = {"mediaType": BUNDLE, "verificationMaterial": {"publicKey": {"hint": ""}},
                   "dsseEnvelope": _envelope(key, json.dumps(statement).encode())}  # fmt: skip
-        sbom = _blob(target, json.dumps(bundle).encode(), BUNDLE)
-        referrer = _manifest({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE, "config": descriptor_to_json(empty),
-            "layers": [descriptor_to_json(sbom)], "subject": descriptor_to_json(image.descriptor),
-            "annotations": {"dev.sigstore.bundle.predicateType": "https://cyclonedx.org/bom"},
-        })  # fmt: skip
-        target.push_manifest(referrer)
-        target.add_referrer(image.descriptor, referrer)
-        children.append({**descriptor_to_json(image.descriptor), "platform": {"os": "linux", "architecture": arch}})
-    index = _manifest({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
-    target.push_manifest(index, tag="v1")
+        annotations = {"dev.sigstore.bundle.predicateType": "https://cyclonedx.org/bom"}
+        push_referrer(target, image, BUNDLE, json.dumps(bundle).encode(), annotations)
+        children.append(with_platform(image, platform))
+    push_index(target, children, "v1")
     return f"oci:{folder}:v1"
-
-
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of the child processes waited for so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def scan_overhead(components: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """Median scan time of the signed image without a policy and with the key that signed it: in process
     (warm), then as whole ``python -m gate scan`` processes (interpreter start-up and imports included)."""
+    from bench.scan_layers import cpu_seconds  # not above: it loads requests, shortening the timed sigstore import
     from gate.scan.stage import ImageScanRequest, ScanSettings, scan_image
 
     key = ec.generate_private_key(ec.SECP256R1())
@@ -225,9 +187,9 @@ def scan_overhead(components: int, repeat: int) -> tuple[tuple[float, float], tu
                 scan_image(request)
                 timings[mode].append(time.process_time() - started)
             for mode, argv in enumerate(commands):
-                started = _children_cpu()
+                started = cpu_seconds()
                 subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
-                processes[mode].append(_children_cpu() - started)
+                processes[mode].append(cpu_seconds() - started)
         medians = [statistics.median(times) for times in timings]
         whole = [statistics.median(times) for times in processes]
     return (medians[0], medians[1]), (whole[0], whole[1])

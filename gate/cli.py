@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = list(sys.argv[1:] if argv is None else argv)
         named = _named_command(arguments)
         # No argument names a command: the parse never reaches a command's options, so none is imported.
-        summaries_only = named is None and not any(is_available(argument) for argument in arguments)
+        summaries_only = not any(is_available(argument) for argument in arguments)
         parser = build_parser(named, summaries_only=summaries_only)
         namespace = parser.parse_args(arguments)
         module = load(namespace.command)

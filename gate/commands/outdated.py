@@ -5,17 +5,18 @@ and introduces (the stage: ``gate.discover.outdated_stage``). A report: exit 0 u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gate.commands import SUMMARIES
 from gate.options.access import config_secrets
 from gate.options.base import CommandOptions
 from gate.options.lookup import DockerfileFields, LookupFields
 from gate.options.outdated import OUTDATED_GROUPS, check_outdated_values
-from gate.options.trivy import TrivyFields, trivy_scanner_options
+from gate.options.scan import ScannerFields
+from gate.options.trivy import trivy_scanner_options
 from gate.options.trust import TrustFields
 from gate.outcome import Context, Outcome
-from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SBOM_FALLBACK, DEFAULT_SCANNER
+from gate.scan.defaults import DEFAULT_PREDICATE_TYPE, DEFAULT_SBOM_FALLBACK
 
 if TYPE_CHECKING:
     from gate.discover.outdated_stage import OutdatedRequest
@@ -25,14 +26,12 @@ HELP = SUMMARIES[NAME]
 
 
 @dataclass(frozen=True, kw_only=True)
-class OutdatedConfig(DockerfileFields, LookupFields, TrustFields, TrivyFields):
+class OutdatedConfig(DockerfileFields, LookupFields, TrustFields, ScannerFields):
     fail_on_outdated: bool = False
     fail_on_fixable: bool = False
     scan: bool = False
     sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
     sbom_fallback: str = DEFAULT_SBOM_FALLBACK
-    scanner: str = DEFAULT_SCANNER
-    osv_db: str = ""
     severity_threshold: str = "high"
     severity_source: str = "cvss"
     exceptions_file: str | None = None
@@ -43,11 +42,6 @@ class OutdatedConfig(DockerfileFields, LookupFields, TrustFields, TrivyFields):
 
     def secrets(self) -> tuple[str, ...]:
         return config_secrets(registry_auth=self.registry_auth, urls=[self.osv_db])
-
-    def scanner_options(self) -> dict[str, Any]:
-        if self.scanner == "osv":
-            return {"db": self.osv_db or None}
-        return trivy_scanner_options(self) if self.scanner == "trivy" else {}
 
     def request(self) -> OutdatedRequest:
         from gate.discover.outdated_stage import OutdatedRequest

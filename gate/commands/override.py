@@ -67,12 +67,14 @@ def run(config: OverrideConfig, context: Context) -> Outcome:
     environ = context.environ
     repository = repository_name(config.github_repository, environ)
     base_url = api_url(environ)
-    config.report_settings(environ)  # a bad report signing key fails before anything is read or written
+    # built once, before anything is read or written: a bad report signing key fails here (exit 2)
+    options = config.promote_options(environ, "the override scan")
     trigger = read_trigger(config.event or environ.get("GITHUB_EVENT_PATH", ""))
     if trigger is None:
         return _outcome(OverrideResult("skipped", "the event is not a new comment"))
     repo = connect(config.github_token, repository, base_url)
-    return _outcome(decide(repo, trigger, config.min_permission, override_promoter(config, context), context.log))
+    promoter = override_promoter(config, options, context)
+    return _outcome(decide(repo, trigger, config.min_permission, promoter, context.log))
 
 
 def _outcome(result: OverrideResult) -> Outcome:

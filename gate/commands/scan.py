@@ -45,12 +45,13 @@ class ScanConfig(ScanFields, SourceAccessFields, TrackingFields):
         """The tracking issue's target (``--blocked-issue``), checked before the scan."""
         from gate.github.blocked import blocked_issue_target
 
+        source = parse_target_reference(self.image)
         return blocked_issue_target(
             enabled=self.blocked_issue,
             token=self.github_token,
             repository=self.github_repository,
-            source=parse_target_reference(self.image),
-            tag=parse_target_reference(self.image).tag,
+            source=source,
+            tag=source.tag,
             destination=self.blocked_issue_destination,
             exceptions_file=self.exceptions_file,
             environ=environ,

@@ -26,7 +26,7 @@ from gate.oci.reference import parse_target_reference
 from gate.options.promote import PromotionFields
 from gate.outcome import Context
 from gate.policy.waivers import ExceptionEntry
-from gate.promote.promotion import promote
+from gate.promote.promotion import PromoteOptions, promote
 from gate.promote.tag_deletion import points_to
 from gate.scan.stage import scan_image
 
@@ -42,8 +42,9 @@ def accepted_exceptions(approval: Approval) -> tuple[ExceptionEntry, ...]:
     )
 
 
-def override_promoter(config: PromotionFields, context: Context) -> Promoter:
-    """The promoter of the ``override`` command: ``config``'s registry access, scan and report options."""
+def override_promoter(config: PromotionFields, options: PromoteOptions, context: Context) -> Promoter:
+    """The promoter of the ``override`` command: ``config``'s registry access and scan options, ``options``
+    (``config.promote_options``) to promote with."""
 
     def promoter(metadata: IssueMetadata, approval: Approval) -> Promotion:
         source = parse_target_reference(metadata.source)
@@ -70,12 +71,11 @@ def override_promoter(config: PromotionFields, context: Context) -> Promoter:
                 + "; nothing was promoted"
             )
         verdict = {**scanned.to_json(), "override": approval.to_json()}
-        options = config.promote_options(context.environ, f"the override scan of {pinned}")
         report = promote(
             pinned,
             str(destination),
             verdict,
-            options,
+            replace(options, verdict_source=f"the override scan of {pinned}"),
             access,
             environ=context.environ,
             mask=context.mask,

@@ -6,7 +6,7 @@ groups in help order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import InputError
@@ -127,18 +127,11 @@ def check_scan_values(values: dict[str, Any], source: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScanFields(GateFields, TrustFields, TrivyFields):
-    """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
+class ScannerFields(TrivyFields):
+    """The scanner and its options (the OSV database, the Trivy fields): of ``ScanFields``, and of ``outdated``."""
 
-    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
-    attached_vex: bool = True
-    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
     scanner: str = DEFAULT_SCANNER
     osv_db: str = ""
-    fail_on_unchecked: bool = False
-    allow_empty_sbom: bool = False
-    sarif_output: str = DEFAULT_SARIF_OUTPUT
-    sarif_category: str = DEFAULT_SARIF_CATEGORY
 
     def scanner_options(self) -> dict[str, Any]:
         """The backend's options (``gate.scanners.base.get_scanner``)."""
@@ -147,6 +140,19 @@ class ScanFields(GateFields, TrustFields, TrivyFields):
         if self.scanner == "trivy":
             return trivy_scanner_options(self)
         return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanFields(GateFields, TrustFields, ScannerFields):
+    """The scan, Trivy, gate, VEX and verification fields of a command config that scans."""
+
+    sbom_predicate_type: str = DEFAULT_PREDICATE_TYPE
+    attached_vex: bool = True
+    sbom_fallback: str = DEFAULT_SBOM_FALLBACK
+    fail_on_unchecked: bool = False
+    allow_empty_sbom: bool = False
+    sarif_output: str = DEFAULT_SARIF_OUTPUT
+    sarif_category: str = DEFAULT_SARIF_CATEGORY
 
     def scan_settings(self, image: str, platforms: tuple[str, ...] = ()) -> ScanSettings:
         """What the scan stage scans (``image``, only ``platforms`` when given) and how."""
@@ -169,13 +175,21 @@ class ScanFields(GateFields, TrustFields, TrivyFields):
             trivy_options=trivy_scanner_options(self),
         )
 
-    def scan_request(self, image: str, access: Access, platforms: tuple[str, ...] = ()) -> ImageScanRequest:
-        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF."""
+    def scan_request(
+        self, image: str, access: Access, platforms: tuple[str, ...] = (), *, settings: ScanSettings | None = None
+    ) -> ImageScanRequest:
+        """The scan stage's request: scan ``image`` (reached with ``access``), gate it, write the SARIF.
+        ``settings``: these ``scan_settings``, built earlier (their verification policy read once), for
+        ``image`` and ``platforms``; None: built now."""
         from gate.policy.verdict import GateOptions
         from gate.scan.stage import ImageScanRequest
 
+        if settings is None:
+            settings = self.scan_settings(image, platforms)
+        else:
+            settings = replace(settings, image=image, platforms=platforms)
         return ImageScanRequest(
-            settings=self.scan_settings(image, platforms),
+            settings=settings,
             gate=GateOptions.from_config(self),
             access=access,
             sarif_output=self.sarif_output,

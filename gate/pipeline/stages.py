@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the stages are imported when the pipeline runs: PipelineCon
     from gate.mirror.stage import MirrorRequest
     from gate.oci.open import Access
     from gate.promote.promotion import PromoteReport
-    from gate.scan.stage import ScanOutcome
+    from gate.scan.stage import ScanOutcome, ScanSettings
     from gate.scanners.base import Scanner
 
 
@@ -46,6 +46,8 @@ class Plan:
     mirror: MirrorRequest
     access: Access
     scanner: Scanner
+    settings: ScanSettings
+    """The scan's settings (their verification policy read once, here): the scan's image replaces theirs."""
 
     @property
     def quarantine_tag(self) -> str | None:
@@ -92,7 +94,8 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
     if config.exceptions_file:
         load_exceptions(config.exceptions_file)
     load_given_vex(config.vex_files, config.use_vex)
-    scanner = make_scanner(config.scan_settings(config.quarantine), context.log)
+    settings = config.scan_settings(config.quarantine)
+    scanner = make_scanner(settings, context.log)
     copy = mirror_plan(config.source, config.quarantine, config.referrers_source)
     if config.delete_source_tag and not copy.tag:
         raise InputError(
@@ -101,7 +104,7 @@ def plan(config: PipelineConfig, context: Context) -> Plan:
     access = config.access(source, quarantine, production)
     config.report_settings(context.environ)  # the report signing key is read now: a bad one fails before any copy
     request = MirrorRequest(copy, config.access(copy.source, copy.destination), config.copy_referrers, config.platforms)
-    return Plan(source, quarantine, production, request, access, scanner)
+    return Plan(source, quarantine, production, request, access, scanner, settings)
 
 
 class RealStages:
@@ -129,7 +132,7 @@ class RealStages:
         image = f"{self.steps.quarantine.name}@{digest}"
         self.scanned_from = dt.datetime.now(dt.UTC)
         found = scan_image(
-            self.config.scan_request(image, self.steps.access),
+            self.config.scan_request(image, self.steps.access, settings=self.steps.settings),
             log=self.context.log,
             mask=self.context.mask,
             environ=self.context.environ,
@@ -192,8 +195,8 @@ def run_stages(config: PipelineConfig, context: Context) -> Outcome:
     result = run_pipeline(RealStages(config, steps, context), context.log)
     outcome = combine(result, Names(str(steps.source), quarantine, steps.production_name))
     # the tracking issue: opened on a block, closed once promoted; nothing said when a stage failed
-    decided = result.scan is not None and result.failure is None
-    outcome = with_blocked_issue(outcome, issue, result.scan.document if decided and result.scan else None, context.log)
+    decided = result.scan if result.failure is None else None
+    outcome = with_blocked_issue(outcome, issue, decided.document if decided else None, context.log)
     # Report only: a blocked image still stays in quarantine (the chain promotes a pass only).
     blocked = result.failure is None and result.verdict == "fail"
     return enforced_outcome(outcome, enforce=config.enforce, blocked=blocked)
