@@ -139,7 +139,11 @@ class RealStages:
             scanner=self.steps.scanner,
         )
         self.scanned_until = dt.datetime.now(dt.UTC)
-        return Scanned(found.scan.digest, found.verdict, found, scan_outcome(found, enforce=self.config.enforce))
+        # Report only is said once, for the whole run (run_stages): the stage's part is rendered as enforced,
+        # and its document says what the run did.
+        stage = scan_outcome(found)
+        stage = replace(stage, document={**stage.document, "enforced": self.config.enforce})
+        return Scanned(found.scan.digest, found.verdict, found, stage)
 
     def promote(self, scanned: Scanned[ScanOutcome]) -> Promoted:
         from gate.promote.promotion import promote

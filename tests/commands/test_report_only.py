@@ -182,6 +182,8 @@ def test_pipeline_reports_a_blocked_image_keeps_it_in_quarantine_and_exits_0(
     assert outcome.outputs["promoted"] == "false" and outcome.outputs["verdict"] == "fail"
     assert RegistryClient(registry).tags(f"{unique_repo}/production") == []
     assert outcome.summary.startswith(NOT_ENFORCED + "\n\n## image-gate pipeline: BLOCKED")
+    assert outcome.summary.count(NOT_ENFORCED) == 1  # said once, at the top: not again in the scan's part
+    assert sum("report only" in message for message in outcome.messages) == 1
     assert outcome.annotations and all(a.level == "warning" for a in outcome.annotations)
     assert any(HIGH in a.message for a in outcome.annotations)
 
