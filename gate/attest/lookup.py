@@ -593,10 +593,16 @@ def _json_object(data: bytes, where: str, cap: int) -> dict[str, Any]:
 
 
 class TargetFetcher:
-    """Feeds the lookup from a ``gate.oci.target.Target`` (registry or OCI layout)."""
+    """Feeds the lookup from a ``gate.oci.target.Target`` (registry or OCI layout).
+
+    Referrer lists and tags are asked once: the SBOM lookup, the index signature and the VEX search look at
+    the same subjects. One scan uses a fetcher from one thread.
+    """
 
     def __init__(self, target: Target) -> None:
         self._target = target
+        self._referrers: dict[str, tuple[Descriptor, ...]] = {}
+        self._tagged: dict[str, tuple[Descriptor, bytes] | None] = {}
 
     def manifest(self, descriptor: Descriptor) -> bytes:
         return self._target.fetch_manifest(descriptor.digest).data
@@ -619,9 +625,20 @@ class TargetFetcher:
         return b"".join(parts)
 
     def referrers(self, descriptor: Descriptor) -> Sequence[Descriptor]:
-        return self._target.referrers(descriptor.digest)
+        return self.referrers_of(descriptor.digest)
+
+    def referrers_of(self, digest: str) -> tuple[Descriptor, ...]:
+        """The manifests whose subject is ``digest``."""
+        if digest not in self._referrers:
+            self._referrers[digest] = tuple(self._target.referrers(digest))
+        return self._referrers[digest]
 
     def tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
+        if tag not in self._tagged:
+            self._tagged[tag] = self._fetch_tagged(tag)
+        return self._tagged[tag]
+
+    def _fetch_tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
         try:
             found = self._target.fetch_manifest(tag)
         except NotFound:

@@ -130,6 +130,7 @@ def find_attached_vex(
     *,
     policy: VerificationPolicy | None = None,
     index_verification: Verification | None = None,
+    fetcher: TargetFetcher | None = None,
     log: Callable[[str], None] = ignore,
 ) -> AttachedVex:
     """VEX documents attached to the index and to every platform: referrers, cosign ``.att`` tags and
@@ -137,13 +138,14 @@ def find_attached_vex(
 
     ``policy``: verified mode when enabled. ``index_verification``: the index's own signature when the
     caller already checked it (the SBOM lookup does); else it is checked here when an in-index VEX needs it.
+    ``fetcher``: the caller's fetcher of ``target``, whose referrer lists and tags the SBOM lookup already read.
     """
     named = {p.digest: p.platform for p in platforms}
     subjects = list(dict.fromkeys([root.digest, *named]))
-    fetcher = TargetFetcher(target)
+    fetcher = fetcher or TargetFetcher(target)
     candidates: list[Candidate] = []
     for subject in subjects:
-        candidates += [(subject, d, "referrer") for d in target.referrers(subject)]
+        candidates += [(subject, d, "referrer") for d in fetcher.referrers_of(subject)]
         candidates.append((subject, None, "cosign-tag"))
     if root.media_type in INDEX_TYPES:
         try:
@@ -151,7 +153,7 @@ def find_attached_vex(
         except (ValueError, InputError):
             in_index = []
         candidates += [(d.annotations.get(REFERENCE_DIGEST, root.digest), d, "in-index") for d in in_index]
-    judge = _Judge(policy or VerificationPolicy(), target, root, named, index_verification)
+    judge = _Judge(policy or VerificationPolicy(), target, fetcher, root, named, index_verification)
     vex = VexSet()
     documents: list[VexDocument] = []
     left_out: list[LeftOut] = []
@@ -178,7 +180,7 @@ def find_attached_vex(
         if layers.refused:
             break
         try:
-            found = _vex_in_manifest(target, subject, descriptor, source, data, layers, judge)
+            found = _vex_in_manifest(fetcher, subject, descriptor, source, data, layers, judge)
         except GateError as exc:
             notes.append(f"VEX {target.display_name}@{descriptor.digest} not applied: {exc.message[:300]}")
             continue
@@ -225,19 +227,21 @@ class _Judge:
         self,
         policy: VerificationPolicy,
         target: Target,
+        fetcher: TargetFetcher,
         root: Descriptor,
         platforms: Mapping[str, str],
         index_verification: Verification | None,
     ) -> None:
         self.policy = policy
         self.target = target
+        self.fetcher = fetcher
         self.root = root
         self.platforms = platforms
         self._index = index_verification
 
     def index_signature(self) -> Verification:
         if self._index is None:
-            self._index = index_signature(self.root, TargetFetcher(self.target), self.policy)
+            self._index = index_signature(self.root, self.fetcher, self.policy)
         return self._index
 
     def judge(
@@ -314,7 +318,7 @@ class _Judge:
 
 
 def _vex_in_manifest(
-    target: Target,
+    fetcher: TargetFetcher,
     subject: str,
     descriptor: Descriptor,
     source: SbomSource,
@@ -323,7 +327,7 @@ def _vex_in_manifest(
     judge: _Judge,
 ) -> list[Found]:
     hinted = _vex_hint(descriptor.artifact_type, _annotated_type(descriptor.annotations))
-    data = data if data is not None else target.fetch_manifest(descriptor.digest).data
+    data = data if data is not None else fetcher.manifest(descriptor)
     if len(data) > MAX_MANIFEST_BYTES:
         return []
     try:
@@ -339,7 +343,6 @@ def _vex_in_manifest(
         _annotated_type(annotations),
     )
     found: list[Found] = []
-    fetcher = TargetFetcher(target)
     for i, item in enumerate(manifest["layers"]):
         layer = parse_descriptor(item, f"manifest {descriptor.digest} layers[{i}]")
         layer_type = _annotated_type(layer.annotations)

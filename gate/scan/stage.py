@@ -336,7 +336,7 @@ def _scan_target(
     if settings.use_vex and settings.attached_vex:
         attached = find_attached_vex(
             target, root, root_data, looked_up, policy=settings.verification,
-            index_verification=lookup.index_signature, log=log,
+            index_verification=lookup.index_signature, fetcher=fetcher, log=log,
         )  # fmt: skip
         vex = attached.statements
         documents += attached.documents
