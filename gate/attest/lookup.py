@@ -476,7 +476,7 @@ def _attestations(
     seen, notes, reads = found.seen, found.notes, found.reads
     if (manifest_descriptor.artifact_type or "") in _NOT_ATTESTATIONS:
         return
-    hint = _annotated_type(manifest_descriptor.annotations)
+    hint = annotated_type(manifest_descriptor.annotations)
     if hint is not None and not selector.matches(hint):
         seen.append(hint)
         return
@@ -489,14 +489,14 @@ def _attestations(
     artifact_type = _string(document.get("artifactType")) or _config_type(document) or manifest_descriptor.artifact_type
     if artifact_type in _NOT_ATTESTATIONS:
         return
-    hint = _annotated_type(annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(artifact_type))
+    hint = annotated_type(annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(artifact_type))
     layers = document.get("layers")
     if not isinstance(layers, list):
         notes.append(f"{manifest_descriptor.digest}: not an image manifest (no layers)")
         return
     for i, item in enumerate(layers):
         layer = parse_descriptor(item, f"{where} layers[{i}]")
-        declared = _annotated_type(layer.annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(layer.media_type))
+        declared = annotated_type(layer.annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(layer.media_type))
         if declared is not None and not selector.matches(declared):
             seen.append(declared)
             continue
@@ -546,13 +546,13 @@ def _config_platform(descriptor: Descriptor, fetcher: SbomFetcher, document: Map
     return str(platform) if platform else "unknown"
 
 
-def _annotated_type(annotations: Mapping[str, str]) -> str | None:
-    return (
-        annotations.get(PREDICATE_ANNOTATION)
-        or annotations.get(SIGSTORE_PREDICATE_ANNOTATION)
-        or annotations.get(COSIGN_PREDICATE_ANNOTATION)
-        or None
-    )
+def annotated_type(annotations: Mapping[str, Any]) -> str | None:
+    """The predicate type an in-toto, sigstore or cosign annotation declares (None when none does)."""
+    for key in (PREDICATE_ANNOTATION, SIGSTORE_PREDICATE_ANNOTATION, COSIGN_PREDICATE_ANNOTATION):
+        value = annotations.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _config_type(document: Mapping[str, Any]) -> str | None:

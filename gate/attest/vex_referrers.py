@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.attest.lookup import (
-    COSIGN_PREDICATE_ANNOTATION,
-    PREDICATE_ANNOTATION,
     REFERENCE_DIGEST,
-    SIGSTORE_PREDICATE_ANNOTATION,
     LeftOut,
     PlatformSbom,
     SbomSource,
     TargetFetcher,
+    annotated_type,
     split_index,
 )
 from gate.attest.signed import counts_for, in_index_verification, index_signature, verify_layer
@@ -44,7 +42,7 @@ from gate.errors import GateError, InputError
 from gate.oci.reference import fallback_tag, parse_descriptor
 from gate.oci.target import INDEX_TYPES, MAX_MANIFEST_BYTES, Descriptor, Target
 from gate.outcome import ignore
-from gate.policy.vex import MAX_VEX_BYTES, VexSet, is_vex_predicate_type, parse_vex
+from gate.policy.vex import MAX_VEX_BYTES, WRAPPER_KEYS, VexSet, is_vex_predicate_type, parse_vex
 
 CYCLONEDX_VEX_PREDICATE = "https://cyclonedx.org/vex"
 _VEX_MEDIA_TYPES = frozenset(
@@ -52,7 +50,6 @@ _VEX_MEDIA_TYPES = frozenset(
 )
 _CYCLONEDX_MEDIA_TYPES = frozenset({"application/vnd.cyclonedx+json"})
 _SIGNATURES = frozenset({"application/vnd.dev.cosign.artifact.sig.v1+json", "application/vnd.cncf.notary.signature"})
-_WRAPPER_KEYS = ("_type", "payloadType", "payload", "mediaType")
 MAX_VEX_DOCUMENTS = 64
 # Bounds on what a registry can make us fetch: referrer manifests inspected and layers read.
 # Past them the rest is not read (a note says so): fewer VEX statements only make the gate stricter.
@@ -108,14 +105,6 @@ def _vex_hint(*values: str | None) -> bool:
 
 def _is_vex_type(predicate_type: str) -> bool:
     return is_vex_predicate_type(predicate_type) or predicate_type == CYCLONEDX_VEX_PREDICATE
-
-
-def _annotated_type(annotations: Mapping[str, Any]) -> str | None:
-    for key in (PREDICATE_ANNOTATION, SIGSTORE_PREDICATE_ANNOTATION, COSIGN_PREDICATE_ANNOTATION):
-        value = annotations.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 Candidate = tuple[str, "Descriptor | None", SbomSource]
@@ -254,7 +243,7 @@ class _Judge:
     ) -> Found:
         descriptor, source, declared = found
         where = f"{self.target.display_name}@{descriptor.digest}"
-        wrapped = isinstance(document, dict) and any(key in document for key in _WRAPPER_KEYS)
+        wrapped = isinstance(document, dict) and any(key in document for key in WRAPPER_KEYS)
         try:
             unsigned = unwrap_document(document, where) if wrapped else None
         except InputError as exc:
@@ -326,7 +315,7 @@ def _vex_in_manifest(
     layers: _LayerBudget,
     judge: _Judge,
 ) -> list[Found]:
-    hinted = _vex_hint(descriptor.artifact_type, _annotated_type(descriptor.annotations))
+    hinted = _vex_hint(descriptor.artifact_type, annotated_type(descriptor.annotations))
     data = data if data is not None else fetcher.manifest(descriptor)
     if len(data) > MAX_MANIFEST_BYTES:
         return []
@@ -340,12 +329,12 @@ def _vex_in_manifest(
     hinted = hinted or _vex_hint(
         _text(manifest.get("artifactType")),
         _text(_mapping(manifest.get("config")).get("mediaType")),
-        _annotated_type(annotations),
+        annotated_type(annotations),
     )
     found: list[Found] = []
     for i, item in enumerate(manifest["layers"]):
         layer = parse_descriptor(item, f"manifest {descriptor.digest} layers[{i}]")
-        layer_type = _annotated_type(layer.annotations)
+        layer_type = annotated_type(layer.annotations)
         media = layer.media_type.split(";", 1)[0].strip().lower()
         if layer_type is not None and not _vex_hint(layer_type):
             continue  # an SBOM or provenance layer beside a VEX one (BuildKit, cosign .att manifests)
@@ -363,7 +352,7 @@ def _vex_in_manifest(
             raise InputError(f"layer {layer.digest}: not JSON") from None
         if plain_cyclonedx and not _has_vex_analysis(document):
             continue  # a CycloneDX SBOM, not a VEX document
-        declared = layer_type or _annotated_type(annotations) or _annotated_type(descriptor.annotations)
+        declared = layer_type or annotated_type(annotations) or annotated_type(descriptor.annotations)
         found.append(judge.judge(layer, blob, document, subject, (descriptor, source, declared)))
     return found
 
