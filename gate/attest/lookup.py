@@ -219,14 +219,14 @@ def find_platform_sboms(
     ``policy``: verified mode when it is enabled (an SBOM counts only when it verifies and names the
     digest it is used for); without one every SBOM found counts.
     """
-    policy = policy or VerificationPolicy()
+    judge = _Judge(policy or VerificationPolicy(), selector, root, fetcher)
     document = _json_object(root_data, f"manifest {root.digest}", MAX_MANIFEST_BYTES)
     media_type = document.get("mediaType")
     media_type = media_type if isinstance(media_type, str) and media_type else root.media_type
     if not (media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document)):
         name = _config_platform(root, fetcher, document)
-        judge = _Judge(policy, selector, root, fetcher)
-        return SbomLookup((_platform_entry(root, name, fetcher, selector, judge, (), None),))
+        entry = _search(root, name, "platform", judge, ())
+        return SbomLookup((_platform_result(root, name, entry, None, judge),))
     platforms, attestations = split_index(document, root.digest)
     if not platforms:
         raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
@@ -234,7 +234,6 @@ def find_platform_sboms(
         raise InputError(
             f"index {root.digest}: {len(platforms)} platform manifests, more than the {MAX_PLATFORMS} image-gate reads"
         )
-    judge = _Judge(policy, selector, root, fetcher)
     index_level: _Search | None = None
     results = []
     for child in platforms:
@@ -242,40 +241,22 @@ def find_platform_sboms(
             results.append(PlatformSbom(_platform_text(child.platform), child.digest, reason_missing="nested index"))
             continue
         name = _platform_text(child.platform) if child.platform else _config_platform(child, fetcher)
-        entry = _search(child, name, "platform", fetcher, selector, judge, attestations)
+        entry = _search(child, name, "platform", judge, attestations)
         if not entry.chosen and index_level is None:
-            index_level = _search(root, None, "index", fetcher, selector, judge, ())
-        results.append(_platform_result(child, name, entry, index_level, selector, policy))
+            index_level = _search(root, None, "index", judge, ())
+        results.append(_platform_result(child, name, entry, index_level, judge))
     return SbomLookup(tuple(results), tuple(index_level.left_out) if index_level else (), judge.index_verification)
 
 
-def _platform_entry(
-    platform: Descriptor,
-    name: str,
-    fetcher: SbomFetcher,
-    selector: PredicateSelector,
-    judge: _Judge,
-    in_index: Sequence[Descriptor],
-    index_level: _Search | None,
-) -> PlatformSbom:
-    entry = _search(platform, name, "platform", fetcher, selector, judge, in_index)
-    return _platform_result(platform, name, entry, index_level, selector, judge.policy)
-
-
 def _platform_result(
-    platform: Descriptor,
-    name: str,
-    entry: _Search,
-    index_level: _Search | None,
-    selector: PredicateSelector,
-    policy: VerificationPolicy,
+    platform: Descriptor, name: str, entry: _Search, index_level: _Search | None, judge: _Judge
 ) -> PlatformSbom:
     seen = tuple(entry.seen)
     if entry.chosen:
         return PlatformSbom(name, platform.digest, entry.chosen, None, seen, tuple(entry.left_out))
     if index_level is not None and index_level.chosen:
         return PlatformSbom(name, platform.digest, index_level.chosen, None, seen, tuple(entry.left_out))
-    reason = _missing_reason(entry, index_level, selector, policy)
+    reason = _missing_reason(entry, index_level, judge.selector, judge.policy)
     return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out))
 
 
@@ -341,14 +322,13 @@ def _search(
     subject: Descriptor,
     platform: str | None,
     level: SbomSubject,
-    fetcher: SbomFetcher,
-    selector: PredicateSelector,
     judge: _Judge,
     in_index: Sequence[Descriptor],
 ) -> _Search:
     """Every SBOM attestation of ``subject`` (a platform manifest, or the index for ``level`` index): its
     referrers (newest first), its cosign ``.att`` tag, then the in-index attestations naming it."""
     found = _Search()
+    fetcher, selector = judge.fetcher, judge.selector
     referrers = sorted(fetcher.referrers(subject), key=lambda d: d.annotations.get(CREATED, ""), reverse=True)
     candidates: list[Candidate] = [("referrer", d, None) for d in referrers]
     tagged = fetcher.tagged(f"{fallback_tag(subject.digest)}.att")
