@@ -132,6 +132,23 @@ class LeftOut:
     detail: str
     signer: str = ""
 
+    @classmethod
+    def refused(
+        cls,
+        digest: str,
+        layer: str,
+        subject: str,
+        platform: str | None,
+        predicate_type: str,
+        source: SbomSource,
+        verification: Verification,
+    ) -> LeftOut:
+        """Left out because ``verification`` refused it (a refusal without a reason is ``malformed``)."""
+        reason = verification.reason or Reason.MALFORMED
+        return cls(
+            digest, layer, subject, platform, predicate_type, source, reason, verification.detail, verification.signer
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "digest": self.digest,
@@ -360,18 +377,11 @@ def _search(
                 )
                 continue
             found.left_out.append(
-                LeftOut(
-                    manifest.digest,
-                    layer.digest,
-                    subject.digest,
-                    platform,
-                    attestation.predicate_type,
-                    source,
-                    verification.reason or Reason.MALFORMED,
-                    verification.detail,
-                    verification.signer,
+                LeftOut.refused(
+                    manifest.digest, layer.digest, subject.digest, platform, attestation.predicate_type, source,
+                    verification,
                 )
-            )
+            )  # fmt: skip
     keep = selector.preferred(item.attestation.predicate_type for item in counted)
     found.chosen = tuple(item for item in counted if item.attestation.predicate_type in keep)
     return found

@@ -293,17 +293,10 @@ class _Judge:
         predicate_type: str,
         verification: Verification,
     ) -> LeftOut:
-        return LeftOut(
-            descriptor.digest,
-            layer.digest,
-            subject,
-            self.platforms.get(subject),
-            predicate_type or "unknown",
-            source,
-            verification.reason or Reason.MALFORMED,
-            verification.detail,
-            verification.signer,
-        )
+        return LeftOut.refused(
+            descriptor.digest, layer.digest, subject, self.platforms.get(subject), predicate_type or "unknown", source,
+            verification,
+        )  # fmt: skip
 
 
 def _vex_in_manifest(
