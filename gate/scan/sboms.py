@@ -19,8 +19,8 @@ from gate.attest.lookup import FoundSbom, PlatformSbom
 from gate.attest.unwrap import bom_from_attestation
 from gate.errors import GateError
 from gate.policy.sarif import parse_run
-from gate.sbom.bom import write_bom
-from gate.sbom.components import Inventory, read_inventory
+from gate.sbom.bom import BomDocument, write_bom
+from gate.sbom.components import Inventory, inventory_from_document
 from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent
 
 SBOMS_PROPERTY = "sbomAttestations"
@@ -82,7 +82,7 @@ def scan_sboms(
         )
         result = scanner.scan(ScanRequest(path, bom.format, image, entry.platform, entry.digest))
         run: dict[str, Any] = json.loads(json.dumps(result.run))
-        inventory = _inventory(path, bom.format)
+        inventory = _inventory(bom, path)
         if inventory is not None:
             _add_purls(run, inventory)
         if found.attestation_digest:
@@ -167,9 +167,9 @@ def _severity(rule: Mapping[str, Any]) -> float:
         return -1.0
 
 
-def _inventory(path: Path, bom_format: str) -> Inventory | None:
+def _inventory(bom: BomDocument, path: Path) -> Inventory | None:
     try:
-        return read_inventory(path, bom_format)
+        return inventory_from_document(bom.document, str(path), bom.format)
     except GateError:
         return None  # the scanner read it: what it could not, its run says
 
