@@ -105,16 +105,16 @@ def scan_sboms(
     return tuple(scanned)
 
 
-def merge_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def merge_runs(runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     """One run of the same scanner's runs on several SBOMs of one platform.
 
     Rules once per id (the highest ``security-severity`` kept); results once per (rule, package,
     installed version), with the SBOMs of every copy in ``sbomAttestations``; ``ruleIndex`` renumbered.
-    The first run's tool and properties are kept.
+    The first run's tool and properties are kept. The runs are left as they are: the merged run shares
+    what it does not change with them (``build_sarif_log`` copies it).
     """
-    merged: dict[str, Any] = json.loads(json.dumps(runs[0]))
     if len(runs) == 1:
-        return merged
+        return runs[0]
     rules: dict[str, dict[str, Any]] = {}
     results: dict[tuple[str, ...], dict[str, Any]] = {}
     for number, run in enumerate(runs):
@@ -123,15 +123,16 @@ def merge_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):
                 kept = rules.get(rule["id"])
                 if kept is None or _severity(rule) > _severity(kept):
-                    rules[rule["id"]] = json.loads(json.dumps(rule))
+                    rules[rule["id"]] = rule
         keys = _result_keys(run, number)
         for position, result in enumerate(run.get("results") or []):
             key = keys.get(position) or ("result", json.dumps(result, sort_keys=True))
             if key not in results:
-                results[key] = json.loads(json.dumps(result))
+                results[key] = dict(result)
                 continue
-            properties = results[key].setdefault("properties", {})
-            named = properties.setdefault(SBOMS_PROPERTY, [])
+            kept_result = results[key]
+            properties = kept_result["properties"] = dict(kept_result.get("properties", {}))
+            named = properties[SBOMS_PROPERTY] = list(properties.get(SBOMS_PROPERTY, []))
             for digest in (result.get("properties") or {}).get(SBOMS_PROPERTY) or []:
                 if digest not in named:
                     named.append(digest)
@@ -140,7 +141,10 @@ def merge_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         rule_id = result.get("ruleId")
         if isinstance(rule_id, str) and rule_id in order:
             result["ruleIndex"] = order[rule_id]
-    merged.setdefault("tool", {}).setdefault("driver", {})["rules"] = list(rules.values())
+    merged = dict(runs[0])
+    tool = merged["tool"] = dict(merged.get("tool", {}))
+    driver = tool["driver"] = dict(tool.get("driver", {}))
+    driver["rules"] = list(rules.values())
     merged["results"] = list(results.values())
     return merged
 
