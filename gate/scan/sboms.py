@@ -18,7 +18,7 @@ from typing import Any
 from gate.attest.lookup import FoundSbom, PlatformSbom
 from gate.attest.unwrap import bom_from_attestation
 from gate.errors import GateError
-from gate.policy.sarif import parse_run
+from gate.policy.sarif import SarifFinding, parse_run
 from gate.sbom.bom import BomDocument, write_bom
 from gate.sbom.components import Inventory, inventory_from_document
 from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent
@@ -39,6 +39,8 @@ class ScannedSbom:
     """The scanner's run, each result with its purl (when the BOM names it) and this SBOM's digest."""
     unchecked: tuple[UncheckedComponent, ...]
     scanner_version: str
+    result_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    """A finding's identity by its result's position in ``run``: (rule, package, installed version)."""
 
     @property
     def empty(self) -> bool:
@@ -82,9 +84,10 @@ def scan_sboms(
         )
         result = scanner.scan(ScanRequest(path, bom.format, image, entry.platform, entry.digest))
         run: dict[str, Any] = json.loads(json.dumps(result.run))
+        findings = _findings(run)
         inventory = _inventory(bom, path)
         if inventory is not None:
-            _add_purls(run, inventory)
+            _add_purls(run, inventory, findings)
         if found.attestation_digest:
             _name_sbom(run, found.attestation_digest)
         skipped = tuple(
@@ -100,12 +103,13 @@ def scan_sboms(
                 run,
                 (*result.unchecked, *skipped),
                 result.scanner_version,
+                _result_keys(findings),
             )
         )
     return tuple(scanned)
 
 
-def merge_runs(runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+def merge_runs(scanned: Sequence[ScannedSbom]) -> Mapping[str, Any]:
     """One run of the same scanner's runs on several SBOMs of one platform.
 
     Rules once per id (the highest ``security-severity`` kept); results once per (rule, package,
@@ -113,20 +117,21 @@ def merge_runs(runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     The first run's tool and properties are kept. The runs are left as they are: the merged run shares
     what it does not change with them (``build_sarif_log`` copies it).
     """
+    runs = [sbom.run for sbom in scanned]
     if len(runs) == 1:
         return runs[0]
     rules: dict[str, dict[str, Any]] = {}
     results: dict[tuple[str, ...], dict[str, Any]] = {}
-    for number, run in enumerate(runs):
+    for sbom in scanned:
+        run = sbom.run
         driver = (run.get("tool") or {}).get("driver") or {}
         for rule in driver.get("rules") or []:
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):
                 kept = rules.get(rule["id"])
                 if kept is None or _severity(rule) > _severity(kept):
                     rules[rule["id"]] = rule
-        keys = _result_keys(run, number)
         for position, result in enumerate(run.get("results") or []):
-            key = keys.get(position) or ("result", json.dumps(result, sort_keys=True))
+            key = sbom.result_keys.get(position) or ("result", json.dumps(result, sort_keys=True))
             if key not in results:
                 results[key] = dict(result)
                 continue
@@ -149,12 +154,16 @@ def merge_runs(runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return merged
 
 
-def _result_keys(run: Mapping[str, Any], number: int) -> dict[int, tuple[str, ...]]:
-    """A finding's identity, by its result's position: (rule, package, installed version)."""
+def _findings(run: Mapping[str, Any]) -> tuple[SarifFinding, ...]:
+    """The findings of a scanner's run (none when it does not parse: its results are then kept as they are)."""
     try:
-        findings = parse_run(run, source=f"the scanner's run of SBOM {number + 1}", index=0).findings
+        return parse_run(run, source="scanner", index=0).findings
     except GateError:
-        return {}
+        return ()
+
+
+def _result_keys(findings: Sequence[SarifFinding]) -> dict[int, tuple[str, ...]]:
+    """A finding's identity, by its result's position: (rule, package, installed version)."""
     keys: dict[int, tuple[str, ...]] = {}
     for finding in findings:
         match = _RESULT_INDEX.search(finding.path)
@@ -186,14 +195,10 @@ def _name_sbom(run: dict[str, Any], digest: str) -> None:
             result["properties"] = properties
 
 
-def _add_purls(run: dict[str, Any], inventory: Inventory) -> None:
+def _add_purls(run: dict[str, Any], inventory: Inventory, findings: Sequence[SarifFinding]) -> None:
     """Give each result without a ``purl`` property the purl of its package, when the BOM names one unambiguously."""
     results = run.get("results")
     if not isinstance(results, list) or not results:
-        return
-    try:
-        findings = parse_run(run, source="scanner", index=0).findings
-    except GateError:
         return
     purls: dict[tuple[str, str | None], set[str]] = {}
     for component in inventory.components:

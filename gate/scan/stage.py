@@ -380,7 +380,7 @@ def _scan_target(
             version = version or scanned[0].scanner_version
             platform_runs.append(
                 PlatformRun(
-                    run=merge_runs([item.run for item in scanned]),
+                    run=merge_runs(scanned),
                     image=pinned,
                     platform=entry.platform,
                     digest=entry.digest,
