@@ -98,7 +98,6 @@ class PlatformScan:
     sbom: PlatformSbom
     sboms: tuple[ScannedSbom, ...]
     run: Mapping[str, Any]
-    unchecked: tuple[UncheckedComponent, ...] = ()
     vex_suppressed: int = 0
 
     @property
@@ -108,6 +107,11 @@ class PlatformScan:
     @property
     def bom_spec_version(self) -> str:
         return self.sboms[0].bom_spec_version
+
+    @property
+    def unchecked(self) -> tuple[UncheckedComponent, ...]:
+        """Every SBOM's unchecked components, each (name, version, purl, reason) once."""
+        return tuple(dict.fromkeys(item for scanned in self.sboms for item in scanned.unchecked))
 
     @property
     def components(self) -> int:
@@ -420,7 +424,7 @@ def _scan_target(
         count = suppress_results(run, parse_run(run, source="scan", index=index).findings, vex) if len(vex) else 0
         suppressed_counts.append(count)
     platforms = tuple(
-        PlatformScan(entry.platform, entry.digest, entry, scanned, log_document["runs"][i], _unchecked(scanned), sup)
+        PlatformScan(entry.platform, entry.digest, entry, scanned, log_document["runs"][i], sup)
         for i, ((entry, scanned), sup) in enumerate(zip(scans, suppressed_counts, strict=True))
     )
     return ImageScan(
@@ -486,11 +490,6 @@ def _apply_sbom_blocks(result: GateResult, scanned: ImageScan, allow_empty_sbom:
         for row in result.platforms
     )
     return replace(result, verdict="fail", platforms=rows, notes=(*result.notes, *notes))
-
-
-def _unchecked(scanned: Sequence[ScannedSbom]) -> tuple[UncheckedComponent, ...]:
-    """Every SBOM's unchecked components, each (name, version, purl, reason) once."""
-    return tuple(dict.fromkeys(item for sbom in scanned for item in sbom.unchecked))
 
 
 def _finding_sboms(log_document: Mapping[str, Any], path: str) -> list[str]:
