@@ -176,6 +176,8 @@ class PlatformSbom:
     """Predicate types of the attestations looked at, for the reason and the summary."""
     left_out: tuple[LeftOut, ...] = ()
     """Verified mode: this platform's own SBOM attestations that did not verify or name it."""
+    none_verified: bool = False
+    """Verified mode, no SBOM counts: SBOM attestations were found for it (or for the index), none verified."""
 
     @property
     def sbom(self) -> Attestation | None:
@@ -274,7 +276,8 @@ def _platform_result(
     if index_level is not None and index_level.chosen:
         return PlatformSbom(name, platform.digest, index_level.chosen, None, seen, tuple(entry.left_out))
     reason = _missing_reason(entry, index_level, judge.selector, judge.policy)
-    return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out))
+    none_verified = bool(entry.left_out or (index_level and index_level.left_out))
+    return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out), none_verified)
 
 
 def split_index(index: Mapping[str, Any], source: str) -> tuple[list[Descriptor], list[Descriptor]]:

@@ -375,7 +375,7 @@ def _scan_target(
             elif not entry.sboms:
                 reason = entry.reason_missing or "no SBOM attestation"
                 log(f"scan: {entry.platform} ({entry.digest}): no SBOM: {reason}")
-                missing.append(MissingSbom(entry.platform, entry.digest, reason))
+                missing.append(MissingSbom(entry.platform, entry.digest, reason, entry.none_verified))
                 continue
             safe = re.sub(r"[^A-Za-z0-9]+", "-", entry.platform).strip("-") or "platform"
             folder = Path(workdir) / f"{number}-{safe}"
@@ -481,7 +481,7 @@ def _apply_sbom_blocks(result: GateResult, scanned: ImageScan, allow_empty_sbom:
             blocks[platform.platform] = f"empty SBOM: {names} lists no components (allow_empty_sbom lets it pass)"
     if scanned.verification.enabled:
         for missing in scanned.missing:
-            if missing.reason.startswith("no verified SBOM"):
+            if missing.none_verified:
                 blocks.setdefault(missing.platform, f"no SBOM: {missing.reason}")
     if not blocks:
         return replace(result, notes=(*result.notes, *notes)) if notes else result
