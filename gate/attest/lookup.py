@@ -132,6 +132,23 @@ class LeftOut:
     detail: str
     signer: str = ""
 
+    @classmethod
+    def refused(
+        cls,
+        digest: str,
+        layer: str,
+        subject: str,
+        platform: str | None,
+        predicate_type: str,
+        source: SbomSource,
+        verification: Verification,
+    ) -> LeftOut:
+        """Left out because ``verification`` refused it (a refusal without a reason is ``malformed``)."""
+        reason = verification.reason or Reason.MALFORMED
+        return cls(
+            digest, layer, subject, platform, predicate_type, source, reason, verification.detail, verification.signer
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "digest": self.digest,
@@ -159,6 +176,8 @@ class PlatformSbom:
     """Predicate types of the attestations looked at, for the reason and the summary."""
     left_out: tuple[LeftOut, ...] = ()
     """Verified mode: this platform's own SBOM attestations that did not verify or name it."""
+    none_verified: bool = False
+    """Verified mode, no SBOM counts: SBOM attestations were found for it (or for the index), none verified."""
 
     @property
     def sbom(self) -> Attestation | None:
@@ -219,14 +238,14 @@ def find_platform_sboms(
     ``policy``: verified mode when it is enabled (an SBOM counts only when it verifies and names the
     digest it is used for); without one every SBOM found counts.
     """
-    policy = policy or VerificationPolicy()
+    judge = _Judge(policy or VerificationPolicy(), selector, root, fetcher)
     document = _json_object(root_data, f"manifest {root.digest}", MAX_MANIFEST_BYTES)
     media_type = document.get("mediaType")
     media_type = media_type if isinstance(media_type, str) and media_type else root.media_type
     if not (media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document)):
         name = _config_platform(root, fetcher, document)
-        judge = _Judge(policy, selector, root, fetcher)
-        return SbomLookup((_platform_entry(root, name, fetcher, selector, judge, (), None),))
+        entry = _search(root, name, "platform", judge, ())
+        return SbomLookup((_platform_result(root, name, entry, None, judge),))
     platforms, attestations = split_index(document, root.digest)
     if not platforms:
         raise InputError(f"index {root.digest}: no platform manifests (only attestations or unknown/unknown)")
@@ -234,7 +253,6 @@ def find_platform_sboms(
         raise InputError(
             f"index {root.digest}: {len(platforms)} platform manifests, more than the {MAX_PLATFORMS} image-gate reads"
         )
-    judge = _Judge(policy, selector, root, fetcher)
     index_level: _Search | None = None
     results = []
     for child in platforms:
@@ -242,41 +260,24 @@ def find_platform_sboms(
             results.append(PlatformSbom(_platform_text(child.platform), child.digest, reason_missing="nested index"))
             continue
         name = _platform_text(child.platform) if child.platform else _config_platform(child, fetcher)
-        entry = _search(child, name, "platform", fetcher, selector, judge, attestations)
+        entry = _search(child, name, "platform", judge, attestations)
         if not entry.chosen and index_level is None:
-            index_level = _search(root, None, "index", fetcher, selector, judge, ())
-        results.append(_platform_result(child, name, entry, index_level, selector, policy))
+            index_level = _search(root, None, "index", judge, ())
+        results.append(_platform_result(child, name, entry, index_level, judge))
     return SbomLookup(tuple(results), tuple(index_level.left_out) if index_level else (), judge.index_verification)
 
 
-def _platform_entry(
-    platform: Descriptor,
-    name: str,
-    fetcher: SbomFetcher,
-    selector: PredicateSelector,
-    judge: _Judge,
-    in_index: Sequence[Descriptor],
-    index_level: _Search | None,
-) -> PlatformSbom:
-    entry = _search(platform, name, "platform", fetcher, selector, judge, in_index)
-    return _platform_result(platform, name, entry, index_level, selector, judge.policy)
-
-
 def _platform_result(
-    platform: Descriptor,
-    name: str,
-    entry: _Search,
-    index_level: _Search | None,
-    selector: PredicateSelector,
-    policy: VerificationPolicy,
+    platform: Descriptor, name: str, entry: _Search, index_level: _Search | None, judge: _Judge
 ) -> PlatformSbom:
     seen = tuple(entry.seen)
     if entry.chosen:
         return PlatformSbom(name, platform.digest, entry.chosen, None, seen, tuple(entry.left_out))
     if index_level is not None and index_level.chosen:
         return PlatformSbom(name, platform.digest, index_level.chosen, None, seen, tuple(entry.left_out))
-    reason = _missing_reason(entry, index_level, selector, policy)
-    return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out))
+    reason = _missing_reason(entry, index_level, judge.selector, judge.policy)
+    none_verified = bool(entry.left_out or (index_level and index_level.left_out))
+    return PlatformSbom(name, platform.digest, (), reason, seen, tuple(entry.left_out), none_verified)
 
 
 def split_index(index: Mapping[str, Any], source: str) -> tuple[list[Descriptor], list[Descriptor]]:
@@ -341,14 +342,13 @@ def _search(
     subject: Descriptor,
     platform: str | None,
     level: SbomSubject,
-    fetcher: SbomFetcher,
-    selector: PredicateSelector,
     judge: _Judge,
     in_index: Sequence[Descriptor],
 ) -> _Search:
     """Every SBOM attestation of ``subject`` (a platform manifest, or the index for ``level`` index): its
     referrers (newest first), its cosign ``.att`` tag, then the in-index attestations naming it."""
     found = _Search()
+    fetcher, selector = judge.fetcher, judge.selector
     referrers = sorted(fetcher.referrers(subject), key=lambda d: d.annotations.get(CREATED, ""), reverse=True)
     candidates: list[Candidate] = [("referrer", d, None) for d in referrers]
     tagged = fetcher.tagged(f"{fallback_tag(subject.digest)}.att")
@@ -380,18 +380,11 @@ def _search(
                 )
                 continue
             found.left_out.append(
-                LeftOut(
-                    manifest.digest,
-                    layer.digest,
-                    subject.digest,
-                    platform,
-                    attestation.predicate_type,
-                    source,
-                    verification.reason or Reason.MALFORMED,
-                    verification.detail,
-                    verification.signer,
+                LeftOut.refused(
+                    manifest.digest, layer.digest, subject.digest, platform, attestation.predicate_type, source,
+                    verification,
                 )
-            )
+            )  # fmt: skip
     keep = selector.preferred(item.attestation.predicate_type for item in counted)
     found.chosen = tuple(item for item in counted if item.attestation.predicate_type in keep)
     return found
@@ -476,7 +469,7 @@ def _attestations(
     seen, notes, reads = found.seen, found.notes, found.reads
     if (manifest_descriptor.artifact_type or "") in _NOT_ATTESTATIONS:
         return
-    hint = _annotated_type(manifest_descriptor.annotations)
+    hint = annotated_type(manifest_descriptor.annotations)
     if hint is not None and not selector.matches(hint):
         seen.append(hint)
         return
@@ -489,14 +482,14 @@ def _attestations(
     artifact_type = _string(document.get("artifactType")) or _config_type(document) or manifest_descriptor.artifact_type
     if artifact_type in _NOT_ATTESTATIONS:
         return
-    hint = _annotated_type(annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(artifact_type))
+    hint = annotated_type(annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(artifact_type))
     layers = document.get("layers")
     if not isinstance(layers, list):
         notes.append(f"{manifest_descriptor.digest}: not an image manifest (no layers)")
         return
     for i, item in enumerate(layers):
         layer = parse_descriptor(item, f"{where} layers[{i}]")
-        declared = _annotated_type(layer.annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(layer.media_type))
+        declared = annotated_type(layer.annotations) or hint or _MEDIA_TYPE_PREDICATES.get(_bare(layer.media_type))
         if declared is not None and not selector.matches(declared):
             seen.append(declared)
             continue
@@ -546,13 +539,13 @@ def _config_platform(descriptor: Descriptor, fetcher: SbomFetcher, document: Map
     return str(platform) if platform else "unknown"
 
 
-def _annotated_type(annotations: Mapping[str, str]) -> str | None:
-    return (
-        annotations.get(PREDICATE_ANNOTATION)
-        or annotations.get(SIGSTORE_PREDICATE_ANNOTATION)
-        or annotations.get(COSIGN_PREDICATE_ANNOTATION)
-        or None
-    )
+def annotated_type(annotations: Mapping[str, Any]) -> str | None:
+    """The predicate type an in-toto, sigstore or cosign annotation declares (None when none does)."""
+    for key in (PREDICATE_ANNOTATION, SIGSTORE_PREDICATE_ANNOTATION, COSIGN_PREDICATE_ANNOTATION):
+        value = annotations.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _config_type(document: Mapping[str, Any]) -> str | None:
@@ -593,10 +586,16 @@ def _json_object(data: bytes, where: str, cap: int) -> dict[str, Any]:
 
 
 class TargetFetcher:
-    """Feeds the lookup from a ``gate.oci.target.Target`` (registry or OCI layout)."""
+    """Feeds the lookup from a ``gate.oci.target.Target`` (registry or OCI layout).
+
+    Referrer lists and tags are asked once: the SBOM lookup, the index signature and the VEX search look at
+    the same subjects. One scan uses a fetcher from one thread.
+    """
 
     def __init__(self, target: Target) -> None:
         self._target = target
+        self._referrers: dict[str, tuple[Descriptor, ...]] = {}
+        self._tagged: dict[str, tuple[Descriptor, bytes] | None] = {}
 
     def manifest(self, descriptor: Descriptor) -> bytes:
         return self._target.fetch_manifest(descriptor.digest).data
@@ -619,9 +618,20 @@ class TargetFetcher:
         return b"".join(parts)
 
     def referrers(self, descriptor: Descriptor) -> Sequence[Descriptor]:
-        return self._target.referrers(descriptor.digest)
+        return self.referrers_of(descriptor.digest)
+
+    def referrers_of(self, digest: str) -> tuple[Descriptor, ...]:
+        """The manifests whose subject is ``digest``."""
+        if digest not in self._referrers:
+            self._referrers[digest] = tuple(self._target.referrers(digest))
+        return self._referrers[digest]
 
     def tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
+        if tag not in self._tagged:
+            self._tagged[tag] = self._fetch_tagged(tag)
+        return self._tagged[tag]
+
+    def _fetch_tagged(self, tag: str) -> tuple[Descriptor, bytes] | None:
         try:
             found = self._target.fetch_manifest(tag)
         except NotFound:

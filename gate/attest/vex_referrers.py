@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.attest.lookup import (
-    COSIGN_PREDICATE_ANNOTATION,
-    PREDICATE_ANNOTATION,
     REFERENCE_DIGEST,
-    SIGSTORE_PREDICATE_ANNOTATION,
     LeftOut,
     PlatformSbom,
     SbomSource,
     TargetFetcher,
+    annotated_type,
     split_index,
 )
 from gate.attest.signed import counts_for, in_index_verification, index_signature, verify_layer
@@ -44,7 +42,7 @@ from gate.errors import GateError, InputError
 from gate.oci.reference import fallback_tag, parse_descriptor
 from gate.oci.target import INDEX_TYPES, MAX_MANIFEST_BYTES, Descriptor, Target
 from gate.outcome import ignore
-from gate.policy.vex import MAX_VEX_BYTES, VexSet, is_vex_predicate_type, parse_vex
+from gate.policy.vex import MAX_VEX_BYTES, WRAPPER_KEYS, VexSet, is_vex_predicate_type, parse_vex
 
 CYCLONEDX_VEX_PREDICATE = "https://cyclonedx.org/vex"
 _VEX_MEDIA_TYPES = frozenset(
@@ -52,7 +50,6 @@ _VEX_MEDIA_TYPES = frozenset(
 )
 _CYCLONEDX_MEDIA_TYPES = frozenset({"application/vnd.cyclonedx+json"})
 _SIGNATURES = frozenset({"application/vnd.dev.cosign.artifact.sig.v1+json", "application/vnd.cncf.notary.signature"})
-_WRAPPER_KEYS = ("_type", "payloadType", "payload", "mediaType")
 MAX_VEX_DOCUMENTS = 64
 # Bounds on what a registry can make us fetch: referrer manifests inspected and layers read.
 # Past them the rest is not read (a note says so): fewer VEX statements only make the gate stricter.
@@ -110,14 +107,6 @@ def _is_vex_type(predicate_type: str) -> bool:
     return is_vex_predicate_type(predicate_type) or predicate_type == CYCLONEDX_VEX_PREDICATE
 
 
-def _annotated_type(annotations: Mapping[str, Any]) -> str | None:
-    for key in (PREDICATE_ANNOTATION, SIGSTORE_PREDICATE_ANNOTATION, COSIGN_PREDICATE_ANNOTATION):
-        value = annotations.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 Candidate = tuple[str, "Descriptor | None", SbomSource]
 """(subject digest, attached manifest, how it was found); a cosign ``.att`` tag is looked up when its turn comes."""
 
@@ -130,6 +119,7 @@ def find_attached_vex(
     *,
     policy: VerificationPolicy | None = None,
     index_verification: Verification | None = None,
+    fetcher: TargetFetcher | None = None,
     log: Callable[[str], None] = ignore,
 ) -> AttachedVex:
     """VEX documents attached to the index and to every platform: referrers, cosign ``.att`` tags and
@@ -137,13 +127,14 @@ def find_attached_vex(
 
     ``policy``: verified mode when enabled. ``index_verification``: the index's own signature when the
     caller already checked it (the SBOM lookup does); else it is checked here when an in-index VEX needs it.
+    ``fetcher``: the caller's fetcher of ``target``, whose referrer lists and tags the SBOM lookup already read.
     """
     named = {p.digest: p.platform for p in platforms}
     subjects = list(dict.fromkeys([root.digest, *named]))
-    fetcher = TargetFetcher(target)
+    fetcher = fetcher or TargetFetcher(target)
     candidates: list[Candidate] = []
     for subject in subjects:
-        candidates += [(subject, d, "referrer") for d in target.referrers(subject)]
+        candidates += [(subject, d, "referrer") for d in fetcher.referrers_of(subject)]
         candidates.append((subject, None, "cosign-tag"))
     if root.media_type in INDEX_TYPES:
         try:
@@ -151,7 +142,7 @@ def find_attached_vex(
         except (ValueError, InputError):
             in_index = []
         candidates += [(d.annotations.get(REFERENCE_DIGEST, root.digest), d, "in-index") for d in in_index]
-    judge = _Judge(policy or VerificationPolicy(), target, root, named, index_verification)
+    judge = _Judge(policy or VerificationPolicy(), target, fetcher, root, named, index_verification)
     vex = VexSet()
     documents: list[VexDocument] = []
     left_out: list[LeftOut] = []
@@ -178,7 +169,7 @@ def find_attached_vex(
         if layers.refused:
             break
         try:
-            found = _vex_in_manifest(target, subject, descriptor, source, data, layers, judge)
+            found = _vex_in_manifest(fetcher, subject, descriptor, source, data, layers, judge)
         except GateError as exc:
             notes.append(f"VEX {target.display_name}@{descriptor.digest} not applied: {exc.message[:300]}")
             continue
@@ -225,19 +216,21 @@ class _Judge:
         self,
         policy: VerificationPolicy,
         target: Target,
+        fetcher: TargetFetcher,
         root: Descriptor,
         platforms: Mapping[str, str],
         index_verification: Verification | None,
     ) -> None:
         self.policy = policy
         self.target = target
+        self.fetcher = fetcher
         self.root = root
         self.platforms = platforms
         self._index = index_verification
 
     def index_signature(self) -> Verification:
         if self._index is None:
-            self._index = index_signature(self.root, TargetFetcher(self.target), self.policy)
+            self._index = index_signature(self.root, self.fetcher, self.policy)
         return self._index
 
     def judge(
@@ -250,7 +243,7 @@ class _Judge:
     ) -> Found:
         descriptor, source, declared = found
         where = f"{self.target.display_name}@{descriptor.digest}"
-        wrapped = isinstance(document, dict) and any(key in document for key in _WRAPPER_KEYS)
+        wrapped = isinstance(document, dict) and any(key in document for key in WRAPPER_KEYS)
         try:
             unsigned = unwrap_document(document, where) if wrapped else None
         except InputError as exc:
@@ -300,21 +293,14 @@ class _Judge:
         predicate_type: str,
         verification: Verification,
     ) -> LeftOut:
-        return LeftOut(
-            descriptor.digest,
-            layer.digest,
-            subject,
-            self.platforms.get(subject),
-            predicate_type or "unknown",
-            source,
-            verification.reason or Reason.MALFORMED,
-            verification.detail,
-            verification.signer,
-        )
+        return LeftOut.refused(
+            descriptor.digest, layer.digest, subject, self.platforms.get(subject), predicate_type or "unknown", source,
+            verification,
+        )  # fmt: skip
 
 
 def _vex_in_manifest(
-    target: Target,
+    fetcher: TargetFetcher,
     subject: str,
     descriptor: Descriptor,
     source: SbomSource,
@@ -322,8 +308,8 @@ def _vex_in_manifest(
     layers: _LayerBudget,
     judge: _Judge,
 ) -> list[Found]:
-    hinted = _vex_hint(descriptor.artifact_type, _annotated_type(descriptor.annotations))
-    data = data if data is not None else target.fetch_manifest(descriptor.digest).data
+    hinted = _vex_hint(descriptor.artifact_type, annotated_type(descriptor.annotations))
+    data = data if data is not None else fetcher.manifest(descriptor)
     if len(data) > MAX_MANIFEST_BYTES:
         return []
     try:
@@ -336,13 +322,12 @@ def _vex_in_manifest(
     hinted = hinted or _vex_hint(
         _text(manifest.get("artifactType")),
         _text(_mapping(manifest.get("config")).get("mediaType")),
-        _annotated_type(annotations),
+        annotated_type(annotations),
     )
     found: list[Found] = []
-    fetcher = TargetFetcher(target)
     for i, item in enumerate(manifest["layers"]):
         layer = parse_descriptor(item, f"manifest {descriptor.digest} layers[{i}]")
-        layer_type = _annotated_type(layer.annotations)
+        layer_type = annotated_type(layer.annotations)
         media = layer.media_type.split(";", 1)[0].strip().lower()
         if layer_type is not None and not _vex_hint(layer_type):
             continue  # an SBOM or provenance layer beside a VEX one (BuildKit, cosign .att manifests)
@@ -360,7 +345,7 @@ def _vex_in_manifest(
             raise InputError(f"layer {layer.digest}: not JSON") from None
         if plain_cyclonedx and not _has_vex_analysis(document):
             continue  # a CycloneDX SBOM, not a VEX document
-        declared = layer_type or _annotated_type(annotations) or _annotated_type(descriptor.annotations)
+        declared = layer_type or annotated_type(annotations) or annotated_type(descriptor.annotations)
         found.append(judge.judge(layer, blob, document, subject, (descriptor, source, declared)))
     return found
 

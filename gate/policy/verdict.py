@@ -56,6 +56,9 @@ class MissingSbom:
     platform: str
     digest: str | None
     reason: str
+    none_verified: bool = False
+    """Verified mode: SBOM attestations were found for it and none verified (it blocks, even when missing
+    SBOMs are allowed)."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ OPENVEX_PREDICATE_TYPES = frozenset({OPENVEX_PREFIX, f"{OPENVEX_PREFIX}/v0.2.0"}
 STATUSES = frozenset({"not_affected", "affected", "fixed", "under_investigation"})
 SUPPRESSING = frozenset({"not_affected", "fixed"})
 MAX_VEX_BYTES = 64 * 1024 * 1024
+WRAPPER_KEYS = ("_type", "payloadType", "payload", "mediaType")
+"""A document with any of these keys is an attestation (statement, DSSE envelope or bundle) to unwrap."""
 _CDX_STATES = {
     "not_affected": "not_affected",
     "false_positive": "not_affected",
@@ -180,7 +182,7 @@ def parse_vex(document: Any, source: str) -> VexSet:
         return VexSet(_openvex(document, source))
     if document.get("bomFormat") == "CycloneDX":
         return VexSet(_cyclonedx(document, source))
-    if any(k in document for k in ("_type", "payloadType", "payload", "mediaType")):
+    if any(k in document for k in WRAPPER_KEYS):
         attestation = unwrap_document(document, source)
         predicate = attestation.predicate
         if is_vex_predicate_type(attestation.predicate_type) or (

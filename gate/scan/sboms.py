@@ -18,9 +18,9 @@ from typing import Any
 from gate.attest.lookup import FoundSbom, PlatformSbom
 from gate.attest.unwrap import bom_from_attestation
 from gate.errors import GateError
-from gate.policy.sarif import parse_run
-from gate.sbom.bom import write_bom
-from gate.sbom.components import Inventory, read_inventory
+from gate.policy.sarif import SarifFinding, parse_run
+from gate.sbom.bom import BomDocument, write_bom
+from gate.sbom.components import Inventory, inventory_from_document
 from gate.scanners.base import Scanner, ScanRequest, UncheckedComponent
 
 SBOMS_PROPERTY = "sbomAttestations"
@@ -39,6 +39,8 @@ class ScannedSbom:
     """The scanner's run, each result with its purl (when the BOM names it) and this SBOM's digest."""
     unchecked: tuple[UncheckedComponent, ...]
     scanner_version: str
+    result_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    """A finding's identity by its result's position in ``run``: (rule, package, installed version)."""
 
     @property
     def empty(self) -> bool:
@@ -82,9 +84,10 @@ def scan_sboms(
         )
         result = scanner.scan(ScanRequest(path, bom.format, image, entry.platform, entry.digest))
         run: dict[str, Any] = json.loads(json.dumps(result.run))
-        inventory = _inventory(path, bom.format)
+        findings = _findings(run)
+        inventory = _inventory(bom, path)
         if inventory is not None:
-            _add_purls(run, inventory)
+            _add_purls(run, inventory, findings)
         if found.attestation_digest:
             _name_sbom(run, found.attestation_digest)
         skipped = tuple(
@@ -100,38 +103,41 @@ def scan_sboms(
                 run,
                 (*result.unchecked, *skipped),
                 result.scanner_version,
+                _result_keys(findings),
             )
         )
     return tuple(scanned)
 
 
-def merge_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def merge_runs(scanned: Sequence[ScannedSbom]) -> Mapping[str, Any]:
     """One run of the same scanner's runs on several SBOMs of one platform.
 
     Rules once per id (the highest ``security-severity`` kept); results once per (rule, package,
     installed version), with the SBOMs of every copy in ``sbomAttestations``; ``ruleIndex`` renumbered.
-    The first run's tool and properties are kept.
+    The first run's tool and properties are kept. The runs are left as they are: the merged run shares
+    what it does not change with them (``build_sarif_log`` copies it).
     """
-    merged: dict[str, Any] = json.loads(json.dumps(runs[0]))
+    runs = [sbom.run for sbom in scanned]
     if len(runs) == 1:
-        return merged
+        return runs[0]
     rules: dict[str, dict[str, Any]] = {}
     results: dict[tuple[str, ...], dict[str, Any]] = {}
-    for number, run in enumerate(runs):
+    for sbom in scanned:
+        run = sbom.run
         driver = (run.get("tool") or {}).get("driver") or {}
         for rule in driver.get("rules") or []:
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):
                 kept = rules.get(rule["id"])
                 if kept is None or _severity(rule) > _severity(kept):
-                    rules[rule["id"]] = json.loads(json.dumps(rule))
-        keys = _result_keys(run, number)
+                    rules[rule["id"]] = rule
         for position, result in enumerate(run.get("results") or []):
-            key = keys.get(position) or ("result", json.dumps(result, sort_keys=True))
+            key = sbom.result_keys.get(position) or ("result", json.dumps(result, sort_keys=True))
             if key not in results:
-                results[key] = json.loads(json.dumps(result))
+                results[key] = dict(result)
                 continue
-            properties = results[key].setdefault("properties", {})
-            named = properties.setdefault(SBOMS_PROPERTY, [])
+            kept_result = results[key]
+            properties = kept_result["properties"] = dict(kept_result.get("properties", {}))
+            named = properties[SBOMS_PROPERTY] = list(properties.get(SBOMS_PROPERTY, []))
             for digest in (result.get("properties") or {}).get(SBOMS_PROPERTY) or []:
                 if digest not in named:
                     named.append(digest)
@@ -140,17 +146,24 @@ def merge_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         rule_id = result.get("ruleId")
         if isinstance(rule_id, str) and rule_id in order:
             result["ruleIndex"] = order[rule_id]
-    merged.setdefault("tool", {}).setdefault("driver", {})["rules"] = list(rules.values())
+    merged = dict(runs[0])
+    tool = merged["tool"] = dict(merged.get("tool", {}))
+    driver = tool["driver"] = dict(tool.get("driver", {}))
+    driver["rules"] = list(rules.values())
     merged["results"] = list(results.values())
     return merged
 
 
-def _result_keys(run: Mapping[str, Any], number: int) -> dict[int, tuple[str, ...]]:
-    """A finding's identity, by its result's position: (rule, package, installed version)."""
+def _findings(run: Mapping[str, Any]) -> tuple[SarifFinding, ...]:
+    """The findings of a scanner's run (none when it does not parse: its results are then kept as they are)."""
     try:
-        findings = parse_run(run, source=f"the scanner's run of SBOM {number + 1}", index=0).findings
+        return parse_run(run, source="scanner", index=0).findings
     except GateError:
-        return {}
+        return ()
+
+
+def _result_keys(findings: Sequence[SarifFinding]) -> dict[int, tuple[str, ...]]:
+    """A finding's identity, by its result's position: (rule, package, installed version)."""
     keys: dict[int, tuple[str, ...]] = {}
     for finding in findings:
         match = _RESULT_INDEX.search(finding.path)
@@ -167,9 +180,9 @@ def _severity(rule: Mapping[str, Any]) -> float:
         return -1.0
 
 
-def _inventory(path: Path, bom_format: str) -> Inventory | None:
+def _inventory(bom: BomDocument, path: Path) -> Inventory | None:
     try:
-        return read_inventory(path, bom_format)
+        return inventory_from_document(bom.document, str(path), bom.format)
     except GateError:
         return None  # the scanner read it: what it could not, its run says
 
@@ -182,14 +195,10 @@ def _name_sbom(run: dict[str, Any], digest: str) -> None:
             result["properties"] = properties
 
 
-def _add_purls(run: dict[str, Any], inventory: Inventory) -> None:
+def _add_purls(run: dict[str, Any], inventory: Inventory, findings: Sequence[SarifFinding]) -> None:
     """Give each result without a ``purl`` property the purl of its package, when the BOM names one unambiguously."""
     results = run.get("results")
     if not isinstance(results, list) or not results:
-        return
-    try:
-        findings = parse_run(run, source="scanner", index=0).findings
-    except GateError:
         return
     purls: dict[tuple[str, str | None], set[str]] = {}
     for component in inventory.components:

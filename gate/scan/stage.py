@@ -98,7 +98,6 @@ class PlatformScan:
     sbom: PlatformSbom
     sboms: tuple[ScannedSbom, ...]
     run: Mapping[str, Any]
-    unchecked: tuple[UncheckedComponent, ...] = ()
     vex_suppressed: int = 0
 
     @property
@@ -108,6 +107,11 @@ class PlatformScan:
     @property
     def bom_spec_version(self) -> str:
         return self.sboms[0].bom_spec_version
+
+    @property
+    def unchecked(self) -> tuple[UncheckedComponent, ...]:
+        """Every SBOM's unchecked components, each (name, version, purl, reason) once."""
+        return tuple(dict.fromkeys(item for scanned in self.sboms for item in scanned.unchecked))
 
     @property
     def components(self) -> int:
@@ -336,7 +340,7 @@ def _scan_target(
     if settings.use_vex and settings.attached_vex:
         attached = find_attached_vex(
             target, root, root_data, looked_up, policy=settings.verification,
-            index_verification=lookup.index_signature, log=log,
+            index_verification=lookup.index_signature, fetcher=fetcher, log=log,
         )  # fmt: skip
         vex = attached.statements
         documents += attached.documents
@@ -371,7 +375,7 @@ def _scan_target(
             elif not entry.sboms:
                 reason = entry.reason_missing or "no SBOM attestation"
                 log(f"scan: {entry.platform} ({entry.digest}): no SBOM: {reason}")
-                missing.append(MissingSbom(entry.platform, entry.digest, reason))
+                missing.append(MissingSbom(entry.platform, entry.digest, reason, entry.none_verified))
                 continue
             safe = re.sub(r"[^A-Za-z0-9]+", "-", entry.platform).strip("-") or "platform"
             folder = Path(workdir) / f"{number}-{safe}"
@@ -380,7 +384,7 @@ def _scan_target(
             version = version or scanned[0].scanner_version
             platform_runs.append(
                 PlatformRun(
-                    run=merge_runs([item.run for item in scanned]),
+                    run=merge_runs(scanned),
                     image=pinned,
                     platform=entry.platform,
                     digest=entry.digest,
@@ -420,7 +424,7 @@ def _scan_target(
         count = suppress_results(run, parse_run(run, source="scan", index=index).findings, vex) if len(vex) else 0
         suppressed_counts.append(count)
     platforms = tuple(
-        PlatformScan(entry.platform, entry.digest, entry, scanned, log_document["runs"][i], _unchecked(scanned), sup)
+        PlatformScan(entry.platform, entry.digest, entry, scanned, log_document["runs"][i], sup)
         for i, ((entry, scanned), sup) in enumerate(zip(scans, suppressed_counts, strict=True))
     )
     return ImageScan(
@@ -477,7 +481,7 @@ def _apply_sbom_blocks(result: GateResult, scanned: ImageScan, allow_empty_sbom:
             blocks[platform.platform] = f"empty SBOM: {names} lists no components (allow_empty_sbom lets it pass)"
     if scanned.verification.enabled:
         for missing in scanned.missing:
-            if missing.reason.startswith("no verified SBOM"):
+            if missing.none_verified:
                 blocks.setdefault(missing.platform, f"no SBOM: {missing.reason}")
     if not blocks:
         return replace(result, notes=(*result.notes, *notes)) if notes else result
@@ -486,11 +490,6 @@ def _apply_sbom_blocks(result: GateResult, scanned: ImageScan, allow_empty_sbom:
         for row in result.platforms
     )
     return replace(result, verdict="fail", platforms=rows, notes=(*result.notes, *notes))
-
-
-def _unchecked(scanned: Sequence[ScannedSbom]) -> tuple[UncheckedComponent, ...]:
-    """Every SBOM's unchecked components, each (name, version, purl, reason) once."""
-    return tuple(dict.fromkeys(item for sbom in scanned for item in sbom.unchecked))
 
 
 def _finding_sboms(log_document: Mapping[str, Any], path: str) -> list[str]:

@@ -25,7 +25,9 @@ def _trust_line(outcome: ScanOutcome) -> str:
         identity = policy.identity or f"/{policy.identity_regexp}/"
         issuer = policy.issuer or f"/{policy.issuer_regexp}/"
         signers.append(f"{md_code(identity)} (issuer {md_code(issuer)})")
-    blocked = [row.platform for row in outcome.gate.platforms if (row.reason or "").startswith("no SBOM: no verified")]
+    # A gate row carries only its reason: the one the gate gave a platform without a verified SBOM.
+    unverified = {f"no SBOM: {missing.reason}" for missing in outcome.scan.missing if missing.none_verified}
+    blocked = [row.platform for row in outcome.gate.platforms if row.reason in unverified]
     text = f"**Attestations verified**: only SBOMs and VEX signed by {', '.join(signers)} count"
     if policy.insecure_ignore_tlog:
         text += " (without a transparency-log entry: insecure_ignore_tlog)"

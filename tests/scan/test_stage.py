@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from gate.oci.open import Access
 from gate.policy.sarif import load_sarif, validate_sarif
 from gate.policy.verdict import GateOptions
 from gate.scan.stage import ImageScanRequest, ScanOutcome, ScanSettings, scan_image
+from tests.support.faults import FaultProxy
 from tests.support.images import (
     CYCLONEDX,
     OPENVEX,
@@ -170,6 +173,28 @@ def test_vex_referrer_suppresses_not_deletes(any_registry: Registry, unique_repo
 
     off = scan(image.ref, tmp_path, use_vex=False).to_json()
     assert off["verdict"] == "fail" and off["suppressed"] == [] and off["vex"]["enabled"] is False
+
+
+def test_a_scan_with_attached_vex_lists_each_subject_once(
+    any_registry: Registry, unique_repo: str, tmp_path: Path, fault_proxy: Callable[[Registry], FaultProxy]
+) -> None:
+    """The SBOM lookup and the VEX search share one fetcher: each referrers list and cosign tag is asked once."""
+    image = build_image(any_registry, unique_repo)
+    for digest in image.children.values():
+        attach_sbom(any_registry, unique_repo, digest)
+    attach_vex(any_registry, unique_repo, image.digest, HIGH)
+    proxy = fault_proxy(any_registry)
+
+    document = scan(proxy.registry.ref(unique_repo, "latest"), tmp_path).to_json()
+    assert document["verdict"] == "pass" and len(document["suppressed"]) == 2
+    asked = Counter(
+        (r.method, r.path) for r in proxy.requests if re.search(r"/referrers/|/manifests/sha256-[0-9a-f]{64}", r.path)
+    )
+    subjects = [image.digest, *image.children.values()]
+    assert {path.rsplit("/", 1)[-1].replace("sha256-", "sha256:").removesuffix(".att") for _, path in asked} == set(
+        subjects
+    )
+    assert [key for key, count in asked.items() if count > 1] == []
 
 
 def test_vex_on_one_platform_with_a_package_subcomponent(

@@ -123,6 +123,7 @@ def test_a_key_that_signed_nothing_leaves_no_platform_verified(
         for row in rows(outcome).values():
             assert row["sbom"] is False and row["sbom_verified"] is False and row["sbom_signer"] is None
             assert row["reason"].startswith("no SBOM: no verified SBOM: 1 SBOM attestation(s) found")
+        assert [m.none_verified for m in outcome.scan.missing] == [True, True]
         blocked = f"no verified SBOM for {md_code('linux/amd64')}, {md_code('linux/arm64')}, which block"
         assert blocked in render(outcome)
         assert set(reasons(document).values()) == {"untrusted-key"} and len(reasons(document)) == 2
